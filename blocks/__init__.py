@@ -1,0 +1,1 @@
+"""Prefect blocks clipmill registers: object-store credentials."""

@@ -1,0 +1,97 @@
+"""The `clipmill` command.
+
+``clipmill run SOURCE --start S --end E`` runs the clip job flow (on an ephemeral Prefect server
+unless PREFECT_API_URL points at one), downloads the clip and its manifest to ``--out`` and prints
+the manifest's local path as its last line, so scripts can pick it up with ``tail -n1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from clipmill.errors import ClipmillError, InputError
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Long videos in, finished clips out.")
+store_app = typer.Typer(no_args_is_help=True, help="The embedded object store (used when no endpoint is configured).")
+app.add_typer(store_app, name="store")
+
+
+def _parse_options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InputError(f"option {pair!r} must look like name=value (e.g. crf=23)")
+        options[name.strip()] = value.strip()
+    return options
+
+
+def _fail(exc: BaseException) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2 if isinstance(exc, InputError) else 1)
+
+
+@app.command()
+def run(
+    source: Annotated[str, typer.Argument(help="Video file path or s3://bucket/key.")],
+    start: Annotated[float, typer.Option("--start", "-s", help="Clip start in seconds.")],
+    end: Annotated[float, typer.Option("--end", "-e", help="Clip end in seconds (exclusive).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the clip and its manifest.")] = Path("clips"),
+    option: Annotated[
+        Optional[list[str]],
+        typer.Option("--option", "-o", help="Per-run option name=value (crf, preset, audio_bitrate_kbps, clip_name)."),
+    ] = None,
+) -> None:
+    """Cut one clip out of SOURCE and publish it with its manifest."""
+    from clipmill.api import process_clip
+
+    try:
+        result = process_clip(source, start=start, end=end, out_dir=out, **_parse_options(option or []))
+    except ClipmillError as exc:
+        _fail(exc)
+    verb = "reused" if result.reused else "published"
+    typer.echo(f"{verb} {result.clip_uri} ({result.duration_s:.3f} s) -> {result.clip_path}", err=True)
+    typer.echo(str(result.manifest_path))
+
+
+@store_app.command("status")
+def store_status() -> None:
+    """Print the embedded store's endpoint and data folder as JSON (exit 1 when it is not running)."""
+    from clipmill.config import load_settings
+    from clipmill.storage import embedded
+
+    state = embedded.running(load_settings().home)
+    if state is None:
+        typer.echo(json.dumps({"running": False}))
+        raise typer.Exit(code=1)
+    typer.echo(json.dumps({"running": True, "pid": state.pid, "endpoint": state.endpoint, "data_dir": state.data_dir}))
+
+
+@store_app.command("stop")
+def store_stop() -> None:
+    """Stop the embedded store (its data stays on disk for the next run)."""
+    from clipmill.config import load_settings
+    from clipmill.storage import embedded
+
+    stopped = embedded.stop(load_settings().home)
+    typer.echo("stopped" if stopped else "not running")
+
+
+def main() -> None:
+    try:
+        app()
+    except ClipmillError as exc:  # settings errors raised before a command body runs
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2 if isinstance(exc, InputError) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Settings: defaults → optional config file → ``CLIPMILL_*`` environment → per-run parameters.
+
+`Settings` holds what belongs to the installation (object store, working folders, retries,
+encoder defaults); `ClipOptions` holds what a single clip request may change. Per-run
+parameters always win over the installation's defaults, which is what `effective_options` does.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from clipmill.errors import InputError
+
+CONFIG_FILE_ENV = "CLIPMILL_CONFIG"
+DEFAULT_CONFIG_FILE = "clipmill.toml"
+
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "medium", "slow", "slower", "veryslow",
+)
+
+
+class ClipOptions(BaseModel):
+    """Options one clip request may set. Unknown names are rejected, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    crf: int = Field(20, ge=0, le=51, description="x264 constant rate factor: lower is better quality, bigger file.")
+    preset: Literal[X264_PRESETS] = Field("veryfast", description="x264 speed/size trade-off.")
+    audio_bitrate_kbps: int = Field(160, ge=32, le=512, description="AAC bitrate of the clip's audio.")
+    clip_name: str | None = Field(
+        None,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Name of the published clip (letters, digits, . _ -); derived from the source when empty.",
+    )
+
+
+class StorageSettings(BaseModel):
+    """Where intermediates and clips live. No endpoint means: start the embedded SeaweedFS."""
+
+    endpoint: str | None = Field(None, description="host:port of an S3 endpoint (MinIO, AWS, SeaweedFS).")
+    access_key: str | None = None
+    secret_key: SecretStr | None = None
+    bucket: str = "clipmill"
+    secure: bool = False
+    region: str | None = None
+    block: str | None = Field(None, description="Name of a saved `clipmill-object-store` Prefect block to use instead.")
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(60.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Installation-wide settings, read from ``clipmill.toml`` and ``CLIPMILL_*`` variables.
+
+    Nested values use ``__``: ``CLIPMILL_STORAGE__ENDPOINT=minio:9000``,
+    ``CLIPMILL_OPTIONS__CRF=23``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLIPMILL_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    home: Path = Field(Path(".clipmill"), description="Working folder: embedded store data, caches, temp files.")
+    storage: StorageSettings = StorageSettings()
+    options: ClipOptions = ClipOptions()
+    task_retries: int = Field(3, ge=0, le=20, description="Retries of storage and tool failures per task.")
+    retry_backoff_s: float = Field(2.0, ge=0, description="First retry delay; doubles on each retry.")
+    ffmpeg: str = "ffmpeg"
+    ffprobe: str = "ffprobe"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file))
+
+    @property
+    def temp_dir(self) -> Path:
+        """Scratch space for ffmpeg outputs before they are uploaded."""
+        return self.home / "tmp"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Local copies of object-store sources, keyed by content."""
+        return self.home / "cache"
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning a bad value into an `InputError` that names it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InputError(f"invalid clipmill settings: {_describe(exc)}") from exc
+
+
+def effective_options(base: ClipOptions, overrides: dict[str, Any] | ClipOptions | None) -> ClipOptions:
+    """Apply per-run overrides on top of the installation's default options."""
+    if overrides is None:
+        return base
+    given = overrides.model_dump(exclude_unset=True) if isinstance(overrides, ClipOptions) else dict(overrides)
+    try:
+        return ClipOptions.model_validate({**base.model_dump(exclude_unset=True), **given})
+    except ValidationError as exc:
+        raise InputError(f"invalid clip options: {_describe(exc)}; known options: {', '.join(ClipOptions.model_fields)}") from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem: the dotted field name, what is wrong, and the value given."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "value"
+        message = "unknown option" if error["type"] == "extra_forbidden" else error["msg"]
+        parts.append(f"{where}: {message} (got {error.get('input')!r})")
+    return "; ".join(parts)

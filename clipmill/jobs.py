@@ -1,0 +1,90 @@
+"""A clip request checked against its source, and the ids that make runs idempotent.
+
+`job_id` hashes what determines the output — source content, range, effective options and the
+clipmill version — so re-running the same request finds the same stored stages and clip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from clipmill import __version__
+from clipmill.config import ClipOptions
+from clipmill.errors import InputError
+from clipmill.media.probe import MediaInfo
+from clipmill.sources import SourceRef
+from clipmill.storage.keys import safe_name
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """Everything later stages need to know about one request, after validation."""
+
+    job_id: str
+    clip_id: str
+    source: SourceRef
+    start_s: float
+    end_s: float
+    options: ClipOptions
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def seconds(name: str, value: object) -> float:
+    """`value` as seconds: numbers and numeric strings pass; bools, NaN and infinities do not."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise InputError(f"{name} must be a finite number of seconds (got {value!r})")
+    return number
+
+
+def check_times(start_s: object, end_s: object) -> tuple[float, float]:
+    """Reject times that are wrong whatever the media: not numbers, negative, or an empty range."""
+    start_s, end_s = seconds("start", start_s), seconds("end", end_s)
+    if start_s < 0:
+        raise InputError(f"start must be >= 0 s (got {start_s!r})")
+    if start_s >= end_s:
+        raise InputError(f"start ({start_s} s) must be before end ({end_s} s)")
+    return start_s, end_s
+
+
+def check_range(start_s: float, end_s: float, info: MediaInfo) -> None:
+    """Reject a range that does not fit the source, or is shorter than one frame."""
+    check_times(start_s, end_s)
+    if end_s > info.duration_s + 1e-6:
+        raise InputError(
+            f"end ({end_s} s) is past the end of the source ({info.duration_s:.3f} s); "
+            f"use an end of at most {info.duration_s:.3f}"
+        )
+    if end_s - start_s < info.frame_s:
+        raise InputError(
+            f"range {start_s}-{end_s} s is shorter than one frame ({info.frame_s:.4f} s at {info.fps} fps)"
+        )
+
+
+def plan_job(source: SourceRef, info: MediaInfo, *, start_s: float, end_s: float, options: ClipOptions) -> ClipJob:
+    """Validate the request against the probe and derive its job and clip ids."""
+    check_range(start_s, end_s, info)
+    identity = {
+        "source_sha256": source.sha256,
+        "start_s": round(float(start_s), 6),
+        "end_s": round(float(end_s), 6),
+        "options": options.model_dump(mode="json"),
+        "clipmill": __version__,
+    }
+    job_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+    clip_id = options.clip_name or f"{safe_name(Path(source.name).stem, max_length=48)}-{job_id[:12]}"
+    return ClipJob(
+        job_id=job_id, clip_id=clip_id, source=source, start_s=float(start_s), end_s=float(end_s), options=options
+    )

@@ -1,0 +1,107 @@
+"""Frame-accurate segment extraction and the final H.264/AAC encode.
+
+The argument lists are built by pure functions (`extract_args`, `encode_args`) so they can be
+unit-tested without running ffmpeg; `extract_segment` and `encode_clip` run them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from clipmill.errors import InputError
+from clipmill.media.probe import MediaInfo, probe
+from clipmill.media.tool import PROTOCOL_WHITELIST, run
+
+#: Even dimensions: yuv420p H.264 needs them; odd-sized sources lose at most one pixel row/column.
+EVEN_SIZE_FILTER = "scale=trunc(iw/2)*2:trunc(ih/2)*2"
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How a video is encoded: x264 rate control and AAC bitrate."""
+
+    crf: int = 20
+    preset: str = "veryfast"
+    audio_bitrate_kbps: int = 160
+    audio_sample_rate: int = 48000
+
+
+#: The intermediate segment is encoded close to transparent: it is re-encoded once more at render.
+INTERMEDIATE = EncoderSettings(crf=16, preset="veryfast", audio_bitrate_kbps=256)
+
+
+def _codec_args(settings: EncoderSettings, *, has_audio: bool) -> list[str]:
+    args = [
+        "-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.crf),
+        "-pix_fmt", "yuv420p",
+    ]
+    if has_audio:
+        args += ["-c:a", "aac", "-b:a", f"{settings.audio_bitrate_kbps}k", "-ar", str(settings.audio_sample_rate)]
+    return args + ["-movflags", "+faststart"]
+
+
+def extract_args(
+    source: Path, output: Path, *, info: MediaInfo, start_s: float, end_s: float, settings: EncoderSettings,
+    ffmpeg: str = "ffmpeg",
+) -> list[str]:
+    """ffmpeg arguments that cut ``[start_s, end_s)`` out of `source`, frame-accurately.
+
+    Input seeking with re-encoding decodes from the previous keyframe and drops frames before
+    `start_s`, so the cut lands on the exact frame; ``-t`` bounds the output; ``-r`` with the
+    source's rational rate makes the output constant-frame-rate (variable-rate sources included),
+    so later stages can index frames by time without drift.
+    """
+    streams = ["-map", "0:v:0"] + (["-map", "0:a:0"] if info.has_audio else [])
+    return [
+        ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-protocol_whitelist", PROTOCOL_WHITELIST,
+        "-ss", f"{start_s:.6f}", "-i", str(source), "-t", f"{end_s - start_s:.6f}",
+        *streams, "-vf", EVEN_SIZE_FILTER, "-r", info.fps,
+        *_codec_args(settings, has_audio=info.has_audio),
+        "-map_metadata", "-1",
+        str(output),
+    ]
+
+
+def encode_args(
+    source: Path, output: Path, *, has_audio: bool, settings: EncoderSettings, ffmpeg: str = "ffmpeg"
+) -> list[str]:
+    """ffmpeg arguments for the published encode: H.264/AAC mp4 with the index up front."""
+    streams = ["-map", "0:v:0"] + (["-map", "0:a:0"] if has_audio else [])
+    return [
+        ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-protocol_whitelist", PROTOCOL_WHITELIST, "-i", str(source),
+        *streams, *_codec_args(settings, has_audio=has_audio), str(output),
+    ]
+
+
+def extract_segment(
+    source: Path, output: Path, *, info: MediaInfo, start_s: float, end_s: float,
+    settings: EncoderSettings = INTERMEDIATE, ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe",
+) -> MediaInfo:
+    """Cut ``[start_s, end_s)`` from `source` into `output` and check the result's duration.
+
+    A source whose data ends early (truncated after a valid header) yields a short segment; that
+    is reported as an `InputError` naming both durations rather than published as a short clip.
+    """
+    run(extract_args(source, output, info=info, start_s=start_s, end_s=end_s, settings=settings, ffmpeg=ffmpeg),
+        what=f"extracting {start_s:.3f}-{end_s:.3f} s from {source.name}")
+    result = probe(output, ffprobe=ffprobe)
+    wanted = end_s - start_s
+    if abs(result.duration_s - wanted) > info.frame_s + 1e-3:
+        raise InputError(
+            f"source {str(source)!r} yielded {result.duration_s:.3f} s for the requested {wanted:.3f} s "
+            f"({start_s:.3f}-{end_s:.3f} s): the file is truncated or corrupt in that range"
+        )
+    return result
+
+
+def encode_clip(
+    source: Path, output: Path, *, has_audio: bool, settings: EncoderSettings,
+    ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe",
+) -> MediaInfo:
+    """Encode `source` into the published format and return the probe of what was written."""
+    run(encode_args(source, output, has_audio=has_audio, settings=settings, ffmpeg=ffmpeg),
+        what=f"encoding {source.name}")
+    return probe(output, ffprobe=ffprobe)

@@ -1,0 +1,81 @@
+"""Streaming decoded video frames in fixed-size chunks through an ffmpeg pipe.
+
+Memory is bounded by one chunk (frames × height × width × 3 bytes), never by the video's length:
+frames are read from ffmpeg's stdout as they are decoded, nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from clipmill.errors import InputError, ToolError
+from clipmill.media.tool import PROTOCOL_WHITELIST, require, stderr_tail
+
+
+@dataclass(frozen=True)
+class FrameChunk:
+    """Consecutive decoded frames: RGB uint8 ``(N, H, W, 3)`` and their times in seconds."""
+
+    times_s: np.ndarray
+    frames: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.times_s)
+
+
+def frame_args(
+    path: Path, *, fps: float, size: tuple[int, int], start_s: float = 0.0, duration_s: float | None = None,
+    ffmpeg: str = "ffmpeg",
+) -> list[str]:
+    """ffmpeg arguments that resample `path` to `fps` and `size` and write raw RGB24 to stdout."""
+    width, height = size
+    window = (["-ss", f"{start_s:.6f}"] if start_s > 0 else []) + (["-t", f"{duration_s:.6f}"] if duration_s else [])
+    return [
+        ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
+        "-protocol_whitelist", PROTOCOL_WHITELIST, *window, "-i", str(path),
+        "-map", "0:v:0", "-an", "-vf", f"fps={fps},scale={width}:{height}:flags=area",
+        "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+    ]
+
+
+def iter_frame_chunks(
+    path: Path, *, fps: float, size: tuple[int, int], chunk_frames: int = 64, start_s: float = 0.0,
+    duration_s: float | None = None, ffmpeg: str = "ffmpeg",
+) -> Iterator[FrameChunk]:
+    """Yield frames of `path` sampled at `fps`, scaled to `size`, `chunk_frames` at a time.
+
+    Frame ``i`` is stamped ``start_s + i / fps``, matching ffmpeg's fps filter. Closing the
+    iterator early stops ffmpeg.
+    """
+    if fps <= 0 or chunk_frames <= 0 or min(size) <= 0:
+        raise InputError(f"frame sampling needs positive fps, size and chunk size (got {fps}, {size}, {chunk_frames})")
+    width, height = size
+    frame_bytes = width * height * 3
+    command = frame_args(path, fps=fps, size=size, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg)
+    command[0] = require(command[0])
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    index = 0
+    try:
+        assert process.stdout is not None
+        while True:
+            data = process.stdout.read(frame_bytes * chunk_frames)
+            count = len(data) // frame_bytes
+            if count:
+                frames = np.frombuffer(data[: count * frame_bytes], dtype=np.uint8).reshape(count, height, width, 3)
+                times = start_s + (index + np.arange(count)) / fps
+                index += count
+                yield FrameChunk(times_s=times, frames=frames)
+            if len(data) < frame_bytes * chunk_frames:
+                break
+        stderr = process.stderr.read() if process.stderr else b""
+        if process.wait() != 0:
+            raise ToolError(f"decoding frames of {path.name} failed: {stderr_tail(stderr)}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -1,0 +1,143 @@
+"""What is in a media file: streams, duration, frame rate, rotation — read with ffprobe."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from clipmill.errors import InputError
+from clipmill.media.tool import PROTOCOL_WHITELIST, require, stderr_tail
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """The facts about a source that the pipeline depends on."""
+
+    duration_s: float
+    width: int
+    height: int
+    fps: str
+    rotation: int
+    video_codec: str
+    pix_fmt: str
+    has_audio: bool
+    audio_codec: str | None
+    audio_sample_rate: int | None
+    audio_channels: int | None
+    format_name: str
+    size_bytes: int
+
+    @property
+    def frame_rate(self) -> Fraction:
+        """Frame rate as an exact rational (30000/1001, not 29.97)."""
+        return Fraction(self.fps)
+
+    @property
+    def frame_s(self) -> float:
+        """Duration of one frame in seconds."""
+        return float(1 / self.frame_rate)
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Width and height as shown, after applying the rotation metadata."""
+        if self.rotation % 180:
+            return self.height, self.width
+        return self.width, self.height
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def probe(path: Path, *, ffprobe: str = "ffprobe") -> MediaInfo:
+    """Probe `path` and check it is a video clipmill can cut.
+
+    Raises `InputError` when the file is missing, empty, unreadable as media, or has no video stream.
+    """
+    if not path.is_file():
+        raise InputError(f"source not found: {str(path)!r} does not exist or is not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"source {str(path)!r} is empty (0 bytes)")
+    command = [
+        require(ffprobe), "-v", "error", "-protocol_whitelist", PROTOCOL_WHITELIST,
+        "-print_format", "json", "-show_format", "-show_streams", str(path),
+    ]
+    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    if result.returncode != 0:
+        raise InputError(
+            f"source {str(path)!r} is not a readable video (corrupt, truncated or not media): "
+            f"{stderr_tail(result.stderr)}"
+        )
+    return parse_probe(json.loads(result.stdout or b"{}"), path=path, size_bytes=size)
+
+
+def parse_probe(data: dict[str, Any], *, path: Path, size_bytes: int) -> MediaInfo:
+    """Turn ffprobe's JSON into `MediaInfo`, rejecting what cannot be cut."""
+    streams = data.get("streams", [])
+    video = next(
+        (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        None,
+    )
+    if video is None:
+        raise InputError(f"source {str(path)!r} has no video stream (found: {_stream_kinds(streams)})")
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    fmt = data.get("format", {})
+    duration = _first_number(fmt.get("duration"), video.get("duration"))
+    if duration is None or not math.isfinite(duration) or duration <= 0:
+        raise InputError(f"source {str(path)!r} reports no usable duration (got {fmt.get('duration')!r})")
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise InputError(f"source {str(path)!r} has a video stream without dimensions ({width}x{height})")
+    return MediaInfo(
+        duration_s=duration,
+        width=width,
+        height=height,
+        fps=_frame_rate(video),
+        rotation=_rotation(video),
+        video_codec=str(video.get("codec_name", "unknown")),
+        pix_fmt=str(video.get("pix_fmt", "unknown")),
+        has_audio=audio is not None,
+        audio_codec=audio.get("codec_name") if audio else None,
+        audio_sample_rate=int(audio["sample_rate"]) if audio and audio.get("sample_rate") else None,
+        audio_channels=int(audio["channels"]) if audio and audio.get("channels") else None,
+        format_name=str(fmt.get("format_name", "unknown")),
+        size_bytes=size_bytes,
+    )
+
+
+def _frame_rate(video: dict[str, Any]) -> str:
+    """The stream's average frame rate as a rational string, falling back to r_frame_rate."""
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        text = video.get(key) or "0/0"
+        num, _, den = text.partition("/")
+        if den and int(den) != 0 and int(num) > 0:
+            rate = Fraction(int(num), int(den))
+            return f"{rate.numerator}/{rate.denominator}"
+    raise InputError(f"video stream has no usable frame rate (avg {video.get('avg_frame_rate')!r})")
+
+
+def _rotation(video: dict[str, Any]) -> int:
+    """Display rotation in degrees (0, 90, 180, 270) from side data or the legacy tag."""
+    for side in video.get("side_data_list", []):
+        if "rotation" in side:
+            return int(-float(side["rotation"])) % 360
+    return int(float(video.get("tags", {}).get("rotate", 0))) % 360
+
+
+def _first_number(*values: Any) -> float | None:
+    for value in values:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _stream_kinds(streams: list[dict[str, Any]]) -> str:
+    kinds = [s.get("codec_type", "unknown") for s in streams]
+    return ", ".join(kinds) if kinds else "no streams"

@@ -1,0 +1,52 @@
+"""Running ffmpeg and ffprobe: one place that turns their failures into clipmill errors."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+from clipmill.errors import ToolError
+
+log = logging.getLogger(__name__)
+
+#: Inputs ffmpeg may open: plain files and pipes. No network, no concat/subfile/playlist tricks.
+PROTOCOL_WHITELIST = "file,pipe"
+
+
+def require(binary: str) -> str:
+    """Absolute path of `binary`, or a `ToolError` saying how to install it."""
+    path = shutil.which(binary)
+    if path is None:
+        raise ToolError(
+            f"{binary!r} was not found on PATH; install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg) "
+            "or set CLIPMILL_FFMPEG / CLIPMILL_FFPROBE to its location"
+        )
+    return path
+
+
+def run(args: Sequence[str], *, what: str) -> subprocess.CompletedProcess[bytes]:
+    """Run a tool to completion; raise `ToolError` with the tail of its stderr when it fails."""
+    command = [require(args[0]), *args[1:]]
+    log.debug("running %s", " ".join(command))
+    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    if result.returncode != 0:
+        raise ToolError(f"{what} failed (exit {result.returncode}): {stderr_tail(result.stderr)}")
+    return result
+
+
+def stderr_tail(stderr: bytes, lines: int = 6) -> str:
+    """The last meaningful lines of a tool's stderr, joined on one line."""
+    text = stderr.decode("utf-8", "replace").strip().splitlines()
+    return " | ".join(line.strip() for line in text[-lines:]) or "no error output"
+
+
+@functools.cache
+def tool_version(binary: str) -> str:
+    """First line of `binary -version`, e.g. ``ffmpeg version 5.1.6-0+deb12u1``."""
+    result = run([binary, "-version"], what=f"{binary} -version")
+    first = result.stdout.decode("utf-8", "replace").splitlines()[0]
+    parts = first.split()
+    return parts[2] if len(parts) > 2 else first

@@ -1,0 +1,142 @@
+"""Object-store adapter on the `minio` client: the only code that talks S3.
+
+Every failure of the store surfaces as `StorageError` naming the endpoint, so tasks can retry it
+and users can see where clipmill was trying to reach.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import urllib3
+from minio import Minio
+from minio.commonconfig import CopySource
+from minio.error import MinioException, S3Error
+
+from clipmill.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+_MISSING = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
+
+
+class ObjectStore:
+    """One bucket on an S3 endpoint, with the handful of operations the pipeline needs."""
+
+    def __init__(
+        self, endpoint: str, *, access_key: str | None, secret_key: str | None, bucket: str,
+        secure: bool = False, region: str | None = None, connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 60.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.secure = secure
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+            maxsize=16,
+        )
+        self.client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=http
+        )
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.secure else 'http'}://{self.endpoint}"
+
+    def uri(self, key: str) -> str:
+        """``s3://bucket/key``: how manifests refer to stored objects."""
+        return f"s3://{self.bucket}/{key}"
+
+    def with_bucket(self, bucket: str) -> "ObjectStore":
+        """The same endpoint and credentials, another bucket (for sources stored elsewhere)."""
+        other = copy.copy(self)
+        other.bucket = bucket
+        return other
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket when missing; this is also the reachability check."""
+        with self._errors("checking the bucket"):
+            if not self.client.bucket_exists(self.bucket):
+                self.client.make_bucket(self.bucket)
+
+    def put_file(self, key: str, path: Path, *, content_type: str = "application/octet-stream") -> None:
+        with self._errors(f"uploading {key!r}"):
+            self.client.fput_object(self.bucket, key, str(path), content_type=content_type)
+
+    def get_file(self, key: str, path: Path) -> Path:
+        """Download `key` to `path` (written to a temporary name first, then renamed)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._errors(f"downloading {key!r}"):
+            self.client.fget_object(self.bucket, key, str(path))
+        return path
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
+        with self._errors(f"uploading {key!r}"):
+            self.client.put_object(self.bucket, key, io.BytesIO(data), len(data), content_type=content_type)
+
+    def get_bytes(self, key: str) -> bytes:
+        with self._errors(f"reading {key!r}"):
+            response = self.client.get_object(self.bucket, key)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.stat_object(self.bucket, key)
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return False
+            raise self._storage_error(f"checking {key!r}", exc) from exc
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._storage_error(f"checking {key!r}", exc) from exc
+        return True
+
+    def size(self, key: str) -> int:
+        with self._errors(f"checking {key!r}"):
+            return int(self.client.stat_object(self.bucket, key).size or 0)
+
+    def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[str]:
+        with self._errors(f"listing {prefix!r}"):
+            for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=recursive):
+                yield item.object_name
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        with self._errors(f"copying {source_key!r} to {target_key!r}"):
+            self.client.copy_object(self.bucket, target_key, CopySource(self.bucket, source_key))
+
+    def delete(self, key: str) -> None:
+        with self._errors(f"deleting {key!r}"):
+            self.client.remove_object(self.bucket, key)
+
+    def presigned_url(self, key: str, *, expires_s: int = 3600) -> str:
+        with self._errors(f"signing {key!r}"):
+            return self.client.presigned_get_object(self.bucket, key, expires=timedelta(seconds=expires_s))
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn minio and urllib3 failures into `StorageError` naming the action and endpoint."""
+        try:
+            yield
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._storage_error(action, exc) from exc
+
+    def _storage_error(self, action: str, exc: BaseException) -> StorageError:
+        if isinstance(exc, S3Error):
+            return StorageError(f"object store at {self.url} refused {action}: {exc.code}: {exc.message}")
+        if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
+            reason = getattr(exc, "reason", None) or exc
+            return StorageError(
+                f"object store unreachable at {self.url} while {action} in bucket {self.bucket!r}: "
+                f"{type(reason).__name__}: {reason}; check that it is running and that the endpoint is right"
+            )
+        return StorageError(f"object store at {self.url} failed while {action}: {exc}")

@@ -1,0 +1,1 @@
+"""Prefect flows: clip_job (one clip)."""

