@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
-EXTRAS="${CLIPMILL_EXTRAS:-dev}"
+EXTRAS="${CLIPMILL_EXTRAS:-faces,dev}"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -29,5 +29,7 @@ PY
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
+# the CPU build of torch first: with it installed, the core's torch range needs nothing more
+.venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[${EXTRAS}]"
 echo "setup: done. Try: .venv/bin/clipmill run samples/grid_concat_11speakers_33s.mp4 --start 4.5 --end 16.25"

@@ -18,7 +18,9 @@ from prefect.tasks import exponential_backoff
 from blocks.object_store import resolve
 from clipmill.config import Settings, load_settings
 from clipmill.errors import ClipmillError, InputError
-from clipmill.sources import SourceRef, admit_to_cache, cached_copy, local_path, parse_object_uri, sha256_file
+from clipmill.sources import (
+    SourceRef, admit_to_cache, cached_copy, classify, local_path, parse_object_uri, sha256_file,
+)
 from clipmill.storage import ObjectStore, open_store
 
 _stores: dict[str, ObjectStore] = {}
@@ -67,7 +69,7 @@ def scratch_dir(settings: Settings) -> Iterator[Path]:
 
 def fingerprint(source: str, settings: Settings) -> SourceRef:
     """Locate `source` and hash its content (object sources are downloaded into the cache once)."""
-    if source.startswith("s3://"):
+    if classify(source) == "object":
         bucket, key = parse_object_uri(source)
         store = object_store(settings).with_bucket(bucket)
         if not store.exists(key):

@@ -24,10 +24,14 @@ def decode_audio_args(path: Path, *, sample_rate: int, ffmpeg: str = "ffmpeg") -
 def decode_audio(path: Path, *, has_audio: bool, sample_rate: int = ANALYSIS_SAMPLE_RATE, ffmpeg: str = "ffmpeg") -> np.ndarray:
     """The first audio stream of `path` as a float32 array in [-1, 1] at `sample_rate`.
 
+    Lossy decoders overshoot full scale on clipped sources; such samples are clipped to ±1, where
+    a clipping measure will find them.
+
     `has_audio` comes from the probe: a file without audio is an `InputError`, not an empty array,
     so audio stages can report "no audio track" instead of analysing silence.
     """
     if not has_audio:
         raise InputError(f"{path.name!r} has no audio track")
     result = run(decode_audio_args(path, sample_rate=sample_rate, ffmpeg=ffmpeg), what=f"decoding audio of {path.name}")
-    return np.frombuffer(result.stdout, dtype="<f4").astype(np.float32, copy=True)
+    samples = np.frombuffer(result.stdout, dtype="<f4").astype(np.float32, copy=True)
+    return np.clip(samples, -1.0, 1.0, out=samples)

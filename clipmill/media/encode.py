@@ -87,11 +87,15 @@ def extract_segment(
     """
     run(extract_args(source, output, info=info, start_s=start_s, end_s=end_s, settings=settings, ffmpeg=ffmpeg),
         what=f"extracting {start_s:.3f}-{end_s:.3f} s from {source.name}")
-    result = probe(output, ffprobe=ffprobe)
     wanted = end_s - start_s
-    if abs(result.duration_s - wanted) > info.frame_s + 1e-3:
+    try:
+        result = probe(output, ffprobe=ffprobe)
+        got = f"{result.duration_s:.3f} s"
+    except InputError:
+        result, got = None, "nothing playable"
+    if result is None or abs(result.duration_s - wanted) > info.frame_s + 1e-3:
         raise InputError(
-            f"source {str(source)!r} yielded {result.duration_s:.3f} s for the requested {wanted:.3f} s "
+            f"source {str(source)!r} yielded {got} for the requested {wanted:.3f} s "
             f"({start_s:.3f}-{end_s:.3f} s): the file is truncated or corrupt in that range"
         )
     return result

@@ -1,0 +1,1 @@
+"""Audio analysis: spectral profile, voice activity, silences and fillers over numpy arrays."""

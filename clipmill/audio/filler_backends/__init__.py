@@ -1,0 +1,2 @@
+"""Filler backends: each module has ``load(config)`` and
+``detect(samples, sr, model, *, speech, profile, config) -> [(start, end, label, confidence)]``."""

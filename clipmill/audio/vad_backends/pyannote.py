@@ -1,0 +1,61 @@
+"""pyannote.audio segmentation model from a local checkpoint (never fetched from a hub)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import librosa
+import numpy as np
+
+from clipmill.audio.profile import AudioProfile
+from clipmill.audio.vad_backends import hysteresis
+from clipmill.errors import ModelUnavailable
+
+MODEL_SR = 16000
+SETTING = "VadConfig.pyannote_model_path (config key vad.pyannote_model_path) or CLIPMILL_PYANNOTE_MODEL"
+
+
+@functools.cache
+def _load(path: str) -> object:
+    try:
+        from pyannote.audio import Inference, Model
+    except ImportError as error:
+        raise ModelUnavailable(
+            f"VAD backend 'pyannote' needs the pyannote.audio package, which cannot be imported "
+            f"({error}); install pyannote.audio with a working torchaudio, set the checkpoint via "
+            f"{SETTING}, or choose --vad silero"
+        ) from error
+    model = Model.from_pretrained(path)
+    return Inference(model, step=model.specifications.duration / 10)
+
+
+def load(config) -> object:
+    """The segmentation model at the configured local path, loaded once per process."""
+    path = config.resolved_pyannote_path()
+    if not path:
+        raise ModelUnavailable(
+            f"VAD backend 'pyannote' needs a local segmentation checkpoint: set {SETTING} to its "
+            "path (e.g. a downloaded pyannote/segmentation-3.0 pytorch_model.bin), or choose "
+            "--vad silero"
+        )
+    if not Path(path).exists():
+        raise ModelUnavailable(
+            f"pyannote segmentation checkpoint not found at {path!r} (from {SETTING}): "
+            "copy the model there or point the setting at it"
+        )
+    return _load(str(path))
+
+
+def activity(
+    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile
+) -> tuple[np.ndarray, float]:
+    """Frame-level speech probability (max over the model's speaker/powerset outputs)."""
+    import torch
+
+    if sr != MODEL_SR:
+        samples = librosa.resample(samples, orig_sr=sr, target_sr=MODEL_SR)
+    scores = model({"waveform": torch.from_numpy(samples)[None], "sample_rate": MODEL_SR})
+    frames = scores.sliding_window
+    probabilities = np.asarray(scores.data).max(axis=1)
+    return hysteresis(probabilities, config.threshold, config.neg_threshold), frames.step

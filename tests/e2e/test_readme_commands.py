@@ -1,0 +1,69 @@
+"""The README's commands, run as a new user would: embedded store, ephemeral Prefect, sample media."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from clipmill.manifest import validate_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+README = (REPO / "README.md").read_text()
+VENV_BIN = Path(sys.executable).parent
+
+
+def readme_command(prefix: str) -> list[str]:
+    """The first line of a README code block that starts with `prefix`, as argv."""
+    match = re.search(rf"^{re.escape(prefix)}.*$", README, flags=re.MULTILINE)
+    assert match, f"README has no command starting with {prefix!r}"
+    return shlex.split(match.group(0))
+
+
+def test_ci_runs_the_readme_setup_and_test_commands():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "scripts/setup.sh" in README and "\nscripts/setup.sh\n" in ci
+    assert ".venv/bin/python -m pytest" in README and "\n.venv/bin/python -m pytest\n" in ci
+
+
+def test_readme_run_command_makes_a_clip_with_the_embedded_store(tmp_path):
+    argv = readme_command(".venv/bin/clipmill run")
+    argv[0] = str(VENV_BIN / "clipmill")
+    argv[2] = str(REPO / argv[2])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLIPMILL_", "PREFECT_API_URL"))}
+    env.update(CLIPMILL_HOME=str(tmp_path / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    try:
+        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        manifest_path = Path(tmp_path, done.stdout.strip().splitlines()[-1])
+        document = json.loads(manifest_path.read_text())
+        validate_manifest(document)
+        clip = manifest_path.with_suffix(".mp4")
+        assert clip.is_file() and clip.parent == tmp_path / "clips"
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(clip)],
+            capture_output=True, text=True, check=True,
+        )
+        start, end = float(argv[argv.index("--start") + 1]), float(argv[argv.index("--end") + 1])
+        assert abs(float(probe.stdout) - (end - start)) <= 0.04 + 1e-6
+        status = subprocess.run([str(VENV_BIN / "clipmill"), "store", "status"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert json.loads(status.stdout)["running"] is True
+    finally:
+        subprocess.run([str(VENV_BIN / "clipmill"), "store", "stop"], cwd=tmp_path, env=env, timeout=120)
+
+
+def test_bad_input_on_the_command_line_exits_2_with_the_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLIPMILL_", "PREFECT_API_URL"))}
+    env.update(CLIPMILL_HOME=str(tmp_path / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    done = subprocess.run(
+        [str(VENV_BIN / "clipmill"), "run", str(tmp_path / "missing.mp4"), "--start", "1", "--end", "2"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 2
+    assert "error: source not found" in done.stderr and "missing.mp4" in done.stderr
+    assert not (tmp_path / "clips").exists()

@@ -1,0 +1,118 @@
+"""Audio stages on synthetic arrays: exact expectations and error contracts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clipmill.audio.fillers import FillerResult, detect_fillers
+from clipmill.audio.profile import compute_profile
+from clipmill.audio.silence import detect_silences
+from clipmill.audio.vad import VadConfig, detect_speech, hysteresis, load_vad
+from clipmill.errors import InputError, ModelUnavailable
+from clipmill.timeline import Timeline
+
+SR = 16000
+
+
+def tone_bursts(bursts, total_s=3.0, noise_db=-70.0, seed=0):
+    """Noise at ``noise_db`` RMS with 1 kHz tones at -20 dBFS RMS over ``bursts``."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(int(total_s * SR)) * 10 ** (noise_db / 20)
+    t = np.arange(len(x)) / SR
+    for start, end in bursts:
+        inside = (t >= start) & (t < end)
+        x[inside] += np.sqrt(2) * 0.1 * np.sin(2 * np.pi * 1000 * t[inside])
+    return x.astype(np.float32)
+
+
+def test_profile_levels_of_known_signals():
+    x = tone_bursts([(1.0, 2.0)])
+    profile = compute_profile(x, SR)
+    assert profile.noise_floor_db == pytest.approx(-70.0, abs=1.5)
+    assert profile.speech_level_db == pytest.approx(-20.0, abs=0.5)
+    assert profile.snr_db == pytest.approx(50.0, abs=2.0)
+    assert profile.clipping_ratio == 0.0
+    assert profile.duration_s == 3.0
+    clipped = np.clip(tone_bursts([(0, 3)]) * 20, -1, 1)
+    assert compute_profile(clipped, SR).clipping_ratio > 0.1
+    assert set(profile.to_dict()["noise_floor_band_db"]) == {"low", "speech", "high"}
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 100), np.float32), np.zeros(0, np.float32),
+                                 np.array([np.nan], np.float32), np.zeros(10, np.int16)])
+def test_profile_rejects_bad_samples(bad):
+    with pytest.raises(InputError):
+        compute_profile(bad, SR)
+
+
+def test_hysteresis():
+    scores = np.array([0.1, 0.6, 0.4, 0.4, 0.2, 0.45, 0.7, 0.3])
+    assert hysteresis(scores, 0.5, 0.35).tolist() == [0, 1, 1, 1, 0, 0, 1, 0]
+
+
+@pytest.mark.parametrize("backend", ["energy", "webrtc"])
+def test_vad_finds_bursts_to_within_50_ms(backend):
+    x = tone_bursts([(0.5, 1.2), (2.0, 2.6)])
+    speech = detect_speech(x, SR, backend=backend)
+    assert len(speech) == 2
+    assert np.abs(speech.array - [[0.5, 1.2], [2.0, 2.6]]).max() <= 0.05
+
+
+def test_vad_errors():
+    x = tone_bursts([(0.5, 1.0)])
+    with pytest.raises(InputError, match="silero, webrtc, energy, pyannote"):
+        detect_speech(x, SR, backend="nope")
+    with pytest.raises(InputError, match="8000 Hz"):
+        detect_speech(x, SR, backend="energy", profile=compute_profile(x[::2], 8000))
+    with pytest.raises(InputError):
+        VadConfig(min_speech_s=-1)
+
+
+def test_pyannote_unavailable_names_the_setting(monkeypatch, tmp_path):
+    monkeypatch.delenv("CLIPMILL_PYANNOTE_MODEL", raising=False)
+    with pytest.raises(ModelUnavailable, match="CLIPMILL_PYANNOTE_MODEL"):
+        load_vad("pyannote")
+    missing = tmp_path / "segmentation.bin"
+    with pytest.raises(ModelUnavailable, match=str(missing)):
+        load_vad("pyannote", VadConfig(pyannote_model_path=str(missing)))
+    missing.write_bytes(b"")
+    monkeypatch.setenv("CLIPMILL_PYANNOTE_MODEL", str(missing))
+    with pytest.raises(ModelUnavailable, match="pyannote.audio"):
+        load_vad("pyannote")
+
+
+def test_silences_respect_min_length_padding_and_threshold():
+    bursts = [(0.5, 1.0), (1.2, 1.8), (2.5, 2.9)]
+    x = tone_bursts(bursts)
+    profile = compute_profile(x, SR)
+    speech = Timeline(bursts)
+    result = detect_silences(x, SR, speech=speech, profile=profile, min_silence_s=0.3,
+                             padding_s=0.1)
+    # 0.2 s gap and 0.1 s tail skipped; lead-in and 0.7 s gap shrunk by the padding near speech
+    assert np.allclose(result.timeline.array, [[0.0, 0.4], [1.9, 2.4]], atol=0.011)
+    assert result.levels_db.max() < -60
+    fixed = detect_silences(x, SR, speech=Timeline(), profile=profile, adaptive_threshold=False,
+                            threshold_db=-35.0)
+    assert fixed.threshold_db == -35.0
+    # no speech given: every quiet run >= 0.3 s, none inside the tones
+    assert np.allclose(fixed.timeline.array, [[0.0, 0.5], [1.8, 2.5]], atol=0.011)
+    with pytest.raises(InputError, match="min_silence_s"):
+        detect_silences(x, SR, speech=speech, profile=profile, min_silence_s=-0.1)
+
+
+def test_filler_result_and_errors(monkeypatch):
+    result = FillerResult.from_events([(1.0, 1.4, "uh", 0.9), (1.2, 1.5, "um", 0.6),
+                                       (0.2, 0.5, "um", 0.7)])
+    assert result.to_list() == [
+        {"start": 0.2, "end": 0.5, "label": "um", "confidence": 0.7},
+        {"start": 1.0, "end": 1.4, "label": "uh", "confidence": 0.9},
+    ]
+    x = tone_bursts([(0.5, 1.0)])
+    profile = compute_profile(x, SR)
+    with pytest.raises(InputError, match="acoustic, transcription"):
+        detect_fillers(x, SR, speech=Timeline(), profile=profile, backend="nope")
+    monkeypatch.delenv("CLIPMILL_WHISPER_MODEL", raising=False)
+    with pytest.raises(ModelUnavailable, match="CLIPMILL_WHISPER_MODEL"):
+        detect_fillers(x, SR, speech=Timeline(), profile=profile, backend="transcription")
+    assert detect_fillers(x, SR, speech=Timeline(), profile=profile).to_list() == []
