@@ -62,6 +62,34 @@ def run(
     typer.echo(str(result.manifest_path))
 
 
+@app.command()
+def analyze(
+    source: Annotated[str, typer.Argument(help="Video or audio file (wav, flac, mp3, m4a, mp4, ...) or s3://bucket/key.")],
+    start: Annotated[Optional[float], typer.Option("--start", "-s", help="Start in seconds (default: 0).")] = None,
+    end: Annotated[Optional[float], typer.Option("--end", "-e", help="End in seconds (default: the end).")] = None,
+    vad: Annotated[str, typer.Option("--vad", help="silero | webrtc | energy | pyannote")] = "silero",
+    fillers: Annotated[str, typer.Option("--fillers", help="acoustic | transcription")] = "acoustic",
+    min_silence_s: Annotated[float, typer.Option("--min-silence", help="Shortest reported pause (s).")] = 0.3,
+    padding_s: Annotated[float, typer.Option("--padding", help="Kept around speech (s).")] = 0.1,
+    threshold_db: Annotated[Optional[float], typer.Option("--threshold-db", help="Fixed silence level (dBFS); default: adaptive.")] = None,
+    json_output: Annotated[bool, typer.Option("--json/--no-json", help="Print the analysis as one JSON object.")] = True,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw waveform, spectrogram and decisions to this PNG.")] = None,
+) -> None:
+    """Profile, speech, silences and fillers of SOURCE, times on the source's timeline."""
+    from clipmill.analyze import analyze_file
+
+    try:
+        options = {
+            "vad_backend": vad, "filler_backend": fillers, "min_silence_s": min_silence_s, "padding_s": padding_s,
+            **({"threshold_db": threshold_db, "adaptive_threshold": False} if threshold_db is not None else {}),
+        }
+        document = analyze_file(source, start=start, end=end, options=options, plot=plot)
+    except ClipmillError as exc:
+        _fail(exc)
+    if json_output:
+        typer.echo(json.dumps(document))
+
+
 @store_app.command("status")
 def store_status() -> None:
     """Print the embedded store's endpoint and data folder as JSON (exit 1 when it is not running)."""

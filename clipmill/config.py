@@ -38,6 +38,22 @@ class ClipOptions(BaseModel):
     crf: int = Field(20, ge=0, le=51, description="x264 constant rate factor: lower is better quality, bigger file.")
     preset: Literal[X264_PRESETS] = Field("veryfast", description="x264 speed/size trade-off.")
     audio_bitrate_kbps: int = Field(160, ge=32, le=512, description="AAC bitrate of the clip's audio.")
+    vad_backend: Literal["silero", "webrtc", "energy", "pyannote"] = Field(
+        "silero", description="Voice activity detector: silero (default), webrtc, energy (no model), pyannote (local model)."
+    )
+    min_silence_s: float = Field(
+        0.3, ge=0.05, le=30.0, description="Pauses shorter than this are natural rhythm and never reported as silence."
+    )
+    padding_s: float = Field(0.1, ge=0.0, le=2.0, description="Audio kept around speech at each silence edge.")
+    threshold_db: float = Field(
+        -35.0, ge=-100.0, le=0.0, description="Silence level in dBFS when adaptive_threshold is off."
+    )
+    adaptive_threshold: bool = Field(
+        True, description="Derive the silence level from the measured noise floor instead of threshold_db."
+    )
+    filler_backend: Literal["acoustic", "transcription"] = Field(
+        "acoustic", description="Filler detector: acoustic (no model) or transcription (local Whisper model)."
+    )
     clip_name: str | None = Field(
         None,
         max_length=80,

@@ -1,7 +1,8 @@
 """The clip job: one clip from one source range, as a DAG of retryable tasks.
 
-    stage source → probe + validate → (already published? done) → extract segment → render
-      → manifest (validated against the data contract) → publish + verify, in one transaction
+    stage source → probe + validate → (already published? done) → extract segment
+      → audio: decode → profile → speech → silences → fillers     (skipped without an audio track)
+      → render → manifest (validated against the data contract) → publish + verify, in one transaction
 
 Tasks exchange object keys and small typed summaries; media never travels through Prefect.
 Parameters are validated by clipmill, not by Prefect, so a bad one fails the run with an
@@ -20,7 +21,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.transactions import transaction
 
 from clipmill.config import ClipOptions, effective_options, load_settings
-from clipmill.jobs import check_times
+from clipmill.jobs import ClipJob, check_times
+from tasks.audio import decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
 from tasks.render import render_clip
 from tasks.segment import extract_segment
@@ -60,27 +62,62 @@ def clip_job(
         return asdict(already)
     with _timed(timings, "extract"):
         segment_key = extract_segment(job, info)
+    stages = analyse_audio(job, segment_key, timings) if info.has_audio else {"audio": {"status": "no audio track"}}
     with _timed(timings, "render"):
         rendered = render_clip(job, segment_key, info.has_audio)
-    manifest = make_manifest(job, info, rendered, timings)
+    manifest = make_manifest(job, info, rendered, timings, stages)
     with transaction():
         published = publish_clip(job, rendered, manifest)
         verify_published(published, manifest)
 
     log.info("clip %s ready: %s", job.clip_id, published.clip_uri)
-    _summary_artifact(published, manifest.clip.duration_s, timings)
+    _summary_artifact(published, manifest.clip.duration_s, timings, stages)
     return asdict(published)
 
 
-def _summary_artifact(published: PublishedClip, duration_s: float, timings: dict[str, float]) -> None:
+def analyse_audio(job: ClipJob, segment_key: str, timings: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """The audio stages in order; returns their summaries for the manifest."""
+    with _timed(timings, "decode_audio"):
+        audio_key = decode_audio(job, segment_key)
+    with _timed(timings, "profile"):
+        profile = profile_audio(job, audio_key)
+    with _timed(timings, "speech"):
+        speech = find_speech(job, audio_key, profile.key)
+    with _timed(timings, "silences"):
+        silences = find_silences(job, audio_key, profile.key, speech.key)
+    with _timed(timings, "fillers"):
+        fillers = find_fillers(job, audio_key, profile.key, speech.key)
+    return {
+        stage: {"key": result.key, **result.summary}
+        for stage, result in (("profile", profile), ("speech", speech), ("silences", silences), ("fillers", fillers))
+    }
+
+
+def _summary_artifact(
+    published: PublishedClip, duration_s: float, timings: dict[str, float], stages: dict[str, dict[str, Any]]
+) -> None:
     rows = "\n".join(f"| {stage} | {seconds:.2f} |" for stage, seconds in timings.items())
+    audio = _audio_lines(stages)
     create_markdown_artifact(
         key="clip-job-summary",
         description=f"clip {published.clip_id}",
         markdown=(
             f"## Clip `{published.clip_id}`\n\n"
             f"- clip: `{published.clip_uri}` ({duration_s:.3f} s)\n"
-            f"- manifest: `{published.manifest_uri}`\n- job: `{published.job_id}`\n\n"
+            f"- manifest: `{published.manifest_uri}`\n- job: `{published.job_id}`\n\n{audio}\n\n"
             f"| stage | seconds |\n|---|---|\n{rows}\n"
         ),
+    )
+
+
+def _audio_lines(stages: dict[str, dict[str, Any]]) -> str:
+    if "speech" not in stages:
+        return "### Audio\n\nno audio track: audio stages skipped"
+    profile, speech, silences, fillers = (stages[k] for k in ("profile", "speech", "silences", "fillers"))
+    return (
+        "### Audio\n\n"
+        f"- noise floor {profile['noise_floor_db']:.1f} dBFS, SNR {profile['snr_db']:.1f} dB\n"
+        f"- speech {speech['share_pct']:.1f}% ({speech['count']} intervals, {speech['backend']})\n"
+        f"- silences {silences['count']} ({silences['total_s']:.2f} s, threshold {silences['threshold_db']:.1f} dBFS)\n"
+        f"- fillers {fillers['count']} ({fillers['backend']})"
     )

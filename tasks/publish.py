@@ -11,6 +11,7 @@ import json
 import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import prefect
 from prefect import get_run_logger
@@ -70,7 +71,10 @@ def find_published(job: ClipJob) -> PublishedClip | None:
 
 
 @clip_task(name="make-manifest")
-def make_manifest(job: ClipJob, source_info: MediaInfo, rendered: RenderedClip, timings_s: dict[str, float]) -> Manifest:
+def make_manifest(
+    job: ClipJob, source_info: MediaInfo, rendered: RenderedClip, timings_s: dict[str, float],
+    stages: dict[str, dict[str, Any]],
+) -> Manifest:
     """Assemble and validate the manifest against data_contracts/manifest.schema.json."""
     settings = load_settings()
     store = object_store(settings)
@@ -97,6 +101,7 @@ def make_manifest(job: ClipJob, source_info: MediaInfo, rendered: RenderedClip, 
             "python": platform.python_version(),
         },
         timings_s=timings_s,
+        stages=stages,
     )
     validate_manifest(json.loads(manifest.to_json()))
     check_consistency(manifest, frame_s=source_info.frame_s)

@@ -1,19 +1,24 @@
 """ffmpeg/ffprobe adapter: probe, extract a segment, encode, decode audio, stream frames in chunks."""
 
-from clipmill.media.audio import decode_audio
+from clipmill.media.audio import ANALYSIS_SAMPLE_RATE, decode_audio, from_wav_bytes, to_wav_bytes
 from clipmill.media.encode import EncoderSettings, encode_clip, extract_segment
 from clipmill.media.frames import FrameChunk, iter_frame_chunks
-from clipmill.media.probe import MediaInfo, probe
+from clipmill.media.probe import AudioInfo, MediaInfo, probe, probe_audio
 from clipmill.media.tool import tool_version
 
 __all__ = [
+    "AudioInfo",
+    "ANALYSIS_SAMPLE_RATE",
     "EncoderSettings",
     "FrameChunk",
     "MediaInfo",
     "decode_audio",
     "encode_clip",
     "extract_segment",
+    "from_wav_bytes",
     "iter_frame_chunks",
     "probe",
+    "probe_audio",
+    "to_wav_bytes",
     "tool_version",
 ]

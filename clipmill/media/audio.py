@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+import soundfile
 
 from clipmill.errors import InputError
 from clipmill.media.tool import PROTOCOL_WHITELIST, run
@@ -12,16 +14,22 @@ from clipmill.media.tool import PROTOCOL_WHITELIST, run
 ANALYSIS_SAMPLE_RATE = 16_000
 
 
-def decode_audio_args(path: Path, *, sample_rate: int, ffmpeg: str = "ffmpeg") -> list[str]:
+def decode_audio_args(
+    path: Path, *, sample_rate: int, start_s: float = 0.0, duration_s: float | None = None, ffmpeg: str = "ffmpeg"
+) -> list[str]:
     """ffmpeg arguments that write raw little-endian float32 mono samples to stdout."""
+    window = (["-ss", f"{start_s:.6f}"] if start_s > 0 else []) + (["-t", f"{duration_s:.6f}"] if duration_s else [])
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-protocol_whitelist", PROTOCOL_WHITELIST, "-i", str(path),
+        "-protocol_whitelist", PROTOCOL_WHITELIST, *window, "-i", str(path),
         "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1",
     ]
 
 
-def decode_audio(path: Path, *, has_audio: bool, sample_rate: int = ANALYSIS_SAMPLE_RATE, ffmpeg: str = "ffmpeg") -> np.ndarray:
+def decode_audio(
+    path: Path, *, has_audio: bool, sample_rate: int = ANALYSIS_SAMPLE_RATE, start_s: float = 0.0,
+    duration_s: float | None = None, ffmpeg: str = "ffmpeg",
+) -> np.ndarray:
     """The first audio stream of `path` as a float32 array in [-1, 1] at `sample_rate`.
 
     Lossy decoders overshoot full scale on clipped sources; such samples are clipped to ±1, where
@@ -32,6 +40,20 @@ def decode_audio(path: Path, *, has_audio: bool, sample_rate: int = ANALYSIS_SAM
     """
     if not has_audio:
         raise InputError(f"{path.name!r} has no audio track")
-    result = run(decode_audio_args(path, sample_rate=sample_rate, ffmpeg=ffmpeg), what=f"decoding audio of {path.name}")
+    args = decode_audio_args(path, sample_rate=sample_rate, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg)
+    result = run(args, what=f"decoding audio of {path.name}")
     samples = np.frombuffer(result.stdout, dtype="<f4").astype(np.float32, copy=True)
     return np.clip(samples, -1.0, 1.0, out=samples)
+
+
+def to_wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """32-bit float WAV bytes: how decoded analysis audio is stored between stages."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, sample_rate, format="WAV", subtype="FLOAT")
+    return buffer.getvalue()
+
+
+def from_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
+    """Samples (float32, mono) and sample rate of WAV bytes written by `to_wav_bytes`."""
+    samples, sample_rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=False)
+    return samples, int(sample_rate)

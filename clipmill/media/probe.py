@@ -58,11 +58,44 @@ def probe(path: Path, *, ffprobe: str = "ffprobe") -> MediaInfo:
 
     Raises `InputError` when the file is missing, empty, unreadable as media, or has no video stream.
     """
+    size = _check_file(path)
+    return parse_probe(_ffprobe_json(path, ffprobe=ffprobe), path=path, size_bytes=size)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What audio analysis needs to know about any media file, video or audio-only."""
+
+    duration_s: float
+    has_audio: bool
+    audio_codec: str | None
+    audio_sample_rate: int | None
+
+
+def probe_audio(path: Path, *, ffprobe: str = "ffprobe") -> AudioInfo:
+    """Duration and first audio stream of `path` (a video or an audio-only file such as wav or flac)."""
+    _check_file(path)
+    data = _ffprobe_json(path, ffprobe=ffprobe)
+    audio = next((s for s in data.get("streams", []) if s.get("codec_type") == "audio"), None)
+    duration = _first_number(data.get("format", {}).get("duration"), audio.get("duration") if audio else None)
+    if duration is None or not math.isfinite(duration) or duration <= 0:
+        raise InputError(f"source {str(path)!r} reports no usable duration")
+    return AudioInfo(
+        duration_s=duration, has_audio=audio is not None, audio_codec=audio.get("codec_name") if audio else None,
+        audio_sample_rate=int(audio["sample_rate"]) if audio and audio.get("sample_rate") else None,
+    )
+
+
+def _check_file(path: Path) -> int:
     if not path.is_file():
         raise InputError(f"source not found: {str(path)!r} does not exist or is not a file")
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"source {str(path)!r} is empty (0 bytes)")
+    return size
+
+
+def _ffprobe_json(path: Path, *, ffprobe: str) -> dict[str, Any]:
     command = [
         require(ffprobe), "-v", "error", "-protocol_whitelist", PROTOCOL_WHITELIST,
         "-print_format", "json", "-show_format", "-show_streams", str(path),
@@ -70,10 +103,10 @@ def probe(path: Path, *, ffprobe: str = "ffprobe") -> MediaInfo:
     result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, check=False)
     if result.returncode != 0:
         raise InputError(
-            f"source {str(path)!r} is not a readable video (corrupt, truncated or not media): "
+            f"source {str(path)!r} is not readable media (corrupt, truncated or not media): "
             f"{stderr_tail(result.stderr)}"
         )
-    return parse_probe(json.loads(result.stdout or b"{}"), path=path, size_bytes=size)
+    return json.loads(result.stdout or b"{}")
 
 
 def parse_probe(data: dict[str, Any], *, path: Path, size_bytes: int) -> MediaInfo:

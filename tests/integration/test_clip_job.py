@@ -45,7 +45,12 @@ def test_clip_job_publishes_a_clip_and_a_valid_manifest(clip_env, workdir):
     assert document["outputs"][0]["sha256"] == sha256(result.clip_path)
     assert document["source"]["sha256"] == before == sha256(source)
     assert document["request"] == {"start_s": 4.5, "end_s": 16.25, "options": document["request"]["options"]}
-    assert set(document["timings_s"]) >= {"probe", "extract", "render"}
+    assert set(document["timings_s"]) >= {"probe", "extract", "render", "speech", "silences", "fillers"}
+    stages = document["stages"]
+    assert 30 < stages["speech"]["share_pct"] < 90, stages["speech"]
+    assert stages["silences"]["count"] >= 2, "the sample has pauses between GRID sentences"
+    for stage in ("profile", "speech", "silences", "fillers"):
+        assert clip_env.exists(stages[stage]["key"])
     assert document["flow_run_id"]
     assert clip_env.exists(f"jobs/{result.manifest.job_id}/segment.mp4")
     assert {f"clips/{result.clip_id}.mp4", f"clips/{result.clip_id}.json"} <= published(clip_env)
@@ -64,6 +69,7 @@ def test_video_without_audio_still_makes_a_clip(clip_env, workdir, sample_video)
     silent = media_factory.without_audio(sample_video, workdir / "silent.mp4")
     result = process_clip(str(silent), start=0.5, end=4.5, out_dir=workdir / "out")
     assert result.manifest.clip.audio_codec is None
+    assert result.manifest.stages == {"audio": {"status": "no audio track"}}
     assert result.duration_s == pytest.approx(4.0, abs=0.04 + 1e-6)
 
 
@@ -86,7 +92,7 @@ def _fails(source: str, start, end, options=None):
 BAD_REQUESTS = {
     "missing file": (lambda d, s: str(d / "nope.mp4"), 1, 2, None, InputError, "does not exist"),
     "random bytes": (lambda d, s: str(media_factory.random_bytes(d / "noise.mp4")), 1, 2, None, InputError,
-                     "is not a readable video"),
+                     "is not readable media"),
     "index cut off": (lambda d, s: str(media_factory.truncated(s, d / "cut.mp4", fraction=0.5, faststart=False)),
                       1, 2, None, InputError, "corrupt, truncated or not media"),
     "data cut off": (lambda d, s: str(media_factory.truncated(s, d / "cut2.mp4", fraction=0.4, faststart=True)),

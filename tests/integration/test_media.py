@@ -35,7 +35,7 @@ def test_probe_reads_the_sample(sample_video):
     [
         (lambda d: d / "missing.mp4", "does not exist"),
         (lambda d: media_factory.empty(d / "empty.mp4"), r"is empty \(0 bytes\)"),
-        (lambda d: media_factory.random_bytes(d / "noise.mp4"), "is not a readable video"),
+        (lambda d: media_factory.random_bytes(d / "noise.mp4"), "is not readable media"),
     ],
 )
 def test_probe_rejects_what_is_not_a_video(tmp_path, make, message):

@@ -1,0 +1,117 @@
+"""The audio stages in order, and the JSON documents they are stored and printed as.
+
+The clip job runs each stage as its own Prefect task; `analyze` runs them back to back for
+`clipmill analyze`. Both use the document builders here, so stored results and the CLI's JSON
+have one shape. Times are seconds from the start of the analysed audio; `offset_s` moves them
+onto the source's timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from clipmill.audio.fillers import FillerResult, detect_fillers
+from clipmill.audio.profile import AudioProfile, compute_profile
+from clipmill.audio.silence import SilenceResult, detect_silences
+from clipmill.audio.vad import detect_speech
+from clipmill.timeline import Timeline
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """The user-facing knobs of the audio stages (see `clipmill.config.ClipOptions`)."""
+
+    vad_backend: str = "silero"
+    min_silence_s: float = 0.3
+    padding_s: float = 0.1
+    threshold_db: float = -35.0
+    adaptive_threshold: bool = True
+    filler_backend: str = "acoustic"
+
+
+@dataclass(frozen=True)
+class AudioAnalysis:
+    """Everything the audio stages found in one segment."""
+
+    profile: AudioProfile
+    speech: Timeline
+    silences: SilenceResult
+    fillers: FillerResult
+
+    def to_json(self, *, offset_s: float = 0.0) -> dict[str, object]:
+        """``{"profile", "speech", "silences", "fillers"}`` with times shifted by `offset_s`."""
+        return {
+            "profile": self.profile.to_dict(),
+            "speech": intervals(self.speech, offset_s=offset_s),
+            "silences": intervals(self.silences.timeline, offset_s=offset_s),
+            "fillers": fillers_document(self.fillers, offset_s=offset_s)["events"],
+        }
+
+
+def silences_for(samples: np.ndarray, sr: int, *, speech: Timeline, profile: AudioProfile,
+                 settings: AudioSettings) -> SilenceResult:
+    """Silence detection with the user's thresholds."""
+    return detect_silences(
+        samples, sr, speech=speech, profile=profile, min_silence_s=settings.min_silence_s,
+        padding_s=settings.padding_s, threshold_db=settings.threshold_db,
+        adaptive_threshold=settings.adaptive_threshold,
+    )
+
+
+def analyze(samples: np.ndarray, sr: int, *, settings: AudioSettings = AudioSettings()) -> AudioAnalysis:
+    """Profile → speech → silences → fillers on one mono float32 signal."""
+    profile = compute_profile(samples, sr)
+    speech = detect_speech(samples, sr, backend=settings.vad_backend, profile=profile)
+    silences = silences_for(samples, sr, speech=speech, profile=profile, settings=settings)
+    fillers = detect_fillers(samples, sr, speech=speech, profile=profile, backend=settings.filler_backend)
+    return AudioAnalysis(profile=profile, speech=speech, silences=silences, fillers=fillers)
+
+
+def timeline_document(kind: str, timeline: Timeline, *, duration_s: float, offset_s: float = 0.0) -> dict[str, object]:
+    """A stored timeline: its kind, the analysed duration, the intervals and a short summary."""
+    return {
+        "kind": kind,
+        "duration_s": round(duration_s, 6),
+        "intervals": intervals(timeline, offset_s=offset_s),
+        "summary": {
+            "count": len(timeline),
+            "total_s": round(timeline.duration, 3),
+            "share_pct": round(100.0 * timeline.duration / duration_s, 2) if duration_s > 0 else 0.0,
+        },
+    }
+
+
+def silences_document(result: SilenceResult, *, duration_s: float, offset_s: float = 0.0) -> dict[str, object]:
+    document = timeline_document("silences", result.timeline, duration_s=duration_s, offset_s=offset_s)
+    document["levels_db"] = [round(float(level), 2) for level in result.levels_db]
+    document["threshold_db"] = round(result.threshold_db, 2)
+    document["adaptive"] = result.adaptive
+    return document
+
+
+def fillers_document(result: FillerResult, *, duration_s: float | None = None, offset_s: float = 0.0) -> dict[str, object]:
+    events = [
+        {**event, "start": round(event["start"] + offset_s, 6), "end": round(event["end"] + offset_s, 6)}
+        for event in result.to_list()
+    ]
+    labels: dict[str, int] = {}
+    for label in result.labels:
+        labels[label] = labels.get(label, 0) + 1
+    return {
+        "kind": "fillers",
+        "duration_s": duration_s,
+        "events": events,
+        "summary": {"count": len(events), "total_s": round(result.timeline.duration, 3), "labels": labels},
+    }
+
+
+def intervals(timeline: Timeline, *, offset_s: float = 0.0) -> list[list[float]]:
+    """``[[start, end], ...]`` shifted by `offset_s` and rounded to the microsecond for JSON."""
+    return [[round(start, 6), round(end, 6)] for start, end in timeline.shift(offset_s).to_list()]
+
+
+def timeline_from_document(document: dict[str, object]) -> Timeline:
+    """The intervals of a stored timeline document (speech, silences)."""
+    return Timeline.from_list(document["intervals"])  # type: ignore[arg-type]
