@@ -15,6 +15,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from clipmill.cli_audit import audit as audit_command
+from clipmill.cli_faces import faces as faces_command
 from clipmill.errors import ClipmillError, InputError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -88,6 +90,10 @@ def analyze(
         _fail(exc)
     if json_output:
         typer.echo(json.dumps(document))
+
+
+app.command("faces")(faces_command)
+app.command("audit")(audit_command)
 
 
 @store_app.command("status")

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,6 +35,12 @@ class ClipOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="after")
+    def _one_pause_mode(self) -> "ClipOptions":
+        if self.remove_silence and self.speed_up_silence:
+            raise ValueError("remove_silence and speed_up_silence exclude each other: set remove_silence=false")
+        return self
+
     crf: int = Field(20, ge=0, le=51, description="x264 constant rate factor: lower is better quality, bigger file.")
     preset: Literal[X264_PRESETS] = Field("veryfast", description="x264 speed/size trade-off.")
     audio_bitrate_kbps: int = Field(160, ge=32, le=512, description="AAC bitrate of the clip's audio.")
@@ -54,12 +60,26 @@ class ClipOptions(BaseModel):
     filler_backend: Literal["acoustic", "transcription"] = Field(
         "acoustic", description="Filler detector: acoustic (no model) or transcription (local Whisper model)."
     )
+    remove_silence: bool = Field(True, description="Cut pauses of at least min_silence_s out of the clip.")
+    speed_up_silence: bool = Field(
+        False, description="Play pauses faster (speed_factor) instead of cutting them; excludes remove_silence."
+    )
+    speed_factor: float = Field(2.0, gt=1.0, le=16.0, description="Playback speed of sped-up pauses.")
+    max_silence_s: float = Field(
+        2.0, gt=0.0, le=60.0, description="Longest pause left in the clip, whatever the mode (longer ones are shortened)."
+    )
+    remove_fillers: bool = Field(False, description='Cut detected filler sounds ("um", "uh").')
     clip_name: str | None = Field(
         None,
         max_length=80,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
         description="Name of the published clip (letters, digits, . _ -); derived from the source when empty.",
     )
+
+
+#: Options that change what the analysis finds; the others only change the edit and the encode,
+#: so a job that differs only in those reuses the stored analysis.
+ANALYSIS_OPTIONS = ("vad_backend", "min_silence_s", "padding_s", "threshold_db", "adaptive_threshold", "filler_backend")
 
 
 class StorageSettings(BaseModel):

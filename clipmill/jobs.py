@@ -2,6 +2,9 @@
 
 `job_id` hashes what determines the output — source content, range, effective options and the
 clipmill version — so re-running the same request finds the same stored stages and clip.
+`analysis_id` hashes only what determines the analysis (source, range, analysis options): the
+segment and its analysis are stored under it, so changing an edit or encode option re-plans and
+re-renders without re-analysing.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipmill import __version__
-from clipmill.config import ClipOptions
+from clipmill.config import ANALYSIS_OPTIONS, ClipOptions
 from clipmill.errors import InputError
 from clipmill.media.probe import MediaInfo
 from clipmill.sources import SourceRef
@@ -25,6 +28,7 @@ class ClipJob:
     """Everything later stages need to know about one request, after validation."""
 
     job_id: str
+    analysis_id: str
     clip_id: str
     source: SourceRef
     start_s: float
@@ -76,15 +80,22 @@ def check_range(start_s: float, end_s: float, info: MediaInfo) -> None:
 def plan_job(source: SourceRef, info: MediaInfo, *, start_s: float, end_s: float, options: ClipOptions) -> ClipJob:
     """Validate the request against the probe and derive its job and clip ids."""
     check_range(start_s, end_s, info)
+    every = options.model_dump(mode="json")
+    analysis_options = {name: every[name] for name in ANALYSIS_OPTIONS}
+    job_id = _digest(source, start_s, end_s, every)
+    analysis_id = _digest(source, start_s, end_s, analysis_options)
+    clip_id = options.clip_name or f"{safe_name(Path(source.name).stem, max_length=48)}-{job_id[:12]}"
+    return ClipJob(
+        job_id=job_id, analysis_id=analysis_id, clip_id=clip_id, source=source, start_s=float(start_s), end_s=float(end_s), options=options
+    )
+
+
+def _digest(source: SourceRef, start_s: float, end_s: float, options: dict[str, object]) -> str:
     identity = {
         "source_sha256": source.sha256,
         "start_s": round(float(start_s), 6),
         "end_s": round(float(end_s), 6),
-        "options": options.model_dump(mode="json"),
+        "options": options,
         "clipmill": __version__,
     }
-    job_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
-    clip_id = options.clip_name or f"{safe_name(Path(source.name).stem, max_length=48)}-{job_id[:12]}"
-    return ClipJob(
-        job_id=job_id, clip_id=clip_id, source=source, start_s=float(start_s), end_s=float(end_s), options=options
-    )
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]

@@ -99,14 +99,19 @@ def validate_manifest(document: dict[str, Any]) -> None:
 
 
 def check_consistency(manifest: Manifest, *, frame_s: float) -> None:
-    """Cross-field rules the schema cannot express: the clip is as long as the requested range."""
-    wanted = manifest.request.end_s - manifest.request.start_s
+    """Cross-field rules the schema cannot express: the clip is as long as its edit plan (or, without
+    one, the requested range) within one frame, and never longer than the range."""
+    requested = manifest.request.end_s - manifest.request.start_s
+    edit = manifest.stages.get("edit")
+    wanted = float(edit["output_duration_s"]) if edit else requested
+    what = "the edit plan's" if edit else "the requested"
     got = manifest.clip.duration_s
     if abs(got - wanted) > frame_s + 1e-3:
         raise ContractViolation(
-            f"clip duration {got:.3f} s differs from the requested {wanted:.3f} s by more than one frame "
-            f"({frame_s:.4f} s)"
+            f"clip duration {got:.3f} s differs from {what} {wanted:.3f} s by more than one frame ({frame_s:.4f} s)"
         )
+    if got > requested + frame_s + 1e-3:
+        raise ContractViolation(f"clip duration {got:.3f} s is longer than the requested range ({requested:.3f} s)")
 
 
 def build_manifest(

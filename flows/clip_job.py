@@ -2,7 +2,7 @@
 
     stage source → probe + validate → (already published? done) → extract segment
       → audio: decode → profile → speech → silences → fillers     (skipped without an audio track)
-      → render → manifest (validated against the data contract) → publish + verify, in one transaction
+      → plan the edit (cut / speed up pauses and fillers) → render → manifest (validated against the data contract) → publish + verify, in one transaction
 
 Tasks exchange object keys and small typed summaries; media never travels through Prefect.
 Parameters are validated by clipmill, not by Prefect, so a bad one fails the run with an
@@ -24,6 +24,7 @@ from clipmill.config import ClipOptions, effective_options, load_settings
 from clipmill.jobs import ClipJob, check_times
 from tasks.audio import decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
+from tasks.edit import plan_cuts
 from tasks.render import render_clip
 from tasks.segment import extract_segment
 from tasks.source import probe_source, stage_source
@@ -63,8 +64,11 @@ def clip_job(
     with _timed(timings, "extract"):
         segment_key = extract_segment(job, info)
     stages = analyse_audio(job, segment_key, timings) if info.has_audio else {"audio": {"status": "no audio track"}}
+    with _timed(timings, "plan"):
+        plan = plan_cuts(job, info, stages)
+    stages["edit"] = {"key": plan.key, **plan.summary}
     with _timed(timings, "render"):
-        rendered = render_clip(job, segment_key, info.has_audio)
+        rendered = render_clip(job, segment_key, plan.key, info.has_audio)
     manifest = make_manifest(job, info, rendered, timings, stages)
     with transaction():
         published = publish_clip(job, rendered, manifest)
@@ -103,7 +107,7 @@ def _summary_artifact(
         description=f"clip {published.clip_id}",
         markdown=(
             f"## Clip `{published.clip_id}`\n\n"
-            f"- clip: `{published.clip_uri}` ({duration_s:.3f} s)\n"
+            f"- clip: `{published.clip_uri}` ({duration_s:.3f} s, {_edit_line(stages)})\n"
             f"- manifest: `{published.manifest_uri}`\n- job: `{published.job_id}`\n\n{audio}\n\n"
             f"| stage | seconds |\n|---|---|\n{rows}\n"
         ),
@@ -120,4 +124,13 @@ def _audio_lines(stages: dict[str, dict[str, Any]]) -> str:
         f"- speech {speech['share_pct']:.1f}% ({speech['count']} intervals, {speech['backend']})\n"
         f"- silences {silences['count']} ({silences['total_s']:.2f} s, threshold {silences['threshold_db']:.1f} dBFS)\n"
         f"- fillers {fillers['count']} ({fillers['backend']})"
+    )
+
+
+def _edit_line(stages: dict[str, dict[str, Any]]) -> str:
+    edit = stages["edit"]
+    return (
+        f"{edit['source_duration_s']:.2f} s in, {edit['reduction_pct']:.1f}% shorter: "
+        f"{edit['removed_silence_s']:.2f} s of pauses cut, {edit['sped_up_silence_s']:.2f} s sped up, "
+        f"{edit['removed_filler_s']:.2f} s of fillers cut"
     )

@@ -64,7 +64,7 @@ def decode_audio(job: ClipJob, segment_key: str) -> str:
     """The segment's audio as 16 kHz mono float32 WAV: ``jobs/<job_id>/audio.wav``."""
     settings = load_settings()
     store = object_store(settings)
-    key = job_key(job.job_id, "audio.wav")
+    key = job_key(job.analysis_id, "audio.wav")
     if store.exists(key):
         return key
     with scratch_dir(settings) as folder:
@@ -78,7 +78,7 @@ def decode_audio(job: ClipJob, segment_key: str) -> str:
 def profile_audio(job: ClipJob, audio_key: str) -> StageResult:
     """Noise floor, speech-band energy, SNR, loudness, clipping: the basis of every threshold."""
     store = object_store()
-    key = job_key(job.job_id, "profile.json")
+    key = job_key(job.analysis_id, "profile.json")
     document = _stored(store, key)
     if document is None:
         samples, sr = _load_audio(store, audio_key)
@@ -96,7 +96,7 @@ def profile_audio(job: ClipJob, audio_key: str) -> StageResult:
 def find_speech(job: ClipJob, audio_key: str, profile_key: str) -> StageResult:
     """Voice activity with the configured backend: ``speech.json``."""
     store = object_store()
-    key = job_key(job.job_id, "speech.json")
+    key = job_key(job.analysis_id, "speech.json")
     document = _stored(store, key)
     if document is None:
         samples, sr = _load_audio(store, audio_key)
@@ -114,7 +114,7 @@ def find_speech(job: ClipJob, audio_key: str, profile_key: str) -> StageResult:
 def find_silences(job: ClipJob, audio_key: str, profile_key: str, speech_key: str) -> StageResult:
     """Pauses of at least ``min_silence_s`` under the (adaptive) threshold: ``silences.json``."""
     store = object_store()
-    key = job_key(job.job_id, "silences.json")
+    key = job_key(job.analysis_id, "silences.json")
     document = _stored(store, key)
     if document is None:
         samples, sr = _load_audio(store, audio_key)
@@ -132,7 +132,7 @@ def find_silences(job: ClipJob, audio_key: str, profile_key: str, speech_key: st
 def find_fillers(job: ClipJob, audio_key: str, profile_key: str, speech_key: str) -> StageResult:
     """Filler sounds ("um", "uh", …) with the configured backend: ``fillers.json``."""
     store = object_store()
-    key = job_key(job.job_id, "fillers.json")
+    key = job_key(job.analysis_id, "fillers.json")
     document = _stored(store, key)
     if document is None:
         samples, sr = _load_audio(store, audio_key)

@@ -17,7 +17,7 @@ def extract_segment(job: ClipJob, info: MediaInfo) -> str:
     """Cut ``[start, end)`` frame-accurately; a stored segment from an earlier run is reused."""
     settings = load_settings()
     store = object_store(settings)
-    key = job_key(job.job_id, "segment.mp4")
+    key = job_key(job.analysis_id, "segment.mp4")
     if store.exists(key):
         get_run_logger().info("reusing stored %s", key)
         return key

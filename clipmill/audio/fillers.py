@@ -58,6 +58,11 @@ class FillerConfig:
     max_level_re_active_db
         Acoustic: a filler's mean speech-band level may exceed the speaker's active level
         (95th percentile inside speech) by at most this much; hesitations are not emphasised.
+    min_f2_hz
+        Acoustic: lowest second formant of a filler vowel. Hesitation vowels are central
+        ([ʌ]/[ə]: F2 about 1190 Hz for men, 1400 Hz for women in Peterson & Barney 1952); back
+        vowels and dark /l/ of held word endings sit lower ([ɔ] 840 / 920 Hz, [ʊ] 1020 / 1160 Hz).
+        0 disables the check.
     fmin_hz, fmax_hz
         pYIN pitch search range.
     whisper_model_path
@@ -76,6 +81,7 @@ class FillerConfig:
     pause_dip_db: float = 20.0
     pause_context_s: float = 0.15
     max_level_re_active_db: float = 0.0
+    min_f2_hz: float = 1100.0
     fmin_hz: float = 60.0
     fmax_hz: float = 300.0
     whisper_model_path: str | None = field(default=None)

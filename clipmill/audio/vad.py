@@ -2,8 +2,9 @@
 
 Every backend turns samples into a boolean activity mask on its own frame grid (silero: 32 ms,
 webrtc: 10-30 ms, energy: 10 ms, pyannote: its model's frames). The shared post-processing here
-bridges short gaps, drops blips, refines each boundary on a 10 ms speech-band level grid (so
-boundaries resolve to ~10 ms whatever the backend hop) and pads. Models are loaded once per
+bridges short gaps, drops blips, refines each boundary on a 10 ms grid of per-band levels against
+the local noise floor (so boundaries resolve to ~10 ms whatever the backend hop, and faint word
+tails stay in speech) and pads. Models are loaded once per
 process by each backend's ``load(config)``; loading is separate from inference so a worker can warm
 up before the first job.
 """
@@ -12,11 +13,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from types import ModuleType
 
+import librosa
 import numpy as np
+from scipy.ndimage import median_filter, percentile_filter
 
 from clipmill.audio.profile import (
     SPEECH_BAND_HZ,
@@ -24,13 +28,24 @@ from clipmill.audio.profile import (
     band_levels_db,
     check_samples,
     compute_profile,
+    noise_floor_db,
     power_spectrogram,
 )
 from clipmill.audio.vad_backends import hysteresis
 from clipmill.errors import InputError
 from clipmill.timeline import Timeline
 
-__all__ = ["BACKENDS", "REFINE_HOP_S", "VadConfig", "detect_speech", "hysteresis", "load_vad"]
+__all__ = [
+    "BACKENDS",
+    "REFINE_BANDS_HZ",
+    "REFINE_HOP_S",
+    "VadConfig",
+    "acoustic_activity",
+    "aperiodicity",
+    "detect_speech",
+    "hysteresis",
+    "load_vad",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +58,13 @@ BACKENDS: dict[str, str] = {
 }
 #: Grid on which boundaries are refined (seconds).
 REFINE_HOP_S = 0.010
+#: Voicing band (F0 and first harmonics, where nasal murmurs and voiced word endings keep their
+#: energy) and formant band, judged separately during refinement.
+VOICING_BAND_HZ = (80.0, 300.0)
+#: A frame is periodic (voiced) when its YIN aperiodicity is under this.
+MAX_APERIODICITY = 0.2
+#: frames per FFT block in `aperiodicity`
+APERIODICITY_BLOCK = 2048
 
 
 @dataclass(frozen=True)
@@ -63,8 +85,11 @@ class VadConfig:
     refine_window_s
         How far (each way) a boundary may move during refinement; 0 disables refinement.
     refine_margin_db
-        A 10 ms frame counts as acoustically active when its speech-band level is this far above
-        the speech-band noise floor (refinement only).
+        A 10 ms frame counts as acoustically active when its level in one of `REFINE_BANDS_HZ` is
+        this far above that band's local noise floor (refinement only).
+    refine_floor_window_s
+        Length of the sliding window whose 10th level percentile is the local noise floor
+        (refinement only); it follows noise that changes over seconds.
     energy_on_ratio, energy_off_ratio
         Energy backend: enter / leave speech at this fraction of the way from the speech-band noise
         floor to the speech-band active level (hysteresis, in dB).
@@ -85,6 +110,7 @@ class VadConfig:
     speech_pad_s: float = 0.0
     refine_window_s: float = 0.25
     refine_margin_db: float = 12.0
+    refine_floor_window_s: float = 4.0
     energy_on_ratio: float = 0.4
     energy_off_ratio: float = 0.25
     energy_min_margin_db: float = 6.0
@@ -94,7 +120,8 @@ class VadConfig:
     pyannote_model_path: str | None = field(default=None)
 
     def __post_init__(self) -> None:
-        for name in ("min_speech_s", "min_gap_s", "speech_pad_s", "refine_window_s"):
+        for name in ("min_speech_s", "min_gap_s", "speech_pad_s", "refine_window_s",
+                     "refine_floor_window_s"):
             if getattr(self, name) < 0:
                 raise InputError(f"VadConfig.{name} must be non-negative, got {getattr(self, name)}")
         if not 0.0 <= self.neg_threshold <= self.threshold <= 1.0:
@@ -131,6 +158,81 @@ def load_vad(backend: str = "silero", config: VadConfig | None = None) -> object
     Raises `ModelUnavailable` when the backend's package or weights are missing.
     """
     return _backend(backend).load(config or VadConfig())
+
+
+def aperiodicity(
+    samples: np.ndarray,
+    sr: int,
+    *,
+    hop_s: float = REFINE_HOP_S,
+    frame_s: float = 0.040,
+    fmin_hz: float = 70.0,
+    fmax_hz: float = 400.0,
+    frames: np.ndarray | None = None,
+) -> np.ndarray:
+    """YIN aperiodicity per frame: near 0 for voiced speech, near 1 or more for noise.
+
+    The minimum over pitch lags of YIN's cumulative-mean-normalised difference (de Cheveigne
+    & Kawahara 2002), from the Hann-windowed autocorrelation corrected by the window's own
+    (Boersma 1993). Low-pass noise, whose difference grows steadily with the lag, stays near 1.
+    Frame ``i`` is centred on ``(i + 0.5) * hop_s`` like `power_spectrogram`; ``frames``
+    (indices) limits the work to those frames, the others are NaN.
+    """
+    hop, n = max(1, round(hop_s * sr)), round(frame_s * sr)
+    n_frames = math.ceil(len(samples) / hop)
+    left = (n - hop) // 2
+    padded = np.pad(samples, (left, max(0, (n_frames - 1) * hop + n - left - len(samples))))
+    framed = librosa.util.frame(padded, frame_length=n, hop_length=hop)[:, :n_frames]
+    wanted = np.arange(n_frames) if frames is None else np.asarray(frames, dtype=np.intp)
+    window = np.hanning(n + 2)[1:-1]
+    n_fft = 1 << (2 * n - 1).bit_length()
+    lag_max = min(n - 1, math.ceil(sr / fmin_hz))
+    lag_min = max(1, min(lag_max, math.floor(sr / fmax_hz)))
+    window_autocorr = np.fft.irfft(np.abs(np.fft.rfft(window, n_fft)) ** 2, n_fft)
+    lags = np.arange(1, lag_max + 1)[:, None]
+    result = np.full(n_frames, np.nan)
+    for first in range(0, len(wanted), APERIODICITY_BLOCK):  # bounded memory on long inputs
+        columns = wanted[first : first + APERIODICITY_BLOCK]
+        spectrum = np.fft.rfft(framed[:, columns] * window[:, None], n_fft, axis=0)
+        autocorr = np.fft.irfft(np.abs(spectrum) ** 2, n_fft, axis=0)[: lag_max + 1]
+        autocorr /= window_autocorr[: lag_max + 1, None]
+        difference = 2.0 * (autocorr[:1] - autocorr[1:])
+        normalised = difference * lags / np.maximum(np.cumsum(difference, axis=0), 1e-30)
+        result[columns] = normalised[lag_min - 1 :].min(axis=0)
+    return result
+
+
+def acoustic_activity(
+    samples: np.ndarray,
+    sr: int,
+    *,
+    margin_db: float = 12.0,
+    floor_window_s: float = 4.0,
+    hop_s: float = REFINE_HOP_S,
+) -> np.ndarray:
+    """Per-frame mask of audible speech: a band ``margin_db`` above its local noise floor.
+
+    Formant band (300-3400 Hz) energy counts as is. Voicing-band (80-300 Hz) energy counts
+    only in periodic frames: nasal murmurs and voiced word endings carry little formant energy
+    but are voiced, while breath puffs on a headset and room rumble are not. Each band is
+    compared with its own floor, the 10th percentile of its level over a sliding
+    ``floor_window_s`` window, never below the segment's floor (digital silence ignored).
+    """
+    power, freqs = power_spectrogram(samples, sr, frame_s=0.032, hop_s=hop_s)
+    size = max(1, round(floor_window_s / hop_s))
+
+    def above_floor(band: tuple[float, float]) -> np.ndarray:
+        levels = band_levels_db(power, freqs, band)
+        local = percentile_filter(levels, 10.0, size=size, mode="nearest")
+        return levels >= np.maximum(local, noise_floor_db(levels)) + margin_db
+
+    formant = above_floor(SPEECH_BAND_HZ)
+    low_only = above_floor(VOICING_BAND_HZ) & ~formant
+    # periodicity decides only the low-band-only frames; their neighbours feed the median
+    needed = np.flatnonzero(np.convolve(low_only, np.ones(3), mode="same") > 0)
+    voiced = aperiodicity(samples, sr, hop_s=hop_s, frames=needed)[: len(formant)]
+    voiced = median_filter(np.nan_to_num(voiced, nan=np.inf), size=3) < MAX_APERIODICITY
+    return formant | (low_only & voiced)
 
 
 def _refine(
@@ -187,8 +289,8 @@ def detect_speech(
     backend
         ``silero`` (default), ``webrtc``, ``energy`` or ``pyannote``.
     profile
-        The segment's `AudioProfile`; computed here when not given. It sets the energy thresholds
-        and the level used to refine boundaries.
+        The segment's `AudioProfile`; computed here when not given. It sets the energy
+        backend's thresholds.
     config
         Backend and post-processing settings.
     """
@@ -210,9 +312,9 @@ def detect_speech(
         .merge_gaps(config.min_gap_s)
         .drop_shorter(config.min_speech_s)
     )
-    power, freqs = power_spectrogram(samples, sr, frame_s=0.032, hop_s=REFINE_HOP_S)
-    levels = band_levels_db(power, freqs, SPEECH_BAND_HZ)
-    active = levels >= profile.noise_floor_band_db["speech"] + config.refine_margin_db
+    active = acoustic_activity(
+        samples, sr, margin_db=config.refine_margin_db, floor_window_s=config.refine_floor_window_s
+    )
     speech = _refine(speech, active, window_s=config.refine_window_s, total_s=total_s)
     speech = speech.pad(config.speech_pad_s, span=(0.0, total_s))
     logger.debug(

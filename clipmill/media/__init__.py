@@ -1,7 +1,7 @@
 """ffmpeg/ffprobe adapter: probe, extract a segment, encode, decode audio, stream frames in chunks."""
 
 from clipmill.media.audio import ANALYSIS_SAMPLE_RATE, decode_audio, from_wav_bytes, to_wav_bytes
-from clipmill.media.encode import EncoderSettings, encode_clip, extract_segment
+from clipmill.media.encode import EncoderSettings, extract_segment
 from clipmill.media.frames import FrameChunk, iter_frame_chunks
 from clipmill.media.probe import AudioInfo, MediaInfo, probe, probe_audio
 from clipmill.media.tool import tool_version
@@ -13,7 +13,6 @@ __all__ = [
     "FrameChunk",
     "MediaInfo",
     "decode_audio",
-    "encode_clip",
     "extract_segment",
     "from_wav_bytes",
     "iter_frame_chunks",

@@ -1,7 +1,7 @@
-"""Frame-accurate segment extraction and the final H.264/AAC encode.
+"""Frame-accurate segment extraction, and the H.264/AAC codec settings every encode uses.
 
-The argument lists are built by pure functions (`extract_args`, `encode_args`) so they can be
-unit-tested without running ffmpeg; `extract_segment` and `encode_clip` run them.
+The argument list is built by a pure function (`extract_args`) so it can be unit-tested without
+running ffmpeg; `extract_segment` runs it and checks the result.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class EncoderSettings:
 INTERMEDIATE = EncoderSettings(crf=16, preset="veryfast", audio_bitrate_kbps=256)
 
 
-def _codec_args(settings: EncoderSettings, *, has_audio: bool) -> list[str]:
+def codec_args(settings: EncoderSettings, *, has_audio: bool) -> list[str]:
     args = [
         "-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.crf),
         "-pix_fmt", "yuv420p",
@@ -58,21 +58,9 @@ def extract_args(
         "-protocol_whitelist", PROTOCOL_WHITELIST,
         "-ss", f"{start_s:.6f}", "-i", str(source), "-t", f"{end_s - start_s:.6f}",
         *streams, "-vf", EVEN_SIZE_FILTER, "-r", info.fps,
-        *_codec_args(settings, has_audio=info.has_audio),
+        *codec_args(settings, has_audio=info.has_audio),
         "-map_metadata", "-1",
         str(output),
-    ]
-
-
-def encode_args(
-    source: Path, output: Path, *, has_audio: bool, settings: EncoderSettings, ffmpeg: str = "ffmpeg"
-) -> list[str]:
-    """ffmpeg arguments for the published encode: H.264/AAC mp4 with the index up front."""
-    streams = ["-map", "0:v:0"] + (["-map", "0:a:0"] if has_audio else [])
-    return [
-        ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        "-protocol_whitelist", PROTOCOL_WHITELIST, "-i", str(source),
-        *streams, *_codec_args(settings, has_audio=has_audio), str(output),
     ]
 
 
@@ -99,13 +87,3 @@ def extract_segment(
             f"({start_s:.3f}-{end_s:.3f} s): the file is truncated or corrupt in that range"
         )
     return result
-
-
-def encode_clip(
-    source: Path, output: Path, *, has_audio: bool, settings: EncoderSettings,
-    ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe",
-) -> MediaInfo:
-    """Encode `source` into the published format and return the probe of what was written."""
-    run(encode_args(source, output, has_audio=has_audio, settings=settings, ffmpeg=ffmpeg),
-        what=f"encoding {source.name}")
-    return probe(output, ffprobe=ffprobe)

@@ -49,7 +49,9 @@ def test_readme_run_command_makes_a_clip_with_the_embedded_store(tmp_path):
             capture_output=True, text=True, check=True,
         )
         start, end = float(argv[argv.index("--start") + 1]), float(argv[argv.index("--end") + 1])
-        assert abs(float(probe.stdout) - (end - start)) <= 0.04 + 1e-6
+        planned = document["stages"]["edit"]["output_duration_s"]
+        assert abs(float(probe.stdout) - planned) <= 0.04 + 1e-6
+        assert planned < end - start, "the sample's pauses are cut by default"
         status = subprocess.run([str(VENV_BIN / "clipmill"), "store", "status"], cwd=tmp_path, env=env,
                                 capture_output=True, text=True, timeout=60)
         assert json.loads(status.stdout)["running"] is True

@@ -39,8 +39,11 @@ def test_clip_job_publishes_a_clip_and_a_valid_manifest(clip_env, workdir):
     result = process_clip(str(source), start=4.5, end=16.25, out_dir=workdir / "out")
 
     assert result.clip_path.is_file() and result.manifest_path.is_file()
-    assert ffprobe_duration(result.clip_path) == pytest.approx(11.75, abs=0.04 + 1e-6)
     document = json.loads(result.manifest_path.read_text())
+    edit = document["stages"]["edit"]
+    assert ffprobe_duration(result.clip_path) == pytest.approx(edit["output_duration_s"], abs=0.04 + 1e-6)
+    assert edit["source_duration_s"] == 11.75 and edit["removed_silence_s"] > 0.5
+    assert edit["output_duration_s"] == pytest.approx(11.75 - edit["removed_silence_s"], abs=0.04 + 1e-6)
     validate_manifest(document)
     assert document["outputs"][0]["sha256"] == sha256(result.clip_path)
     assert document["source"]["sha256"] == before == sha256(source)
@@ -52,7 +55,7 @@ def test_clip_job_publishes_a_clip_and_a_valid_manifest(clip_env, workdir):
     for stage in ("profile", "speech", "silences", "fillers"):
         assert clip_env.exists(stages[stage]["key"])
     assert document["flow_run_id"]
-    assert clip_env.exists(f"jobs/{result.manifest.job_id}/segment.mp4")
+    assert clip_env.exists(document["stages"]["speech"]["key"].replace("speech.json", "segment.mp4"))
     assert {f"clips/{result.clip_id}.mp4", f"clips/{result.clip_id}.json"} <= published(clip_env)
     assert not result.reused
 
@@ -65,11 +68,23 @@ def test_rerunning_the_same_job_reuses_the_published_clip(clip_env, workdir):
     assert sha256(again.clip_path) == sha256(first.clip_path)
 
 
+def test_changing_only_edit_options_reuses_the_analysis(clip_env, workdir):
+    source = str(workdir / "grid_concat_11speakers_33s.mp4")
+    cut = process_clip(source, start=3.0, end=9.0, out_dir=workdir / "a")
+    kept = process_clip(source, start=3.0, end=9.0, out_dir=workdir / "b", remove_silence=False)
+    assert kept.manifest.job_id != cut.manifest.job_id
+    assert kept.manifest.stages["speech"]["key"] == cut.manifest.stages["speech"]["key"]
+    assert kept.manifest.stages["edit"]["removed_silence_s"] == 0.0
+    assert kept.duration_s == pytest.approx(6.0, abs=0.04 + 1e-6)
+    assert cut.duration_s < kept.duration_s - 0.5
+
+
 def test_video_without_audio_still_makes_a_clip(clip_env, workdir, sample_video):
     silent = media_factory.without_audio(sample_video, workdir / "silent.mp4")
     result = process_clip(str(silent), start=0.5, end=4.5, out_dir=workdir / "out")
     assert result.manifest.clip.audio_codec is None
-    assert result.manifest.stages == {"audio": {"status": "no audio track"}}
+    assert result.manifest.stages["audio"] == {"status": "no audio track"}
+    assert result.manifest.stages["edit"]["segments"] == 1
     assert result.duration_s == pytest.approx(4.0, abs=0.04 + 1e-6)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from clipmill.media.audio import decode_audio_args
-from clipmill.media.encode import EncoderSettings, encode_args, extract_args
+from clipmill.edit.render import render_args
+from clipmill.media.encode import EncoderSettings, extract_args
 from clipmill.media.frames import frame_args
 from clipmill.media.probe import MediaInfo
 
@@ -41,8 +42,11 @@ def test_extract_maps_audio_only_when_present():
     assert "0:a:0" not in without and "-c:a" not in without
 
 
-def test_encode_uses_requested_quality_and_faststart():
-    args = encode_args(Path("a"), Path("b.mp4"), has_audio=True, settings=EncoderSettings(crf=23, preset="slow", audio_bitrate_kbps=96))
+def test_render_uses_requested_quality_and_faststart():
+    args = render_args(
+        Path("a"), Path("b.mp4"), Path("g.txt"), has_audio=True,
+        settings=EncoderSettings(crf=23, preset="slow", audio_bitrate_kbps=96),
+    )
     assert (_after(args, "-crf"), _after(args, "-preset"), _after(args, "-b:a")) == ("23", "slow", "96k")
     assert _after(args, "-movflags") == "+faststart"
     assert _after(args, "-pix_fmt") == "yuv420p"
@@ -52,7 +56,7 @@ def test_encode_uses_requested_quality_and_faststart():
 def test_every_ffmpeg_call_whitelists_file_and_pipe_protocols_only():
     calls = [
         extract_args(Path("a"), Path("b"), info=INFO, start_s=0, end_s=1, settings=EncoderSettings()),
-        encode_args(Path("a"), Path("b"), has_audio=True, settings=EncoderSettings()),
+        render_args(Path("a"), Path("b"), Path("g"), has_audio=True, settings=EncoderSettings()),
         decode_audio_args(Path("a"), sample_rate=16000),
         frame_args(Path("a"), fps=5, size=(64, 36)),
     ]

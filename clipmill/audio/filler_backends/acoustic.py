@@ -3,8 +3,11 @@
 Steps: (1) inside speech, mark 10 ms frames whose MFCCs barely change across +-20 ms (a held
 vowel, not the transitions of a word) and that are loud enough to be voice; (2) runs of such
 frames of filler length are candidates; (3) pYIN on each candidate: enough voicing and a flat
-pitch; (4) a pause dip before or after it and a level no louder than the speaker's words. A
-nasal murmur right after the vowel makes it "um", else "uh".
+pitch; (4) a pause dip before or after it and a level no louder than the speaker's words; (5) a
+central vowel quality: hesitation vowels are schwa-like ([ə], [ʌ], [ɛ]; second formant near
+1200 Hz or above), while held word endings that pass (1)-(4) are mostly back vowels or a dark /l/
+("-real", "called": F2 under 1100 Hz). A nasal murmur right after the vowel makes it "um",
+else "uh".
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ NASAL_RATIO = 0.7
 NASAL_CUTOFF_HZ = 400.0
 NASAL_SEARCH_S = 0.4
 NASAL_MIN_S = 0.1
+#: formant analysis: LPC at 8 kHz (formants below 4 kHz), order 2 + kHz, pre-emphasis
+LPC_SR = 8000
+LPC_ORDER = 10
+PRE_EMPHASIS = 0.63
+#: resonances wider than this (Hz) or lower than FORMANT_MIN_HZ are not formants
+FORMANT_MAX_BANDWIDTH_HZ = 400.0
+FORMANT_MIN_HZ = 200.0
 
 
 def load(config) -> None:
@@ -66,6 +76,24 @@ def _pitch_stats(segment: np.ndarray, sr: int, config) -> tuple[float, float]:
         return float(np.mean(voiced)), np.inf
     semitones = 12.0 * np.log2(f0 / np.median(f0))
     return float(np.mean(voiced)), float(np.std(semitones))
+
+
+def second_formant_hz(segment: np.ndarray, sr: int) -> float:
+    """F2 (Hz) of a stable vowel from one LPC fit over the whole segment; NaN when not found.
+
+    The candidate is spectrally stable by construction, so one fit on its averaged
+    autocorrelation is enough (Markel & Gray's root solving; bandwidths from the pole radius).
+    """
+    audio = librosa.resample(segment.astype(np.float64), orig_sr=sr, target_sr=LPC_SR)
+    if audio.size <= 2 * LPC_ORDER or not np.any(audio):
+        return float("nan")
+    emphasised = np.append(audio[0], audio[1:] - PRE_EMPHASIS * audio[:-1]) * np.hamming(audio.size)
+    roots = np.roots(librosa.lpc(emphasised, order=LPC_ORDER))
+    roots = roots[np.imag(roots) > 0]
+    freqs = np.angle(roots) * LPC_SR / (2 * np.pi)
+    bandwidths = -LPC_SR / np.pi * np.log(np.abs(roots))
+    formants = np.sort(freqs[(freqs > FORMANT_MIN_HZ) & (bandwidths < FORMANT_MAX_BANDWIDTH_HZ)])
+    return float(formants[1]) if formants.size >= 2 else float("nan")
 
 
 def _is_nasal_after(
@@ -106,7 +134,8 @@ def detect(
     context = round(config.pause_context_s / HOP_S)
     events = []
     for start, end in candidates.array:
-        if not config.min_duration_s <= end - start <= config.max_duration_s:
+        # frames are centred on the run's edges, so the audio they describe is FRAME_S longer
+        if not config.min_duration_s <= end - start + FRAME_S <= config.max_duration_s:
             continue
         first, last = round(start / HOP_S), round(end / HOP_S)
         mean_level = float(np.mean(levels[first:last]))
@@ -118,14 +147,17 @@ def detect(
         dip = max(dips, default=0.0)
         if dip < config.pause_dip_db:
             continue
-        voiced_ratio, pitch_std = _pitch_stats(
-            samples[round(start * sr) : round(end * sr)], sr, config
-        )
+        segment = samples[round(start * sr) : round(end * sr)]
+        voiced_ratio, pitch_std = _pitch_stats(segment, sr, config)
+        f2 = second_formant_hz(segment, sr)
         logger.debug(
             "filler candidate %.2f-%.2f s: level %+.1f dB re active, dip %.1f dB, voiced %.2f, "
-            "pitch std %.2f st", start, end, mean_level - active_level, dip, voiced_ratio, pitch_std,
+            "pitch std %.2f st, F2 %.0f Hz", start, end, mean_level - active_level, dip,
+            voiced_ratio, pitch_std, f2,
         )
         if voiced_ratio < config.min_voiced_ratio or pitch_std > config.max_pitch_std_st:
+            continue
+        if not f2 >= config.min_f2_hz:
             continue
         margins = [
             (voiced_ratio - config.min_voiced_ratio) / (1.0 - config.min_voiced_ratio + 1e-9),

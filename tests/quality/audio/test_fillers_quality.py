@@ -4,7 +4,6 @@ within 0.25 s; each label and each detection is matched at most once."""
 
 from __future__ import annotations
 
-import pytest
 
 from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.profile import compute_profile
@@ -36,11 +35,6 @@ def score(found: list[dict], labels: list[dict]) -> int:
     return hits
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="acoustic detector below the floor: measured recall 5/8, precision 5/7, one filler on "
-    "a negative (mfa_whatscalled 'called'); see the printed figures",
-)
 def test_acoustic_fillers_precision_recall(shared_media):
     directory = shared_media / "fillers"
     hits = detections = labelled = 0

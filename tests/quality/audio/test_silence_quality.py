@@ -63,17 +63,7 @@ def utterances(shared_media):
     return chunks, sr
 
 
-BELOW_FLOOR = pytest.mark.xfail(
-    strict=True,
-    reason="max silence-edge error above 50 ms in louder noise (measured 90 ms at -45 dBFS, "
-    "130 ms at -35 dBFS; medians 0 and 30 ms): the VAD ends speech before the faint word tails",
-)
-
-
-@pytest.mark.parametrize(
-    "noise_db",
-    [-60.0, pytest.param(-45.0, marks=BELOW_FLOOR), pytest.param(-35.0, marks=BELOW_FLOOR)],
-)
+@pytest.mark.parametrize("noise_db", [-60.0, -45.0, -35.0])
 def test_pauses_found_with_accurate_edges(utterances, noise_db):
     chunks, sr = utterances
     parts, speech, pauses, t = [], [], [], 0.0

@@ -3,13 +3,17 @@
 Two references, because they answer different questions:
 
 * ``ami_pyannote`` RTTM: manual *speaker turns* (dev00, dev01; 60 s). A turn covers the speaker's
-  pauses (up to 1.7 s of silence inside one turn in dev00), so an acoustic VAD that reports those
-  pauses loses recall for being right. The F1 floor is therefore scored at turn level: hypothesis
-  pauses shorter than ``TURN_GAP_S`` are bridged before comparing 10 ms frames. The raw F1 (no
-  bridging) is printed beside it. Turn edges are loose (the dev00 turn at 1.44 s starts 0.6 s
-  before any audible speech), so boundary errors against the RTTM are printed, not asserted.
-* ``ami_lhotse`` cuts.json: supervisions hand-corrected for a VAD unit test: precise edges. The
-  median boundary error floor (<= 50 ms) is asserted there, on the raw VAD output.
+  pauses (1.96 s of silence at 3.70-5.66 s inside the first dev00 turn), so an acoustic VAD that
+  reports those pauses loses recall for being right: every backend scores a raw frame F1 of about
+  0.83 there, and about 70 % of the reference frames they miss are acoustically silent (no band
+  6 dB above its noise floor, measured and printed on every run). The AMI F1 floor is therefore
+  scored at turn level: hypothesis pauses shorter than ``TURN_GAP_S`` are bridged before comparing
+  10 ms frames; the raw F1 is printed beside it. Turn edges are loose (the dev00 turn at 1.44 s
+  starts 0.6 s before any audible speech), so boundary errors against the RTTM are printed, not
+  asserted.
+* ``ami_lhotse`` cuts.json: supervisions hand-corrected for a VAD unit test: precise edges, pauses
+  left out. The same F1 floor is asserted there on the *raw* 10 ms frames (no bridging), and so is
+  the median boundary error floor (<= 50 ms).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 import pytest
 
 from clipmill.audio.profile import compute_profile
-from clipmill.audio.vad import detect_speech
+from clipmill.audio.vad import acoustic_activity, detect_speech
 from clipmill.timeline import Timeline
 
 from audio_media import AMI_URIS, lhotse_speech, read_mono, rttm_speech
@@ -27,6 +31,8 @@ HOP_S = 0.01
 TURN_GAP_S = 1.0
 F1_FLOORS = {"silero": 0.90, "energy": 0.85, "webrtc": 0.85}
 MAX_MEDIAN_BOUNDARY_ERROR_S = 0.050
+#: a frame is acoustically silent when no band is this far above its local noise floor
+SILENT_MARGIN_DB = 6.0
 
 
 def frame_f1(hypotheses: list[Timeline], references: list[Timeline], totals: list[float]) -> float:
@@ -38,6 +44,15 @@ def frame_f1(hypotheses: list[Timeline], references: list[Timeline], totals: lis
         return 0.0
     precision, recall = true_positives / hyp.sum(), true_positives / ref.sum()
     return float(2 * precision * recall / (precision + recall))
+
+
+def silent_misses(hypothesis: Timeline, reference: Timeline, samples, sr) -> tuple[int, int]:
+    """(reference frames the hypothesis misses, how many of them are acoustically silent)."""
+    total_s = len(samples) / sr
+    audible = acoustic_activity(samples, sr, margin_db=SILENT_MARGIN_DB)
+    missed = reference.to_mask(HOP_S, total_s) & ~hypothesis.to_mask(HOP_S, total_s)
+    missed = missed[: len(audible)]
+    return int(missed.sum()), int((missed & ~audible).sum())
 
 
 def boundary_errors(hypothesis: Timeline, reference: Timeline) -> np.ndarray:
@@ -54,12 +69,15 @@ def boundary_errors(hypothesis: Timeline, reference: Timeline) -> np.ndarray:
 def test_vad_f1_and_boundaries(shared_media, backend):
     ami = shared_media / "audio_labelled" / "ami_pyannote"
     hypotheses, references, totals = [], [], []
+    missed = silent = 0
     for uri in AMI_URIS:
         samples, sr = read_mono(ami / f"{uri}.wav")
         profile = compute_profile(samples, sr)
         hypotheses.append(detect_speech(samples, sr, backend=backend, profile=profile))
         references.append(rttm_speech(ami / "debug.development.rttm", uri))
         totals.append(len(samples) / sr)
+        counts = silent_misses(hypotheses[-1], references[-1], samples, sr)
+        missed, silent = missed + counts[0], silent + counts[1]
     turns = [h.merge_gaps(TURN_GAP_S) for h in hypotheses]
     f1_turn = frame_f1(turns, references, totals)
     f1_raw = frame_f1(hypotheses, references, totals)
@@ -68,13 +86,19 @@ def test_vad_f1_and_boundaries(shared_media, backend):
     lhotse = shared_media / "audio_labelled" / "ami_lhotse"
     samples, sr = read_mono(lhotse / "ES2011a.Headset-0-40s-46s.wav")
     precise = lhotse_speech(lhotse / "cuts.json")
-    errors = boundary_errors(detect_speech(samples, sr, backend=backend), precise)
+    hypothesis = detect_speech(samples, sr, backend=backend)
+    errors = boundary_errors(hypothesis, precise)
+    f1_precise = frame_f1([hypothesis], [precise], [len(samples) / sr])
 
     print(
         f"\n[vad {backend}] AMI dev00+dev01 frame F1 (10 ms): turn-level (gaps < {TURN_GAP_S} s "
-        f"bridged) {f1_turn:.3f}, raw {f1_raw:.3f}; median boundary error vs RTTM turns "
-        f"{np.median(rttm_errors) * 1000:.0f} ms (not asserted); vs lhotse hand-corrected "
-        f"labels {np.median(errors) * 1000:.0f} ms (each: {np.round(errors * 1000).tolist()} ms)"
+        f"bridged) {f1_turn:.3f}, raw {f1_raw:.3f}; missed reference frames {missed}, "
+        f"acoustically silent {silent} ({silent / max(missed, 1):.0%}); median boundary error vs "
+        f"RTTM turns {np.median(rttm_errors) * 1000:.0f} ms (not asserted)\n"
+        f"[vad {backend}] lhotse hand-corrected labels: raw frame F1 {f1_precise:.3f}, median "
+        f"boundary error {np.median(errors) * 1000:.0f} ms (each: "
+        f"{np.round(errors * 1000).tolist()} ms)"
     )
     assert f1_turn >= F1_FLOORS[backend]
+    assert f1_precise >= F1_FLOORS[backend]
     assert np.median(errors) <= MAX_MEDIAN_BOUNDARY_ERROR_S

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.signal import butter, sosfilt
 
 from clipmill.audio.fillers import FillerResult, detect_fillers
+from clipmill.audio.plot import plot_timeline
 from clipmill.audio.profile import compute_profile
 from clipmill.audio.silence import detect_silences
-from clipmill.audio.vad import VadConfig, detect_speech, hysteresis, load_vad
+from clipmill.audio.vad import (
+    VadConfig,
+    acoustic_activity,
+    aperiodicity,
+    detect_speech,
+    hysteresis,
+    load_vad,
+)
 from clipmill.errors import InputError, ModelUnavailable
 from clipmill.timeline import Timeline
 
@@ -116,3 +125,42 @@ def test_filler_result_and_errors(monkeypatch):
     with pytest.raises(ModelUnavailable, match="CLIPMILL_WHISPER_MODEL"):
         detect_fillers(x, SR, speech=Timeline(), profile=profile, backend="transcription")
     assert detect_fillers(x, SR, speech=Timeline(), profile=profile).to_list() == []
+
+
+def test_aperiodicity_separates_voice_from_low_pass_noise():
+    t = np.arange(SR) / SR
+    voiced = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 6)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    rumble = np.cumsum(rng.standard_normal(SR)).astype(np.float32)
+    rumble = (rumble - np.convolve(rumble, np.ones(64) / 64, mode="same")) * 0.01
+    assert np.median(aperiodicity(voiced, SR)[5:-5]) < 0.05
+    assert np.median(aperiodicity(rumble, SR)[5:-5]) > 0.5
+
+
+def test_acoustic_activity_keeps_voiced_low_band_tails_only():
+    """A 150 Hz voiced murmur (energy under 300 Hz) counts; the same level of rumble does not."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(3 * SR).astype(np.float32) * 10 ** (-70 / 20)
+    t = np.arange(SR // 2) / SR
+    x[SR : SR + SR // 2] += 0.05 * np.sin(2 * np.pi * 150 * t)
+    low = sosfilt(butter(8, 120, fs=SR, output="sos"), rng.standard_normal(SR // 2))
+    x[2 * SR : 2 * SR + SR // 2] += (0.02 * low / low.std()).astype(np.float32)
+    active = Timeline.from_mask(acoustic_activity(x, SR), 0.01)
+    assert active.clip(0.9, 1.6).duration == pytest.approx(0.5, abs=0.03)
+    assert active.clip(1.9, 2.6).duration < 0.05
+
+
+def test_plot_timeline_draws_every_decision():
+    x = tone_bursts([(0.5, 1.2), (2.0, 2.6)])
+    profile = compute_profile(x, SR)
+    fillers = FillerResult.from_events([(0.6, 0.9, "uh", 0.8)])
+    figure = plot_timeline(x, SR, speech=Timeline([(0.5, 1.2), (2.0, 2.6)]),
+                           silences=Timeline([(1.3, 1.9)]), fillers=fillers,
+                           threshold_db=-55.0, profile=profile)
+    wave, level, spec = figure.axes
+    spans = [patch for patch in wave.patches if patch.get_x() is not None]
+    assert len(spans) == 4  # two speech, one silence, one filler
+    assert [line.get_ydata()[0] for line in level.lines[1:]] == [
+        -55.0, pytest.approx(profile.noise_floor_db)]
+    assert [text.get_text() for text in spec.texts] == ["uh"]
+    assert wave.get_xlim() == (0.0, 3.0)

@@ -1,0 +1,172 @@
+"""``clipmill faces``: face tracks of a local video range, as JSON, optionally drawn onto a video.
+
+Runs the face stage in this process (no Prefect, no object store): the range is planned in chunks,
+each chunk is detected and tracked with :func:`~clipmill.vision.faces_io.detect_chunk`, and the chunks
+are stitched exactly as the distributed stage does. ``--overlay out.mp4`` draws each track's box and id
+on the decoded frames and pipes them into ffmpeg, so a person can check the tracks by eye.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import cv2
+import numpy as np
+import typer
+
+from clipmill.errors import ClipmillError, InputError, ToolError
+from clipmill.media import iter_frame_chunks, probe
+from clipmill.media.tool import require, stderr_tail
+from clipmill.vision.chunks import fps_value, plan_chunks, stitch_chunks
+from clipmill.vision.faces_io import FaceOptions, default_analysis_size, detect_chunk
+from clipmill.vision.tracking import Track
+
+__all__ = ["detect_range", "faces", "faces_document", "render_overlay"]
+
+_COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
+            (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
+
+
+def faces_document(tracks: Sequence[Track], *, fps: float, width: int, height: int) -> dict[str, Any]:
+    """The ``--json`` document: one row ``[t, x1, y1, x2, y2, confidence]`` per analysed frame of a track."""
+    return {
+        "fps": fps,
+        "width": width,
+        "height": height,
+        "tracks": [
+            {
+                "id": int(tr.id),
+                "label": None,
+                "frames": [
+                    [round(float(t), 6), *(round(float(v), 2) for v in box), round(float(c), 4)]
+                    for t, box, c in zip(tr.times, tr.xyxy, tr.confidence)
+                ],
+            }
+            for tr in tracks
+        ],
+    }
+
+
+def detect_range(
+    source: Path, *, start: float | None, end: float | None, options: FaceOptions, fps: float | None
+) -> tuple[list[Track], float, tuple[int, int], float, float]:
+    """Tracks of ``[start, end)`` of ``source`` on its own timeline.
+
+    Returns
+    -------
+    tracks, fps, (width, height), start_s, duration_s
+    """
+    info = probe(source)
+    start_s = 0.0 if start is None else float(start)
+    end_s = info.duration_s if end is None else float(end)
+    if not 0 <= start_s < end_s <= info.duration_s + 1e-6:
+        raise InputError(
+            f"range [{start_s}, {end_s}) is not inside the source's [0, {info.duration_s:.3f}) s: "
+            "give 0 <= --start < --end <= duration"
+        )
+    rate = fps_value(info.fps) if fps is None else fps_value(fps)
+    size = info.display_size
+    specs = plan_chunks(
+        end_s - start_s, fps=rate, chunk_s=options.chunk_s, overlap_frames=options.overlap_frames, start_s=start_s
+    )
+    per_chunk = [
+        detect_chunk(
+            source, spec, fps=rate, source_size=size,
+            analysis_size=default_analysis_size(*size, max_side=options.analysis_max_side),
+            ensemble_config=options.ensemble_config(), sampling=options.sampling_config(),
+        )
+        for spec in specs
+    ]
+    return stitch_chunks(per_chunk), rate, size, start_s, end_s - start_s
+
+
+def render_overlay(
+    source: Path,
+    tracks: Sequence[Track],
+    output: Path,
+    *,
+    start_s: float,
+    duration_s: float,
+    fps: float,
+    size: tuple[int, int],
+    ffmpeg: str = "ffmpeg",
+) -> Path:
+    """Encode ``[start_s, start_s + duration_s)`` of ``source`` with each track's box and id drawn on it."""
+    boxes: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for tr in tracks:
+        for t, box in zip(tr.times, tr.xyxy):
+            boxes.setdefault(int(round(t * 1e6)), []).append((tr.id, box))
+    width, height = size
+    command = [
+        require(ffmpeg), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:.6f}", "-i", "pipe:0",
+        "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+        str(output),
+    ]
+    encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert encoder.stdin is not None
+    try:
+        for part in iter_frame_chunks(source, fps=fps, size=size, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg):
+            frames = part.frames.copy()
+            for frame, t in zip(frames, part.times_s):
+                for track_id, box in boxes.get(int(round(t * 1e6)), []):
+                    _draw(frame, track_id, box)
+            encoder.stdin.write(frames.tobytes())
+    except BrokenPipeError:
+        pass
+    finally:
+        encoder.stdin.close()
+        stderr = encoder.stderr.read() if encoder.stderr else b""
+        code = encoder.wait()
+    if code != 0:
+        raise ToolError(f"encoding the overlay {output} failed: {stderr_tail(stderr)}")
+    return output
+
+
+def _draw(frame: np.ndarray, track_id: int, box: np.ndarray) -> None:
+    colour = _COLOURS[(track_id - 1) % len(_COLOURS)]
+    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
+    cv2.putText(frame, f"#{track_id}", (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+
+
+def faces(
+    source: Annotated[Path, typer.Argument(help="Video file.")],
+    start: Annotated[Optional[float], typer.Option("--start", "-s", help="Range start in seconds.")] = None,
+    end: Annotated[Optional[float], typer.Option("--end", "-e", help="Range end in seconds (exclusive).")] = None,
+    detector: Annotated[
+        Optional[list[str]],
+        typer.Option("--detector", "-d", help="Detector backend, repeatable, in cascade order (mediapipe, yunet, retinaface, yolo)."),
+    ] = None,
+    ensemble: Annotated[str, typer.Option("--ensemble", help="cascade, parallel or weighted.")] = "parallel",
+    sampling: Annotated[str, typer.Option("--sampling", help="uniform or motion.")] = "uniform",
+    fps: Annotated[Optional[float], typer.Option("--fps", help="Analysis frame rate; default the source's.")] = None,
+    sample_rate_hz: Annotated[float, typer.Option("--sample-rate", help="Detections per second.")] = 5.0,
+    json_output: Annotated[bool, typer.Option("--json/--no-json", help="Print the tracks as JSON.")] = True,
+    overlay: Annotated[Optional[Path], typer.Option("--overlay", help="Also write this video with boxes and ids.")] = None,
+) -> None:
+    """Find and track the faces in SOURCE (or its [--start, --end) range)."""
+    try:
+        options = FaceOptions(
+            detectors=tuple(detector) if detector else None, ensemble=ensemble, sampling=sampling,
+            sample_rate_hz=sample_rate_hz,
+        )
+        tracks, rate, (width, height), start_s, duration_s = detect_range(
+            source, start=start, end=end, options=options, fps=fps
+        )
+        if overlay is not None:
+            render_overlay(source, tracks, overlay, start_s=start_s, duration_s=duration_s, fps=rate, size=(width, height))
+    except ClipmillError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2 if isinstance(exc, InputError) else 1) from exc
+    if json_output:
+        typer.echo(json.dumps(faces_document(tracks, fps=rate, width=width, height=height)))
+    else:
+        for tr in tracks:
+            typer.echo(f"track {tr.id}: {tr.start:.3f}-{tr.end:.3f} s, {len(tr)} frames, {int(tr.observed.sum())} detected")
+    if overlay is not None:
+        typer.echo(f"overlay: {overlay}", err=True)

@@ -1,0 +1,113 @@
+"""One ffmpeg pass from an edit plan: cuts, speed-ups, click-free joins, H.264/AAC.
+
+Video is cut with a single ``select`` and re-timed with a piecewise ``setpts`` (one decode, no
+per-segment buffering): plan boundaries sit on the frame grid, sped-up pieces keep one source
+frame per output frame, and every kept frame lands on the output frame grid, so the video is
+constant-rate with exactly ``output_duration * fps`` frames and no ``fps`` filter is needed. Audio is cut per segment with ``atrim``, stretched with ``atempo``
+(pitch kept), faded for a few milliseconds at every join, and padded/trimmed to the exact segment
+length so it can never drift from the video. The graph is returned as text for
+``-filter_complex_script`` so long plans do not hit argument-length limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from clipmill.edit.edl import EditPlan, EditSegment
+from clipmill.media.encode import EncoderSettings, codec_args
+from clipmill.media.tool import PROTOCOL_WHITELIST
+
+JOIN_FADE_S = 0.006
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A fixed crop window in source pixels, scaled to the output size."""
+
+    width: int
+    height: int
+    x: int
+    y: int
+    out_width: int
+    out_height: int
+
+
+def filter_graph(plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, fade_s: float = JOIN_FADE_S) -> str:
+    """The ``-filter_complex`` graph for `plan`: outputs ``[vout]`` and, with audio, ``[aout]``."""
+    rate = Fraction(plan.fps)
+    keep = "+".join(_keep_frame(segment, rate) for segment in plan.segments)
+    video = [f"[0:v]select='{keep}'", f"setpts='({_retime(plan.segments, rate)})/TB'"]
+    if crop is not None:
+        video += [
+            f"crop={crop.width}:{crop.height}:{crop.x}:{crop.y}",
+            f"scale={crop.out_width}:{crop.out_height}:flags=lanczos", "setsar=1",
+        ]
+    lines = [",".join(video) + "[vout]"]
+    if has_audio:
+        count = len(plan.segments)
+        lines.append(f"[0:a]asplit={count}" + "".join(f"[as{i}]" for i in range(count)) if count > 1 else "[0:a]anull[as0]")
+        for i in range(count):
+            lines.append(f"[as{i}]" + ",".join(_audio_chain(plan.segments, i, fade_s)) + f"[a{i}]")
+        lines.append("".join(f"[a{i}]" for i in range(count)) + f"concat=n={count}:v=0:a=1[aout]")
+    return ";\n".join(lines)
+
+
+def _frame_index(segment: EditSegment, rate: Fraction, time: str) -> str:
+    """Expression: the output frame index within `segment` of the source frame at `time`."""
+    return f"floor(({time}-{segment.src_start:.6f})*{float(rate):.6f}/{segment.speed:.9f}+1e-6)"
+
+
+def _keep_frame(segment: EditSegment, rate: Fraction) -> str:
+    """Expression: source frame at ``t`` is in `segment` and is the first one of its output frame.
+
+    At speed 1 that is every frame; at speed k about one in k, chosen on the output frame grid so
+    the piece plays exactly ``output_duration * fps`` frames.
+    """
+    inside = f"gte(t,{segment.src_start:.6f})*lt(t,{segment.src_end:.6f})"
+    if segment.speed == 1.0:
+        return inside
+    step = f"{float(1 / rate):.9f}"
+    return f"{inside}*gt({_frame_index(segment, rate, 't')},{_frame_index(segment, rate, f'(t-{step})')})"
+
+
+def _retime(segments: tuple[EditSegment, ...], rate: Fraction) -> str:
+    """Piecewise map from source time ``T`` to output time on the frame grid: one term is non-zero."""
+    terms, offset = [], 0.0
+    for s in segments:
+        inside = f"gte(T,{s.src_start:.6f})*lt(T,{s.src_end:.6f})"
+        terms.append(f"{inside}*({offset:.6f}+{_frame_index(s, rate, 'T')}/{float(rate):.6f})")
+        offset += s.output_duration
+    return "+".join(terms)
+
+
+def _audio_chain(segments: tuple[EditSegment, ...], index: int, fade_s: float) -> list[str]:
+    segment = segments[index]
+    length = segment.output_duration
+    chain = [f"atrim=start={segment.src_start:.6f}:end={segment.src_end:.6f}", "asetpts=PTS-STARTPTS"]
+    if segment.speed != 1.0:
+        chain.append(f"atempo={segment.speed:g}")
+    fade = min(fade_s, length / 4)
+    joined_before = index > 0 and abs(segments[index - 1].src_end - segment.src_start) < 1e-6
+    joined_after = index + 1 < len(segments) and abs(segments[index + 1].src_start - segment.src_end) < 1e-6
+    if index > 0 and not joined_before:
+        chain.append(f"afade=t=in:st=0:d={fade:.6f}")
+    if index + 1 < len(segments) and not joined_after:
+        chain.append(f"afade=t=out:st={length - fade:.6f}:d={fade:.6f}")
+    chain += [f"apad=whole_dur={length:.6f}", f"atrim=end={length:.6f}"]
+    return chain
+
+
+def render_args(
+    source: Path, output: Path, graph_file: Path, *, has_audio: bool, settings: EncoderSettings,
+    ffmpeg: str = "ffmpeg",
+) -> list[str]:
+    """ffmpeg arguments that apply the graph in `graph_file` to `source` and encode `output`."""
+    maps = ["-map", "[vout]"] + (["-map", "[aout]"] if has_audio else [])
+    return [
+        ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-protocol_whitelist", PROTOCOL_WHITELIST, "-i", str(source),
+        "-filter_complex_script", str(graph_file), *maps,
+        *codec_args(settings, has_audio=has_audio), str(output),
+    ]

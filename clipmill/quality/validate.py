@@ -1,0 +1,198 @@
+"""Run the expectation suites on pandas DataFrames and return typed results naming every failure.
+
+One ephemeral GE context per process (building it and importing GE costs seconds); each suite is
+registered once and validated against a whole-DataFrame batch. A failure lists the rule's name
+(``meta["check"]``), its GE expectation type, its columns and the failing rows with their clip ids.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from clipmill.errors import ContractViolation
+from clipmill.quality.suites import SuiteSpec, all_suites
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed expectation: which rule, how it is checked, and where it failed.
+
+    ``rows`` holds each failing row's index columns and offending values; ``clip_ids`` the clips they
+    belong to (every clip in the table when the failure is table-level, e.g. a missing column).
+    """
+
+    suite: str
+    check: str
+    expectation: str
+    columns: tuple[str, ...]
+    description: str
+    clip_ids: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...] = ()
+    unexpected_count: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """The outcome of one suite on one table."""
+
+    suite: str
+    rows: int
+    evaluated: int
+    failures: tuple[Failure, ...]
+    seconds: float
+
+    @property
+    def success(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Outcomes of every suite an audit ran."""
+
+    suites: tuple[SuiteResult, ...] = field(default_factory=tuple)
+
+    @property
+    def failures(self) -> tuple[Failure, ...]:
+        return tuple(f for suite in self.suites for f in suite.failures)
+
+    @property
+    def success(self) -> bool:
+        return not self.failures
+
+    @property
+    def failed_clip_ids(self) -> tuple[str, ...]:
+        return tuple(sorted({clip for f in self.failures for clip in f.clip_ids}))
+
+    def checks_by_clip(self) -> dict[str, list[str]]:
+        """Clip id -> names of the checks it failed, sorted."""
+        checks: dict[str, set[str]] = {}
+        for failure in self.failures:
+            for clip in failure.clip_ids:
+                checks.setdefault(clip, set()).add(failure.check)
+        return {clip: sorted(names) for clip, names in sorted(checks.items())}
+
+
+class AuditFailed(ContractViolation):
+    """An audit found failing clips; `summary` holds the audit's result (report key, failures)."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.summary))
+
+
+@functools.cache
+def _context() -> Any:
+    """The process's ephemeral GE context with one pandas data source, progress bars off."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.data_sources.add_pandas("clipmill-frames")
+    return context
+
+
+@functools.cache
+def _registered(name: str) -> tuple[Any, Any]:
+    """(batch definition, expectation suite) for the suite `name`, registered once per process."""
+    import great_expectations as gx
+
+    spec = all_suites()[name]
+    context = _context()
+    asset = context.data_sources.get("clipmill-frames").add_dataframe_asset(name)
+    batch_definition = asset.add_batch_definition_whole_dataframe(f"{name}-all-rows")
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=list(spec.expectations)))
+    return batch_definition, suite
+
+
+def warm_up() -> None:
+    """Build the GE context and every suite now (a few seconds), e.g. before timing a validation."""
+    for name in all_suites():
+        _registered(name)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly Python value for numpy scalars, timestamps and NaN."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _error_text(info: Any) -> str | None:
+    """The exception GE caught while evaluating an expectation, if any."""
+    if not info:
+        return None
+    entries = [info] if "raised_exception" in info else list(info.values())
+    messages = [str(e.get("exception_message")) for e in entries if isinstance(e, dict) and e.get("raised_exception")]
+    return "; ".join(messages) or None
+
+
+def _failure(spec: SuiteSpec, outcome: Any, clip_ids: list[str]) -> Failure:
+    config = outcome.expectation_config
+    kwargs = config.kwargs
+    columns = tuple(kwargs[key] for key in ("column", "column_A", "column_B") if key in kwargs)
+    result = outcome.result or {}
+    rows = tuple({k: _plain(v) for k, v in row.items()} for row in result.get("unexpected_index_list") or [])
+    failing = sorted({str(row["clip_id"]) for row in rows if row.get("clip_id") is not None}) or clip_ids
+    return Failure(
+        suite=spec.name,
+        check=(config.meta or {}).get("check", config.type),
+        expectation=config.type,
+        columns=columns,
+        description=config.description or "",
+        clip_ids=tuple(failing),
+        rows=rows,
+        unexpected_count=int(result.get("unexpected_count") or len(rows)),
+        error=_error_text(outcome.exception_info),
+    )
+
+
+def validate_frame(frame: pd.DataFrame, suite: str) -> SuiteResult:
+    """Validate `frame` with the suite named `suite` (see `clipmill.quality.suites.all_suites`).
+
+    An empty table passes without calling GE: there is nothing to check.
+    """
+    spec = all_suites()[suite]
+    if frame.empty:
+        return SuiteResult(suite=suite, rows=0, evaluated=0, failures=(), seconds=0.0)
+    batch_definition, expectation_suite = _registered(suite)
+    index = [c for c in spec.index_columns if c in frame.columns]
+    started = time.perf_counter()
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.reset_index(drop=True)})
+    result = batch.validate(
+        expectation_suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index}
+    )
+    seconds = time.perf_counter() - started
+    clip_ids = sorted({str(c) for c in frame["clip_id"].dropna()}) if "clip_id" in frame else []
+    failures = tuple(_failure(spec, outcome, clip_ids) for outcome in result.results if not outcome.success)
+    log.info("suite %s on %d rows: %d failed of %d in %.2f s", suite, len(frame), len(failures),
+             len(result.results), seconds)
+    return SuiteResult(suite=suite, rows=len(frame), evaluated=len(result.results), failures=failures, seconds=seconds)
+
+
+def validate_frames(frames: dict[str, pd.DataFrame]) -> QualityReport:
+    """Validate each table with the suite of the same name (manifests, timelines, tracks, outputs)."""
+    return QualityReport(tuple(validate_frame(frame, name) for name, frame in frames.items()))

@@ -1,0 +1,121 @@
+"""The face stage as a flow: chunks of the segment fan out over Dask, then one stitch.
+
+    plan chunks → detect-faces-chunk × N (Dask workers) → stitch-face-tracks
+                → jobs/<job_id>/faces/chunk-K.parquet, tracks.parquet, tracks.json
+
+The Dask cluster is chosen when the flow run starts, from the environment:
+
+- ``CLIPMILL_DASK_ADDRESS``: connect to that running scheduler (``tcp://host:8786``). Its workers are
+  started elsewhere and do not see this process's settings: start them with the same
+  ``CLIPMILL_STORAGE__*`` (endpoint, keys, bucket), ``CLIPMILL_HOME`` and detector weight variables.
+- ``CLIPMILL_DASK_CUDA=1`` with dask-cuda installed: a ``LocalCUDACluster``, one worker per GPU.
+- otherwise a ``distributed.LocalCluster`` of ``CLIPMILL_DASK_WORKERS`` (default 2) single-threaded
+  worker processes. They are spawned from this process and inherit its environment, so the
+  ``CLIPMILL_*`` settings reach them (Prefect #15783/#17546: settings held only in memory would not).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from prefect import flow, get_run_logger, unmapped
+from prefect_dask import DaskTaskRunner
+
+from clipmill.errors import InputError
+from clipmill.storage import job_key
+from clipmill.vision.chunks import count_frames, fps_value, plan_chunks
+from clipmill.vision.faces_io import FaceOptions
+from tasks.faces import detect_faces_chunk, stitch_face_tracks
+
+__all__ = ["EnvDaskTaskRunner", "dask_runner_options", "face_tracks"]
+
+log = logging.getLogger(__name__)
+
+
+def dask_runner_options(env: Mapping[str, str]) -> dict[str, Any]:
+    """`DaskTaskRunner` keyword arguments for the cluster the environment asks for (see module doc)."""
+    address = env.get("CLIPMILL_DASK_ADDRESS", "").strip()
+    if address:
+        return {"address": address}
+    if env.get("CLIPMILL_DASK_CUDA", "").strip() == "1":
+        if importlib.util.find_spec("dask_cuda") is not None:
+            return {"cluster_class": "dask_cuda.LocalCUDACluster", "cluster_kwargs": {"threads_per_worker": 1}}
+        log.warning("CLIPMILL_DASK_CUDA=1 but dask_cuda is not installed (pip install 'clipmill[gpu]'); using CPU")
+    text = env.get("CLIPMILL_DASK_WORKERS", "2").strip()
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(f"CLIPMILL_DASK_WORKERS must be a positive integer, got {text!r}")
+    return {
+        "cluster_class": "distributed.LocalCluster",
+        "cluster_kwargs": {
+            "n_workers": int(text), "threads_per_worker": 1, "processes": True, "dashboard_address": None,
+        },
+    }
+
+
+class EnvDaskTaskRunner(DaskTaskRunner):
+    """A `DaskTaskRunner` configured from the environment when each flow run starts, not at import."""
+
+    def duplicate(self) -> DaskTaskRunner:
+        """Prefect calls this as a flow run starts: read the environment now."""
+        return DaskTaskRunner(**dask_runner_options(os.environ))
+
+
+@flow(name="face-tracks", task_runner=EnvDaskTaskRunner(), validate_parameters=False)
+def face_tracks(
+    job_id: str,
+    segment_key: str,
+    duration_s: float,
+    fps: str,
+    width: int,
+    height: int,
+    detectors: list[str] | None = None,
+    ensemble: str = "parallel",
+    sampling: str = "uniform",
+    sample_rate_hz: float = 5.0,
+    chunk_s: float = 10.0,
+    overlap_frames: int = 4,
+    segment_path: str | None = None,
+) -> dict[str, Any]:
+    """Face tracks of a job's segment, detected chunk by chunk on Dask and stitched into one id per face.
+
+    Args:
+        job_id: The job whose folder receives ``faces/``, ``tracks.parquet`` and ``tracks.json``.
+        segment_key: Object key of the segment video.
+        duration_s: Segment duration in seconds.
+        fps: Segment frame rate as a rational string (``"30000/1001"``); every frame is analysed.
+        width: Segment width in pixels (display orientation).
+        height: Segment height in pixels.
+        detectors: Face detector backends in cascade order; default MediaPipe + YuNet.
+        ensemble: How detectors combine: cascade, parallel or weighted.
+        sampling: Which frames are detected: uniform or motion.
+        sample_rate_hz: Detections per second (motion sampling's highest rate).
+        chunk_s: Seconds of video per Dask task.
+        overlap_frames: Frames neighbouring chunks share, for stitching.
+        segment_path: Local copy of the segment, used by workers on the host where it exists.
+
+    Returns:
+        ``tracks_key``, ``summary_key``, ``chunk_keys`` and the ``summary`` (see ``summarize_tracks``).
+    """
+    rate = fps_value(fps)
+    options = FaceOptions(
+        detectors=tuple(detectors) if detectors else None, ensemble=ensemble, sampling=sampling,
+        sample_rate_hz=sample_rate_hz, chunk_s=chunk_s, overlap_frames=overlap_frames,
+    )
+    specs = plan_chunks(duration_s, fps=rate, chunk_s=chunk_s, overlap_frames=overlap_frames)
+    get_run_logger().info("face tracks of %s: %d chunks of %.1f s", segment_key, len(specs), chunk_s)
+    futures = detect_faces_chunk.map(
+        unmapped(job_id), unmapped(segment_key), specs, unmapped(options), unmapped(rate),
+        unmapped((width, height)), unmapped(segment_path),
+    )
+    chunk_keys = [future.result() for future in futures]
+    tracks_key, summary = stitch_face_tracks(job_id, chunk_keys, count_frames(duration_s, rate))
+    return {
+        "tracks_key": tracks_key,
+        "summary_key": job_key(job_id, "tracks.json"),
+        "chunk_keys": chunk_keys,
+        "summary": summary,
+    }

@@ -1,0 +1,112 @@
+"""Face stage tasks: detect one chunk of the segment, stitch the chunks into the job's tracks.
+
+Both take object keys and small dataclasses and return keys (plus a JSON-sized summary): frames and
+tracks stay in the object store, so nothing big passes through Prefect results or Dask futures. They
+run on Dask workers, which read ``CLIPMILL_*`` settings from their own environment (see
+``flows/faces.py`` for how that environment reaches them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from prefect import get_run_logger
+
+from clipmill.config import Settings, load_settings
+from clipmill.storage import ObjectStore, job_key
+from clipmill.vision.chunks import ChunkSpec, stitch_chunks, summarize_tracks
+from clipmill.vision.faces_io import FaceOptions, default_analysis_size, detect_chunk, read_tracks, write_tracks
+from tasks.runtime import clip_task, object_store, scratch_dir
+
+__all__ = ["chunk_key", "detect_faces_chunk", "stitch_face_tracks"]
+
+
+def chunk_key(job_id: str, index: int) -> str:
+    """Key of one chunk's tracks: ``jobs/<job_id>/faces/chunk-<index>.parquet``."""
+    return f"{job_key(job_id, 'faces')}/chunk-{index}.parquet"
+
+
+def _segments_dir(settings: Settings, job_id: str) -> Path:
+    return settings.cache_dir / "segments" / job_id
+
+
+def local_segment(store: ObjectStore, segment_key: str, job_id: str, settings: Settings) -> Path:
+    """This host's copy of the segment, downloaded once and shared by the chunks that run here.
+
+    The download lands under a unique name and is renamed into place, so workers racing on one host
+    never read a partial file.
+    """
+    folder = _segments_dir(settings, job_id)
+    target = folder / Path(segment_key).name
+    if target.is_file() and target.stat().st_size == store.size(segment_key):
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = store.get_file(segment_key, folder / f".{uuid.uuid4().hex}.part")
+    os.replace(partial, target)
+    return target
+
+
+@clip_task(name="detect-faces-chunk")
+def detect_faces_chunk(
+    job_id: str,
+    segment_key: str,
+    spec: ChunkSpec,
+    options: FaceOptions,
+    fps: float,
+    source_size: tuple[int, int],
+    segment_path: str | None = None,
+) -> str:
+    """Detect and track faces in one chunk of the segment; store ``faces/chunk-K.parquet``, return its key.
+
+    A chunk already stored by an earlier run is not redone (resume). ``segment_path`` is a local copy of
+    the segment to use when it exists on the worker's host; otherwise the segment is downloaded once
+    per host.
+    """
+    log = get_run_logger()
+    settings = load_settings()
+    store = object_store(settings)
+    key = chunk_key(job_id, spec.index)
+    if store.exists(key):
+        log.info("reusing stored %s", key)
+        return key
+    local = Path(segment_path) if segment_path and Path(segment_path).is_file() else None
+    path = local or local_segment(store, segment_key, job_id, settings)
+    tracks = detect_chunk(
+        path, spec, fps=fps, source_size=tuple(source_size),
+        analysis_size=default_analysis_size(*source_size, max_side=options.analysis_max_side),
+        ensemble_config=options.ensemble_config(), sampling=options.sampling_config(), ffmpeg=settings.ffmpeg,
+    )
+    with scratch_dir(settings) as folder:
+        store.put_file(key, write_tracks(tracks, folder / "chunk.parquet"))
+    log.info("chunk %d [%.3f, %.3f) s: %d tracks -> %s", spec.index, spec.start_s, spec.end_s, len(tracks), key)
+    return key
+
+
+@clip_task(name="stitch-face-tracks")
+def stitch_face_tracks(job_id: str, chunk_keys: list[str], n_frames: int) -> tuple[str, dict]:
+    """Join the chunks' tracks into ``tracks.parquet`` and store its summary as ``tracks.json``.
+
+    Returns the tracks key and the summary (see :func:`clipmill.vision.chunks.summarize_tracks`). This
+    host's cached copy of the segment is removed: the chunks are done.
+    """
+    settings = load_settings()
+    store = object_store(settings)
+    with scratch_dir(settings) as folder:
+        chunks = [read_tracks(store.get_file(key, folder / f"chunk-{i}.parquet")) for i, key in enumerate(chunk_keys)]
+        tracks = stitch_chunks(chunks)
+        key = job_key(job_id, "tracks.parquet")
+        store.put_file(key, write_tracks(tracks, folder / "tracks.parquet"))
+    summary = summarize_tracks(tracks, n_frames=n_frames)
+    store.put_bytes(
+        job_key(job_id, "tracks.json"), json.dumps(summary, indent=2).encode(), content_type="application/json"
+    )
+    shutil.rmtree(_segments_dir(settings, job_id), ignore_errors=True)
+    get_run_logger().info(
+        "%d chunks -> %d tracks (dominant %s) -> %s", len(chunk_keys), summary["n_tracks"],
+        summary["dominant_track_id"], key,
+    )
+    return key, summary

@@ -1,0 +1,158 @@
+"""Chunk planning, sampling decisions, shot-aware tracking, stitching and track tables: exact values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clipmill.errors import InputError
+from clipmill.vision.chunks import (
+    ChunkSpec,
+    SamplingConfig,
+    choose_samples,
+    count_frames,
+    find_cuts,
+    fps_value,
+    plan_chunks,
+    stitch_chunks,
+    summarize_tracks,
+    table_to_tracks,
+    track_chunk,
+    tracks_to_table,
+)
+from clipmill.vision.detections import Detections
+from clipmill.vision.tracking import Track
+
+FPS = 25.0
+
+
+def face(box) -> Detections:
+    return Detections(np.asarray([box], np.float32), [0.9])
+
+
+def test_plan_chunks_strides_on_the_frame_grid_and_overlaps() -> None:
+    specs = plan_chunks(33.0, fps=FPS, chunk_s=10.0, overlap_frames=4)
+    assert specs == [
+        ChunkSpec(0, 0.0, 254 / FPS),
+        ChunkSpec(1, 10.0, 254 / FPS),
+        ChunkSpec(2, 20.0, 254 / FPS),
+        ChunkSpec(3, 30.0, 3.0),
+    ]
+    assert [s.n_frames(FPS) for s in specs] == [254, 254, 254, 75]
+
+
+def test_plan_chunks_merges_a_short_tail_and_shifts_by_start() -> None:
+    specs = plan_chunks(20.48, fps=FPS, chunk_s=10.0, overlap_frames=2, start_s=4.0)
+    assert specs == [ChunkSpec(0, 4.0, 252 / FPS), ChunkSpec(1, 14.0, 262 / FPS)]
+    assert specs[-1].end_s == pytest.approx(24.48)
+
+
+def test_plan_chunks_short_segment_is_one_chunk() -> None:
+    assert plan_chunks(2.0, fps=FPS, chunk_s=10.0) == [ChunkSpec(0, 0.0, 2.0)]
+    assert count_frames(2.0, FPS) == 50
+
+
+@pytest.mark.parametrize("kwargs", [{"chunk_s": 0}, {"overlap_frames": -1}])
+def test_plan_chunks_rejects_bad_parameters(kwargs) -> None:
+    with pytest.raises(InputError):
+        plan_chunks(10.0, fps=FPS, **kwargs)
+
+
+def test_fps_value_reads_rationals() -> None:
+    assert fps_value("30000/1001") == pytest.approx(29.97002997)
+    assert fps_value(25) == 25.0
+    with pytest.raises(InputError, match="frame rate"):
+        fps_value("0/0")
+
+
+def test_find_cuts_and_samples_around_them() -> None:
+    energy = np.zeros(30)
+    energy[17] = 0.1
+    assert find_cuts(energy, threshold=0.03).tolist() == [17]
+    assert find_cuts(energy, threshold=None).tolist() == []
+    chosen = choose_samples(energy, fps=FPS, config=SamplingConfig(rate_hz=5.0))
+    assert chosen.tolist() == [0, 5, 10, 15, 16, 17, 20, 25, 29]
+
+
+def test_choose_samples_is_prefix_stable_except_the_last_frame() -> None:
+    rng = np.random.default_rng(0)
+    energy = rng.uniform(0, 0.01, 60)
+    energy[[20, 41]] = 0.2
+    for config in (SamplingConfig(rate_hz=5.0), SamplingConfig(method="motion", rate_hz=12.5)):
+        full = set(choose_samples(energy, fps=FPS, config=config).tolist())
+        for n in range(2, 60):
+            prefix = set(choose_samples(energy[:n], fps=FPS, config=config).tolist()) - {n - 1}
+            assert prefix == {i for i in full if i < n - 1}
+
+
+def test_sampling_config_rejects_unknown_method() -> None:
+    with pytest.raises(InputError, match="keyframe"):
+        SamplingConfig(method="keyframe")
+
+
+def test_track_chunk_does_not_carry_an_id_across_a_cut() -> None:
+    times = np.arange(40) / FPS
+    sampled = {i: face([100, 100, 180, 180]) for i in range(0, 40, 2)}
+    sampled.update({19: face([100, 100, 180, 180]), 20: face([102, 100, 182, 180])})
+    one_shot = track_chunk(times, sampled)
+    two_shots = track_chunk(times, sampled, cuts=[20])
+    assert [(t.id, len(t)) for t in one_shot] == [(1, 40)]
+    assert [(t.id, t.start, t.end) for t in two_shots] == [(1, 0.0, 19 / FPS), (2, 20 / FPS, 39 / FPS)]
+
+
+def test_track_chunk_rejects_samples_outside_the_chunk() -> None:
+    with pytest.raises(InputError, match="outside"):
+        track_chunk(np.arange(5) / FPS, {7: face([0, 0, 10, 10])})
+
+
+def make_track(track_id: int, first: int, last: int, box, *, conf: float = 0.9) -> Track:
+    times = np.arange(first, last + 1) / FPS
+    return Track(track_id, times, np.tile(np.asarray(box, np.float32), (len(times), 1)), np.full(len(times), conf))
+
+
+def test_stitch_chunks_keeps_one_id_over_the_overlap_and_splits_a_cut_at_the_boundary() -> None:
+    chunk0 = [make_track(1, 0, 253, [100, 100, 180, 180]), make_track(2, 0, 99, [10, 10, 50, 50])]
+    chunk1 = [make_track(1, 250, 400, [101, 100, 181, 180]), make_track(2, 100, 180, [10, 10, 50, 50])]
+    stitched = stitch_chunks([chunk0, chunk1])
+    assert [(t.id, len(t), t.start, t.end) for t in stitched] == [
+        (1, 401, 0.0, 400 / FPS),
+        (2, 100, 0.0, 99 / FPS),
+        (3, 81, 100 / FPS, 180 / FPS),
+    ]
+    assert stitched[0].xyxy[0].tolist() == [100, 100, 180, 180]
+    assert stitched[0].xyxy[-1].tolist() == [101, 100, 181, 180]
+
+
+def test_track_table_round_trip_is_exact() -> None:
+    tracks = [make_track(3, 0, 4, [1.5, 2.5, 3.5, 4.5], conf=0.75), make_track(7, 2, 3, [10, 20, 30, 40])]
+    tracks[0].observed[1] = False
+    table = tracks_to_table(tracks)
+    assert table["track_id"].tolist() == [3, 3, 3, 3, 3, 7, 7]
+    assert table["observed"].tolist() == [True, False, True, True, True, True, True]
+    assert table["x1"].dtype == np.float32 and table["t"].dtype == np.float64
+    back = table_to_tracks({k: v[::-1] for k, v in table.items()})
+    assert [t.id for t in back] == [3, 7]
+    for a, b in zip(tracks, back):
+        assert np.array_equal(a.times, b.times) and np.array_equal(a.xyxy, b.xyxy)
+        assert np.array_equal(a.confidence, b.confidence) and np.array_equal(a.observed, b.observed)
+    assert table_to_tracks(tracks_to_table([])) == []
+
+
+def test_table_without_a_column_is_rejected() -> None:
+    table = tracks_to_table([make_track(1, 0, 1, [0, 0, 1, 1])])
+    del table["observed"]
+    with pytest.raises(InputError, match="observed"):
+        table_to_tracks(table)
+
+
+def test_summary_counts_coverage_and_picks_the_largest_persistent_face() -> None:
+    small_long = make_track(1, 0, 99, [0, 0, 10, 10])  # 100 frames x 100 px^2
+    large_short = make_track(2, 0, 19, [0, 0, 40, 40])  # 20 frames x 1600 px^2
+    summary = summarize_tracks([small_long, large_short], n_frames=200)
+    assert summary["n_tracks"] == 2 and summary["dominant_track_id"] == 2
+    assert [t["coverage"] for t in summary["tracks"]] == [0.5, 0.1]
+    assert summary["tracks"][0] == {
+        "id": 1, "start_s": 0.0, "end_s": 99 / FPS, "n_frames": 100, "n_observed": 100, "coverage": 0.5,
+        "mean_area_px": 100.0, "mean_confidence": pytest.approx(0.9),
+    }
+    assert summarize_tracks([], n_frames=10) == {"n_tracks": 0, "n_frames": 10, "dominant_track_id": None, "tracks": []}
