@@ -36,9 +36,13 @@ class ClipOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @model_validator(mode="after")
-    def _one_pause_mode(self) -> "ClipOptions":
+    def _consistent(self) -> "ClipOptions":
         if self.remove_silence and self.speed_up_silence:
             raise ValueError("remove_silence and speed_up_silence exclude each other: set remove_silence=false")
+        if self.reframe != "none":
+            width, sep, height = self.reframe.partition(":")
+            if not (sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+                raise ValueError(f"reframe must be none or W:H with positive integers, e.g. 9:16 (got {self.reframe!r})")
         return self
 
     crf: int = Field(20, ge=0, le=51, description="x264 constant rate factor: lower is better quality, bigger file.")
@@ -69,6 +73,13 @@ class ClipOptions(BaseModel):
         2.0, gt=0.0, le=60.0, description="Longest pause left in the clip, whatever the mode (longer ones are shortened)."
     )
     remove_fillers: bool = Field(False, description='Cut detected filler sounds ("um", "uh").')
+    detect_faces: bool = Field(True, description="Detect and track faces (needed for reframing; recorded in the manifest).")
+    face_sampling: Literal["uniform", "motion"] = Field(
+        "uniform", description="Which frames the face detectors see: uniform (5 per second) or motion-driven."
+    )
+    reframe: str = Field(
+        "none", description="Target aspect ratio W:H (9:16, 1:1, 4:5, 16:9, ...) framed around the speaker, or none."
+    )
     clip_name: str | None = Field(
         None,
         max_length=80,
@@ -79,7 +90,10 @@ class ClipOptions(BaseModel):
 
 #: Options that change what the analysis finds; the others only change the edit and the encode,
 #: so a job that differs only in those reuses the stored analysis.
-ANALYSIS_OPTIONS = ("vad_backend", "min_silence_s", "padding_s", "threshold_db", "adaptive_threshold", "filler_backend")
+ANALYSIS_OPTIONS = (
+    "vad_backend", "min_silence_s", "padding_s", "threshold_db", "adaptive_threshold", "filler_backend",
+    "detect_faces", "face_sampling",
+)
 
 
 class StorageSettings(BaseModel):
@@ -110,6 +124,14 @@ class Settings(BaseSettings):
     home: Path = Field(Path(".clipmill"), description="Working folder: embedded store data, caches, temp files.")
     storage: StorageSettings = StorageSettings()
     options: ClipOptions = ClipOptions()
+    source_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders local sources must be under (empty: any readable path). s3:// sources must be in "
+        "source_buckets.",
+    )
+    source_buckets: list[str] = Field(
+        default_factory=list, description="Buckets s3:// sources may come from (empty: only the storage bucket)."
+    )
     task_retries: int = Field(3, ge=0, le=20, description="Retries of storage and tool failures per task.")
     retry_backoff_s: float = Field(2.0, ge=0, description="First retry delay; doubles on each retry.")
     ffmpeg: str = "ffmpeg"

@@ -2,7 +2,9 @@
 
     stage source → probe + validate → (already published? done) → extract segment
       → audio: decode → profile → speech → silences → fillers     (skipped without an audio track)
-      → plan the edit (cut / speed up pauses and fillers) → render → manifest (validated against the data contract) → publish + verify, in one transaction
+      → faces: chunks on Dask → tracks (subflow)                     (when detect_faces or reframing)
+      → plan the edit (cut / speed up pauses and fillers) → framing (crop path around the speaker)
+      → render → manifest (validated against the data contract) → publish + verify, in one transaction
 
 Tasks exchange object keys and small typed summaries; media never travels through Prefect.
 Parameters are validated by clipmill, not by Prefect, so a bad one fails the run with an
@@ -24,7 +26,9 @@ from clipmill.config import ClipOptions, effective_options, load_settings
 from clipmill.jobs import ClipJob, check_times
 from tasks.audio import decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
+from flows.faces import face_tracks
 from tasks.edit import plan_cuts
+from tasks.framing import plan_frame
 from tasks.render import render_clip
 from tasks.segment import extract_segment
 from tasks.source import probe_source, stage_source
@@ -64,11 +68,22 @@ def clip_job(
     with _timed(timings, "extract"):
         segment_key = extract_segment(job, info)
     stages = analyse_audio(job, segment_key, timings) if info.has_audio else {"audio": {"status": "no audio track"}}
+    if chosen.detect_faces or chosen.reframe != "none":
+        with _timed(timings, "faces"):
+            faces = face_tracks(job.analysis_id, segment_key, job.duration_s, info.fps, *info.display_size,
+                                sampling=chosen.face_sampling)
+        stages["faces"] = {"key": faces["tracks_key"], **_face_summary(faces["summary"])}
     with _timed(timings, "plan"):
         plan = plan_cuts(job, info, stages)
     stages["edit"] = {"key": plan.key, **plan.summary}
+    framing_key = None
+    if chosen.reframe != "none":
+        with _timed(timings, "framing"):
+            framing = plan_frame(job, info, segment_key, stages["faces"]["key"], plan.key)
+        stages["framing"] = {"key": framing.key, **framing.summary}
+        framing_key = framing.key
     with _timed(timings, "render"):
-        rendered = render_clip(job, segment_key, plan.key, info.has_audio)
+        rendered = render_clip(job, segment_key, plan.key, info.has_audio, framing_key)
     manifest = make_manifest(job, info, rendered, timings, stages)
     with transaction():
         published = publish_clip(job, rendered, manifest)
@@ -134,3 +149,8 @@ def _edit_line(stages: dict[str, dict[str, Any]]) -> str:
         f"{edit['removed_silence_s']:.2f} s of pauses cut, {edit['sped_up_silence_s']:.2f} s sped up, "
         f"{edit['removed_filler_s']:.2f} s of fillers cut"
     )
+
+
+def _face_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's view of the tracks: counts and the dominant face, not every track."""
+    return {k: summary[k] for k in ("n_tracks", "n_frames", "dominant_track_id") if k in summary}

@@ -51,7 +51,7 @@ def dask_runner_options(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "cluster_class": "distributed.LocalCluster",
         "cluster_kwargs": {
-            "n_workers": int(text), "threads_per_worker": 1, "processes": True, "dashboard_address": None,
+            "n_workers": int(text), "threads_per_worker": 1, "processes": True, "dashboard_address": ":0",
         },
     }
 

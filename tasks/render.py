@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from prefect import get_run_logger
 
 from clipmill import media
 from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
-from clipmill.edit.render import filter_graph, render_args
+from clipmill.edit.render import Crop, filter_graph, render_args
+from clipmill.vision.framing import crop_commands
 from clipmill.media import EncoderSettings, MediaInfo
 from clipmill.media.tool import run
 from clipmill.sources import sha256_file
 from clipmill.storage import job_key
 from tasks.edit import load_plan
+from tasks.framing import load_framing
 from tasks.runtime import clip_task, object_store, scratch_dir
 
 
@@ -29,7 +32,9 @@ class RenderedClip:
 
 
 @clip_task(name="render-clip")
-def render_clip(job: ClipJob, segment_key: str, plan_key: str, has_audio: bool) -> RenderedClip:
+def render_clip(
+    job: ClipJob, segment_key: str, plan_key: str, has_audio: bool, framing_key: str | None = None
+) -> RenderedClip:
     """Apply the edit plan in one ffmpeg pass: H.264/AAC, ``+faststart``, uploaded under the job's key."""
     settings = load_settings()
     store = object_store(settings)
@@ -40,7 +45,7 @@ def render_clip(job: ClipJob, segment_key: str, plan_key: str, has_audio: bool) 
     with scratch_dir(settings) as folder:
         segment = store.get_file(segment_key, folder / "segment.mp4")
         graph = folder / "graph.txt"
-        graph.write_text(filter_graph(load_plan(plan_key), has_audio=has_audio))
+        graph.write_text(filter_graph(load_plan(plan_key), has_audio=has_audio, crop=_crop(framing_key, folder)))
         output = folder / "render.mp4"
         run(render_args(segment, output, graph, has_audio=has_audio, settings=encoder, ffmpeg=settings.ffmpeg),
             what=f"rendering {job.clip_id}")
@@ -49,3 +54,16 @@ def render_clip(job: ClipJob, segment_key: str, plan_key: str, has_audio: bool) 
         store.put_file(key, output, content_type="video/mp4")
     get_run_logger().info("rendered %s: %.3f s, %d bytes", key, info.duration_s, size)
     return RenderedClip(key=key, sha256=digest, size_bytes=size, info=info)
+
+
+def _crop(framing_key: str | None, folder: Path) -> Crop | None:
+    """The moving crop of a framing plan, its ``sendcmd`` file written into `folder`."""
+    if framing_key is None:
+        return None
+    path = load_framing(framing_key)
+    commands = folder / "crop.cmd"
+    commands.write_text(crop_commands(path))
+    return Crop(
+        width=path.crop_width, height=path.crop_height, x=int(path.x[0]), y=int(path.y[0]),
+        out_width=path.out_width, out_height=path.out_height, commands=commands,
+    )

@@ -24,7 +24,8 @@ JOIN_FADE_S = 0.006
 
 @dataclass(frozen=True)
 class Crop:
-    """A fixed crop window in source pixels, scaled to the output size."""
+    """A crop window in source pixels, scaled to the output size; `commands` (a ``sendcmd`` file)
+    moves it frame by frame, starting from ``(x, y)``."""
 
     width: int
     height: int
@@ -32,6 +33,7 @@ class Crop:
     y: int
     out_width: int
     out_height: int
+    commands: Path | None = None
 
 
 def filter_graph(plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, fade_s: float = JOIN_FADE_S) -> str:
@@ -40,6 +42,8 @@ def filter_graph(plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, f
     keep = "+".join(_keep_frame(segment, rate) for segment in plan.segments)
     video = [f"[0:v]select='{keep}'", f"setpts='({_retime(plan.segments, rate)})/TB'"]
     if crop is not None:
+        if crop.commands is not None:
+            video.append(f"sendcmd=f={crop.commands}")
         video += [
             f"crop={crop.width}:{crop.height}:{crop.x}:{crop.y}",
             f"scale={crop.out_width}:{crop.out_height}:flags=lanczos", "setsar=1",

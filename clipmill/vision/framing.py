@@ -1,0 +1,258 @@
+"""Smart framing: a crop window of the target aspect that follows the speaker like a camera operator.
+
+The subject at each frame is the face that is talking (mouth motion, see `activity`) when several
+are present, else the most prominent one (largest summed box area over its track). The camera
+holds still while the subject stays inside a dead zone
+around the crop's centre, otherwise pans towards it with bounded velocity and acceleration; when
+the subject's track ends and another begins (a shot change), or the talker changes to a face more
+than a crop width away, it cuts straight to the new subject instead of panning across. With no face the crop is centred. The path is computed
+per source frame and then read through the edit plan, so it is right after every cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from clipmill.edit.edl import EditPlan
+from clipmill.errors import InputError
+from clipmill.vision.tracking import Track
+
+ASPECTS = ("9:16", "1:1", "4:5", "16:9")
+
+#: Mouth-motion sample times and per-track values, as `MouthActivity.result` returns them.
+ActivityTrace = tuple[np.ndarray, dict[int, np.ndarray]]
+
+
+def parse_aspect(text: str) -> Fraction:
+    """``"9:16"`` → 9/16; rejects zero, negative and malformed ratios with the value named."""
+    width, sep, height = text.partition(":")
+    try:
+        ratio = Fraction(int(width), int(height)) if sep else None
+    except (ValueError, ZeroDivisionError):
+        ratio = None
+    if ratio is None or ratio <= 0 or int(width) <= 0:
+        raise InputError(f"reframe must be W:H with positive integers, e.g. 9:16 (got {text!r})")
+    return ratio
+
+
+@dataclass(frozen=True)
+class FramingSettings:
+    """Camera behaviour, in fractions of the source width (or height for vertical moves)."""
+
+    dead_zone: float = 0.08
+    max_speed: float = 0.6
+    max_accel: float = 2.5
+    max_output_height: int = 1920
+    talk_window_s: float = 0.6
+    switch_ratio: float = 1.5
+    min_hold_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class FramingPath:
+    """Crop size, output size and the crop's top-left corner for every output frame."""
+
+    aspect: str
+    fps: str
+    crop_width: int
+    crop_height: int
+    out_width: int
+    out_height: int
+    x: np.ndarray
+    y: np.ndarray
+    subject_inside_share: float
+    tracked_frames: int
+    jerk: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "aspect": self.aspect, "fps": self.fps, "crop_width": self.crop_width, "crop_height": self.crop_height,
+            "out_width": self.out_width, "out_height": self.out_height,
+            "subject_inside_share": round(self.subject_inside_share, 4), "tracked_frames": self.tracked_frames,
+            "jerk": round(self.jerk, 3), "x": self.x.astype(int).tolist(), "y": self.y.astype(int).tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FramingPath:
+        return cls(
+            aspect=data["aspect"], fps=data["fps"], crop_width=data["crop_width"], crop_height=data["crop_height"],
+            out_width=data["out_width"], out_height=data["out_height"], x=np.asarray(data["x"], dtype=int),
+            y=np.asarray(data["y"], dtype=int), subject_inside_share=data["subject_inside_share"],
+            tracked_frames=data["tracked_frames"], jerk=data["jerk"],
+        )
+
+
+def crop_size(width: int, height: int, aspect: Fraction) -> tuple[int, int]:
+    """The largest even-sized window of `aspect` that fits in ``width × height``."""
+    if Fraction(width, height) > aspect:
+        crop_h = height - height % 2
+        crop_w = int(crop_h * aspect) // 2 * 2
+    else:
+        crop_w = width - width % 2
+        crop_h = int(crop_w / aspect) // 2 * 2
+    return max(crop_w, 2), max(crop_h, 2)
+
+
+def subject_boxes(
+    tracks: Sequence[Track], frame_times: np.ndarray, *, activity: ActivityTrace | None = None,
+    settings: FramingSettings = FramingSettings(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: the subject's box (NaN where no face) and its track id (-1 where none).
+
+    Where several faces are present and mouth activity is known, the subject is the face that is
+    talking (clearly more mouth motion, held for at least ``min_hold_s`` to avoid ping-pong);
+    otherwise the most prominent face (largest summed box area over its track).
+    """
+    n = len(frame_times)
+    present = {track.id: _rows(track, frame_times) for track in tracks}
+    weight = {track.id: float(np.sum((track.xyxy[:, 2] - track.xyxy[:, 0]) * (track.xyxy[:, 3] - track.xyxy[:, 1])))
+              for track in tracks}
+    talking = _talking_scores(activity, frame_times, settings) if activity is not None else {}
+    boxes, ids = np.full((n, 4), np.nan), np.full(n, -1)
+    hold = int(round(settings.min_hold_s * _rate(frame_times)))
+    current, since = -1, 0
+    for i in range(n):
+        candidates = [tid for tid, rows in present.items() if rows[i] >= 0]
+        if not candidates:
+            current = -1
+            continue
+        chosen = max(candidates, key=lambda tid: (talking.get(tid, np.zeros(n))[i], weight[tid]))
+        if current in candidates and chosen != current:
+            louder = talking.get(chosen, np.zeros(n))[i] > settings.switch_ratio * talking.get(current, np.zeros(n))[i]
+            if i - since < hold or not louder:
+                chosen = current
+        if chosen != current:
+            current, since = chosen, i
+        track = next(t for t in tracks if t.id == current)
+        boxes[i], ids[i] = track.xyxy[present[current][i]], current
+    return boxes, ids
+
+
+def _rows(track: Track, frame_times: np.ndarray) -> np.ndarray:
+    """For each frame time, the track's row index, or -1 where the track is absent."""
+    index = np.clip(np.searchsorted(track.times, frame_times - 1e-6), 0, len(track.times) - 1)
+    hit = np.abs(track.times[index] - frame_times) < 0.5 / _rate(frame_times)
+    return np.where(hit, index, -1)
+
+
+def _rate(frame_times: np.ndarray) -> float:
+    return 1.0 / float(np.median(np.diff(frame_times))) if len(frame_times) > 1 else 25.0
+
+
+def _talking_scores(activity: ActivityTrace, frame_times: np.ndarray, settings: FramingSettings) -> dict[int, np.ndarray]:
+    """Mouth motion per track, smoothed over ``talk_window_s`` and read at every frame time."""
+    times, values = activity
+    if len(times) < 2:
+        return {}
+    step = float(np.median(np.diff(times)))
+    width = max(1, int(round(settings.talk_window_s / step)))
+    kernel = np.ones(width) / width
+    scores = {}
+    for tid, series in values.items():
+        smooth = np.convolve(np.nan_to_num(series, nan=0.0), kernel, mode="same")
+        scores[tid] = np.interp(frame_times, times, smooth)
+    return scores
+
+
+def follow(targets: np.ndarray, ids: np.ndarray, *, low: float, high: float, fps: float,
+           settings: FramingSettings, extent: float, jump: float) -> np.ndarray:
+    """A camera coordinate per frame that follows `targets` (NaN = no subject: hold, or centre).
+
+    Holds inside the dead zone, pans with bounded speed and acceleration, and jumps at a shot
+    change (the subject's track ended and a new one began) or to a new subject farther than `jump`.
+    """
+    dt = 1.0 / fps
+    dead = settings.dead_zone * extent
+    vmax, amax = settings.max_speed * extent, settings.max_accel * extent
+    centre = (low + high) / 2
+    known = np.flatnonzero(~np.isnan(targets))
+    position = float(np.clip(targets[known[0]], low, high)) if len(known) else centre
+    velocity = 0.0
+    path = np.empty(len(targets))
+    previous_id = ids[known[0]] if len(known) else -1
+    for i, target in enumerate(targets):
+        if np.isnan(target):
+            path[i] = position
+            continue
+        if ids[i] != previous_id and (not _present_later(ids, previous_id, i) or abs(target - position) > jump):
+            position, velocity = float(np.clip(target, low, high)), 0.0
+        previous_id = ids[i]
+        error = target - position
+        wanted = 0.0 if abs(error) <= dead else np.sign(error) * min(vmax, 2.0 * (abs(error) - dead))
+        velocity += float(np.clip(wanted - velocity, -amax * dt, amax * dt))
+        position = float(np.clip(position + velocity * dt, low, high))
+        path[i] = position
+    return path
+
+
+def _present_later(ids: np.ndarray, track_id: int, index: int) -> bool:
+    """True when `track_id` is still the subject somewhere after `index` (a switch, not a cut)."""
+    return bool(np.any(ids[index:] == track_id))
+
+
+def plan_framing(
+    tracks: Sequence[Track], *, width: int, height: int, fps: str, plan: EditPlan, aspect: str,
+    activity: ActivityTrace | None = None, settings: FramingSettings = FramingSettings(),
+) -> FramingPath:
+    """The crop path for the rendered clip, one position per output frame."""
+    ratio = parse_aspect(aspect)
+    rate = float(Fraction(fps))
+    crop_w, crop_h = crop_size(width, height, ratio)
+    scale = min(1.0, settings.max_output_height / crop_h)
+    out_w, out_h = max(2, int(crop_w * scale) // 2 * 2), max(2, int(crop_h * scale) // 2 * 2)
+
+    n_source = int(np.ceil(plan.source_duration_s * rate - 1e-3))
+    source_times = np.arange(n_source) / rate
+    boxes, ids = subject_boxes(tracks, source_times, activity=activity, settings=settings)
+    centre_x = (boxes[:, 0] + boxes[:, 2]) / 2
+    centre_y = (boxes[:, 1] + boxes[:, 3]) / 2
+    cam_x = follow(centre_x, ids, low=crop_w / 2, high=width - crop_w / 2, fps=rate, settings=settings,
+                   extent=width, jump=crop_w)
+    cam_y = follow(centre_y, ids, low=crop_h / 2, high=height - crop_h / 2, fps=rate, settings=settings,
+                   extent=height, jump=crop_h)
+
+    n_out = int(round(plan.output_duration * rate))
+    source_index = np.array(
+        [min(n_source - 1, int(plan.source_time((j + 0.5) / rate) * rate)) for j in range(n_out)], dtype=int
+    )
+    x = np.round(cam_x[source_index] - crop_w / 2).astype(int).clip(0, width - crop_w)
+    y = np.round(cam_y[source_index] - crop_h / 2).astype(int).clip(0, height - crop_h)
+
+    subject = boxes[source_index]
+    tracked = ~np.isnan(subject[:, 0])
+    inside = (
+        (subject[:, 0] >= x - 1) & (subject[:, 2] <= x + crop_w + 1)
+        & (subject[:, 1] >= y - 1) & (subject[:, 3] <= y + crop_h + 1)
+    )
+    share = float(inside[tracked].mean()) if tracked.any() else 1.0
+    jerk = _jerk(cam_x[source_index], rate=rate, width=width, jump=crop_w / 2)
+    return FramingPath(
+        aspect=aspect, fps=fps, crop_width=crop_w, crop_height=crop_h, out_width=out_w, out_height=out_h, x=x, y=y,
+        subject_inside_share=share, tracked_frames=int(tracked.sum()), jerk=jerk,
+    )
+
+
+def crop_commands(path: FramingPath) -> str:
+    """``sendcmd`` lines that move the crop window on the frames where it moves."""
+    rate = float(Fraction(path.fps))
+    lines, last = [], None
+    for j, (x, y) in enumerate(zip(path.x.tolist(), path.y.tolist())):
+        if (x, y) != last:
+            lines.append(f"{j / rate:.6f} crop x {x}, crop y {y};")
+            last = (x, y)
+    return "\n".join(lines) + "\n"
+
+
+def _jerk(x: np.ndarray, *, rate: float, width: int, jump: float) -> float:
+    """Mean |third derivative| of the pan in frame widths per s³, cuts (jumps) excluded."""
+    if len(x) < 4:
+        return 0.0
+    steps = np.diff(x)
+    moving = np.abs(steps) <= jump
+    third = np.diff(steps, n=2)
+    calm = moving[:-2] & moving[1:-1] & moving[2:]
+    return float(np.abs(third[calm]).mean() * rate**3 / width) if calm.any() else 0.0

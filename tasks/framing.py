@@ -1,0 +1,53 @@
+"""Plan the crop path around the speaker: ``jobs/<job_id>/framing.json``."""
+
+from __future__ import annotations
+
+import json
+
+from prefect import get_run_logger
+
+from clipmill import media
+from clipmill.config import load_settings
+from clipmill.jobs import ClipJob
+from clipmill.media import MediaInfo
+from clipmill.storage import job_key
+from clipmill.vision.activity import MouthActivity
+from clipmill.vision.faces_io import read_tracks
+from clipmill.vision.framing import FramingPath, plan_framing
+from tasks.audio import StageResult
+from tasks.edit import load_plan
+from tasks.runtime import clip_task, object_store, scratch_dir
+
+#: Frames per second at which mouth motion is measured: enough to see syllables, cheap to decode.
+ACTIVITY_FPS = 10.0
+
+
+@clip_task(name="plan-framing")
+def plan_frame(job: ClipJob, info: MediaInfo, segment_key: str, tracks_key: str, plan_key: str) -> StageResult:
+    """Follow the talking face with a crop of the requested aspect, through the edit plan."""
+    settings = load_settings()
+    store = object_store(settings)
+    with scratch_dir(settings) as folder:
+        tracks = read_tracks(store.get_file(tracks_key, folder / "tracks.parquet"))
+        segment = store.get_file(segment_key, folder / "segment.mp4")
+        width, height = info.display_size
+        activity = MouthActivity(tracks)
+        for chunk in media.iter_frame_chunks(segment, fps=ACTIVITY_FPS, size=(width, height), ffmpeg=settings.ffmpeg):
+            activity.add(chunk.times_s, chunk.frames)
+    path = plan_framing(
+        tracks, width=width, height=height, fps=info.fps, plan=load_plan(plan_key), aspect=job.options.reframe,
+        activity=activity.result(),
+    )
+    key = job_key(job.job_id, "framing.json")
+    store.put_bytes(key, json.dumps(path.to_dict()).encode(), content_type="application/json")
+    summary = {k: v for k, v in path.to_dict().items() if k not in ("x", "y")}
+    get_run_logger().info(
+        "framing %s: crop %dx%d -> %dx%d, subject inside the crop on %.1f%% of %d tracked frames",
+        path.aspect, path.crop_width, path.crop_height, path.out_width, path.out_height,
+        100 * path.subject_inside_share, path.tracked_frames,
+    )
+    return StageResult(key=key, summary=summary)
+
+
+def load_framing(key: str) -> FramingPath:
+    return FramingPath.from_dict(json.loads(object_store().get_bytes(key)))

@@ -1,0 +1,108 @@
+"""Compose verified by re-analysis: what was cut is gone, lengths match the plan, A/V stay together,
+and the reframed speaker stays in the crop."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clipmill import media, process_clip
+from clipmill.audio.analysis import AudioSettings, analyze
+from tests import media_factory
+
+NO_FACES = {"detect_faces": False}
+
+
+def streams(path: Path) -> dict[str, float]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration,width,height", "-of", "json", str(path)],
+        capture_output=True, check=True,
+    ).stdout
+    return {s["codec_type"]: s for s in json.loads(out)["streams"]}
+
+
+def reanalyse(path: Path, **settings):
+    samples = media.decode_audio(path, has_audio=True)
+    return analyze(samples, media.ANALYSIS_SAMPLE_RATE, settings=AudioSettings(**settings))
+
+
+def assert_av_in_sync(path: Path, fps: float) -> None:
+    found = streams(path)
+    assert abs(float(found["video"]["duration"]) - float(found["audio"]["duration"])) < 1 / fps
+
+
+def test_removed_pauses_are_gone_and_the_clip_matches_its_plan(clip_env, workdir):
+    result = process_clip(str(workdir / "grid_concat_11speakers_33s.mp4"), start=0.0, end=33.0,
+                          out_dir=workdir / "out", **NO_FACES)
+    edit = result.manifest.stages["edit"]
+    assert edit["removed_silence_s"] > 3.0, edit
+    assert result.duration_s == pytest.approx(edit["output_duration_s"], abs=0.04 + 1e-6)
+    assert_av_in_sync(result.clip_path, 25)
+    before = result.manifest.stages["silences"]
+    after = reanalyse(result.clip_path).silences.timeline
+    longest = max((e - s for s, e in after.to_list()), default=0.0)
+    print(f"silences before: {before['count']} ({before['total_s']} s); after: {len(after)}, longest {longest:.2f} s")
+    # what remains at a join is the padding kept on both sides (and level the re-analysis's own,
+    # higher noise floor now calls silence): never a pause of min_silence_s + 2 * padding_s or more
+    assert longest <= 0.3 + 2 * 0.1 + 0.04
+    assert after.duration < before["total_s"]
+
+
+def test_sped_up_pauses_stay_under_max_silence(clip_env, workdir):
+    options = dict(remove_silence=False, speed_up_silence=True, speed_factor=3.0, max_silence_s=0.4, **NO_FACES)
+    result = process_clip(str(workdir / "grid_concat_11speakers_33s.mp4"), start=3.0, end=15.0,
+                          out_dir=workdir / "out", **options)
+    edit = result.manifest.stages["edit"]
+    assert edit["sped_up_silence_s"] > 1.0 and edit["reduction_pct"] > 5
+    assert result.duration_s == pytest.approx(edit["output_duration_s"], abs=0.04 + 1e-6)
+    assert_av_in_sync(result.clip_path, 25)
+    after = reanalyse(result.clip_path).silences.timeline
+    assert max((e - s for s, e in after.to_list()), default=0.0) <= 0.4 + 0.04
+
+
+def test_cut_fillers_are_gone_on_re_detection(clip_env, workdir, shared_media):
+    video = media_factory.with_still_picture(shared_media / "fillers" / "mfa_uhuh.flac", workdir / "uhuh.mp4")
+    kept = process_clip(str(video), start=0.0, end=media.probe(video).duration_s - 0.1, out_dir=workdir / "a",
+                        remove_silence=False, **NO_FACES)
+    found = kept.manifest.stages["fillers"]["count"]
+    assert found >= 3, "the recording has labelled fillers"
+    cut = process_clip(str(video), start=0.0, end=media.probe(video).duration_s - 0.1, out_dir=workdir / "b",
+                       remove_silence=False, remove_fillers=True, **NO_FACES)
+    assert cut.manifest.stages["edit"]["removed_filler_s"] > 0.3
+    left = reanalyse(cut.clip_path).fillers.timeline
+    print(f"fillers: {found} detected in the source, {len(left)} re-detected after removal")
+    assert len(left) <= found // 3
+    assert_av_in_sync(cut.clip_path, 25)
+
+
+def test_ntsc_cuts_do_not_drift(clip_env, workdir):
+    source = media_factory.ntsc_bursts(workdir / "ntsc.mp4")
+    result = process_clip(str(source), start=0.0, end=39.0, out_dir=workdir / "out", vad_backend="energy", **NO_FACES)
+    edit = result.manifest.stages["edit"]
+    assert edit["segments"] >= 10, edit
+    assert result.manifest.clip.fps == "30000/1001"
+    assert result.duration_s == pytest.approx(edit["output_duration_s"], abs=1 / 29.97 + 1e-6)
+    assert_av_in_sync(result.clip_path, 30000 / 1001)
+
+
+def test_reframing_follows_the_talker_at_the_exact_target_size(clip_env, workdir, shared_media):
+    video = shared_media / "video" / "derived" / "grid_two_faces_turns_6s.mp4"
+    labels = json.loads(video.with_name("grid_two_faces_turns_6s.labels.json").read_text())
+    result = process_clip(str(video), start=0.0, end=6.0, out_dir=workdir / "out", reframe="9:16",
+                          remove_silence=False)
+    framing = result.manifest.stages["framing"]
+    found = streams(result.clip_path)["video"]
+    assert (found["width"], found["height"]) == (framing["out_width"], framing["out_height"]) == (162, 288)
+    assert framing["subject_inside_share"] >= 0.98
+    path = json.loads(clip_env.get_bytes(framing["key"]))
+    centres = np.asarray(path["x"]) + path["crop_width"] / 2
+    for turn in labels["turns"]:
+        face = next(f for f in labels["faces"] if f["id"] == turn["active_face"])
+        frames = centres[int(turn["start"] * 25) + 12: int(turn["end"] * 25) - 12]
+        inside = np.mean((frames >= face["x_range_px"][0]) & (frames < face["x_range_px"][1]))
+        print(f"{turn['active_face']} talker framed on {100 * inside:.0f}% of its turn")
+        assert inside >= 0.95

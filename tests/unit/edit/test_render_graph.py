@@ -1,0 +1,38 @@
+"""The render's filter graph, checked as text: one select, exact retiming, faded joins, exact lengths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clipmill.edit.edl import EditPlan, EditSegment
+from clipmill.edit.render import Crop, filter_graph
+
+PLAN = EditPlan(
+    segments=(EditSegment(0.0, 2.0), EditSegment(3.0, 4.0, 2.0), EditSegment(4.0, 6.0)),
+    fps="25/1", source_duration_s=6.0,
+)
+
+
+def test_video_is_selected_once_and_retimed_without_an_fps_filter():
+    video = filter_graph(PLAN, has_audio=False)
+    assert video.count("select=") == 1 and "fps=" not in video
+    assert "gte(t,3.000000)*lt(t,4.000000)" in video
+    assert video.endswith("[vout]") and "[aout]" not in video
+
+
+def test_audio_is_cut_stretched_faded_at_discontinuities_and_padded_to_exact_length():
+    graph = filter_graph(PLAN, has_audio=True)
+    chains = [line for line in graph.split(";\n") if line.startswith("[as")]
+    assert len(chains) == 3
+    first, fast, last = chains
+    assert "atempo=2" in fast and "atempo" not in first
+    assert "afade=t=out" in first and "afade=t=in" in fast
+    assert "afade=t=out" not in fast and "afade=t=in" not in last  # 3-4 s and 4-6 s are continuous
+    assert "apad=whole_dur=0.500000,atrim=end=0.500000" in fast
+    assert graph.rstrip().endswith("concat=n=3:v=0:a=1[aout]")
+
+
+def test_crop_moves_by_sendcmd_and_scales_to_the_target():
+    crop = Crop(width=162, height=288, x=40, y=0, out_width=162, out_height=288, commands=Path("/tmp/c.cmd"))
+    video = filter_graph(PLAN, has_audio=False, crop=crop)
+    assert "sendcmd=f=/tmp/c.cmd,crop=162:288:40:0,scale=162:288:flags=lanczos,setsar=1[vout]" in video
