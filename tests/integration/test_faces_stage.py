@@ -126,7 +126,7 @@ def test_a_single_talker_keeps_one_id_across_chunk_boundaries(clip_env, dask_add
 def test_runner_options_follow_the_environment():
     assert dask_runner_options({}) == {
         "cluster_class": "distributed.LocalCluster",
-        "cluster_kwargs": {"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None},
+        "cluster_kwargs": {"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": ":0"},
     }
     assert dask_runner_options({"CLIPMILL_DASK_WORKERS": "3"})["cluster_kwargs"]["n_workers"] == 3
     assert dask_runner_options({"CLIPMILL_DASK_ADDRESS": "tcp://sched:8786", "CLIPMILL_DASK_WORKERS": "3"}) == {
