@@ -15,8 +15,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from clipmill.batch import parse_option_pairs
 from clipmill.cli_audit import audit as audit_command
 from clipmill.cli_faces import faces as faces_command
+from clipmill.cli_orchestrate import batch as batch_command
+from clipmill.cli_orchestrate import submit as submit_command
 from clipmill.errors import ClipmillError, InputError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -24,16 +27,6 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Long videos in, finished clips out.")
 store_app = typer.Typer(no_args_is_help=True, help="The embedded object store (used when no endpoint is configured).")
 app.add_typer(store_app, name="store")
-
-
-def _parse_options(pairs: list[str]) -> dict[str, str]:
-    options = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise InputError(f"option {pair!r} must look like name=value (e.g. crf=23)")
-        options[name.strip()] = value.strip()
-    return options
 
 
 def _fail(exc: BaseException) -> None:
@@ -56,7 +49,7 @@ def run(
     from clipmill.api import process_clip
 
     try:
-        result = process_clip(source, start=start, end=end, out_dir=out, **_parse_options(option or []))
+        result = process_clip(source, start=start, end=end, out_dir=out, **parse_option_pairs(option or []))
     except ClipmillError as exc:
         _fail(exc)
     verb = "reused" if result.reused else "published"
@@ -94,6 +87,8 @@ def analyze(
 
 app.command("faces")(faces_command)
 app.command("audit")(audit_command)
+app.command("batch")(batch_command)
+app.command("submit")(submit_command)
 
 
 @store_app.command("status")

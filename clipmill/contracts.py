@@ -63,6 +63,7 @@ class TrackRow(_Contract):
     x2: float
     y2: float
     confidence: float = Field(ge=0, le=1)
+    observed: bool = Field(True, description="True where a detection backed the box; False where interpolated or predicted.")
 
 
 class TracksContract(_Contract):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlparse
@@ -62,6 +63,33 @@ def local_path(source: str) -> Path:
     if not path.is_file():
         raise InputError(f"source {str(path)!r} is not a regular file")
     return path
+
+
+def check_under_roots(source: str, path: Path, roots: Sequence[Path]) -> Path:
+    """`path` with symlinks resolved, when it lies under one of `roots` (any path when `roots` is empty).
+
+    The check runs on the resolved path, so a symlink inside a root that points outside it is refused.
+    """
+    real = path.resolve()
+    if not roots:
+        return real
+    allowed = [Path(root).expanduser().resolve() for root in roots]
+    if any(real.is_relative_to(root) for root in allowed):
+        return real
+    raise InputError(
+        f"source {source!r} (resolved to {str(real)!r}) is outside the allowed source folders "
+        f"{[str(root) for root in allowed]}; move it under one of them or add its folder to source_roots"
+    )
+
+
+def check_bucket(source: str, bucket: str, allowed: Sequence[str], storage_bucket: str) -> None:
+    """Refuse an object source outside the allowed buckets (by default only the storage bucket)."""
+    buckets = list(allowed) or [storage_bucket]
+    if bucket not in buckets:
+        raise InputError(
+            f"source {source!r} is in bucket {bucket!r}, which is not an allowed source bucket {buckets}; "
+            "copy it into one of them or add the bucket to source_buckets"
+        )
 
 
 def sha256_of(stream: BinaryIO) -> tuple[str, int]:

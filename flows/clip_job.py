@@ -4,7 +4,8 @@
       → audio: decode → profile → speech → silences → fillers     (skipped without an audio track)
       → faces: chunks on Dask → tracks (subflow)                     (when detect_faces or reframing)
       → plan the edit (cut / speed up pauses and fillers) → framing (crop path around the speaker)
-      → render → manifest (validated against the data contract) → publish + verify, in one transaction
+      → render → manifest (JSON Schema) → in one transaction: data contracts (Great Expectations)
+      → publish (manifest last) → verify
 
 Tasks exchange object keys and small typed summaries; media never travels through Prefect.
 Parameters are validated by clipmill, not by Prefect, so a bad one fails the run with an
@@ -24,13 +25,14 @@ from prefect.transactions import transaction
 
 from clipmill.config import ClipOptions, effective_options, load_settings
 from clipmill.jobs import ClipJob, check_times
-from tasks.audio import decode_audio, find_fillers, find_silences, find_speech, profile_audio
+from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
-from flows.faces import face_tracks
+from flows.faces import face_flow_for
 from tasks.edit import plan_cuts
 from tasks.framing import plan_frame
 from tasks.render import render_clip
 from tasks.segment import extract_segment
+from tasks.validate import validate_contracts
 from tasks.source import probe_source, stage_source
 
 
@@ -70,22 +72,24 @@ def clip_job(
     stages = analyse_audio(job, segment_key, timings) if info.has_audio else {"audio": {"status": "no audio track"}}
     if chosen.detect_faces or chosen.reframe != "none":
         with _timed(timings, "faces"):
-            faces = face_tracks(job.analysis_id, segment_key, job.duration_s, info.fps, *info.display_size,
-                                sampling=chosen.face_sampling)
-        stages["faces"] = {"key": faces["tracks_key"], **_face_summary(faces["summary"])}
+            faces = face_flow_for(job.duration_s)(
+                job.analysis_id, segment_key, job.duration_s, info.fps, *info.display_size, sampling=chosen.face_sampling
+            )
+        stages["tracks"] = {"key": faces["tracks_key"], **_face_summary(faces["summary"])}
     with _timed(timings, "plan"):
         plan = plan_cuts(job, info, stages)
     stages["edit"] = {"key": plan.key, **plan.summary}
     framing_key = None
     if chosen.reframe != "none":
         with _timed(timings, "framing"):
-            framing = plan_frame(job, info, segment_key, stages["faces"]["key"], plan.key)
+            framing = plan_frame(job, info, segment_key, stages["tracks"]["key"], plan.key)
         stages["framing"] = {"key": framing.key, **framing.summary}
         framing_key = framing.key
     with _timed(timings, "render"):
         rendered = render_clip(job, segment_key, plan.key, info.has_audio, framing_key)
     manifest = make_manifest(job, info, rendered, timings, stages)
     with transaction():
+        validate_contracts(manifest)
         published = publish_clip(job, rendered, manifest)
         verify_published(published, manifest)
 
@@ -106,9 +110,13 @@ def analyse_audio(job: ClipJob, segment_key: str, timings: dict[str, float]) -> 
         silences = find_silences(job, audio_key, profile.key, speech.key)
     with _timed(timings, "fillers"):
         fillers = find_fillers(job, audio_key, profile.key, speech.key)
+    timelines_key = collect_timelines(job, speech.key, silences.key, fillers.key)
     return {
-        stage: {"key": result.key, **result.summary}
-        for stage, result in (("profile", profile), ("speech", speech), ("silences", silences), ("fillers", fillers))
+        **{
+            stage: {"key": result.key, **result.summary}
+            for stage, result in (("profile", profile), ("speech", speech), ("silences", silences), ("fillers", fillers))
+        },
+        "timelines": {"key": timelines_key},
     }
 
 

@@ -22,7 +22,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from prefect import flow, get_run_logger, unmapped
+from prefect import Flow, flow, get_run_logger, unmapped
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from clipmill.errors import InputError
@@ -31,7 +32,7 @@ from clipmill.vision.chunks import count_frames, fps_value, plan_chunks
 from clipmill.vision.faces_io import FaceOptions
 from tasks.faces import detect_faces_chunk, stitch_face_tracks
 
-__all__ = ["EnvDaskTaskRunner", "dask_runner_options", "face_tracks"]
+__all__ = ["EnvDaskTaskRunner", "dask_runner_options", "face_flow_for", "face_tracks"]
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +120,16 @@ def face_tracks(
         "chunk_keys": chunk_keys,
         "summary": summary,
     }
+
+
+def face_flow_for(duration_s: float, *, chunk_s: float = 10.0) -> Flow:
+    """`face_tracks` with the task runner that suits a segment of `duration_s`.
+
+    A segment of at most two chunks runs in this process: starting a local cluster and loading the
+    models in its workers costs more than it saves there. Longer segments, a configured scheduler
+    (``CLIPMILL_DASK_ADDRESS``) or GPUs (``CLIPMILL_DASK_CUDA``) get the Dask runner.
+    """
+    distributed = os.environ.get("CLIPMILL_DASK_ADDRESS") or os.environ.get("CLIPMILL_DASK_CUDA") == "1"
+    if duration_s <= 2 * chunk_s and not distributed:
+        return face_tracks.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    return face_tracks

@@ -21,6 +21,7 @@ from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.profile import AudioProfile, compute_profile
 from clipmill.audio.vad import detect_speech
 from clipmill.config import ClipOptions, load_settings
+from clipmill.contracts import TimelinesContract
 from clipmill.jobs import ClipJob
 from clipmill.storage import ObjectStore, job_key
 from tasks.runtime import clip_task, object_store, scratch_dir
@@ -144,3 +145,19 @@ def find_fillers(job: ClipJob, audio_key: str, profile_key: str, speech_key: str
         _store(store, key, document)
     get_run_logger().info("fillers: %d", document["summary"]["count"])
     return StageResult(key=key, summary={**document["summary"], "backend": document["backend"]})
+
+
+@clip_task(name="collect-timelines")
+def collect_timelines(job: ClipJob, speech_key: str, silences_key: str, fillers_key: str) -> str:
+    """Speech, silences and fillers in one document checked against data_contracts/timelines."""
+    store = object_store()
+    key = job_key(job.analysis_id, "timelines.json")
+    speech, silences, fillers = (json.loads(store.get_bytes(k)) for k in (speech_key, silences_key, fillers_key))
+    document = TimelinesContract(
+        segment_duration_s=speech["duration_s"], speech=speech["intervals"], silences=silences["intervals"],
+        fillers=[[e["start"], e["end"]] for e in fillers["events"]],
+        filler_labels=[e["label"] for e in fillers["events"]],
+        filler_confidence=[e["confidence"] for e in fillers["events"]],
+    )
+    store.put_bytes(key, document.model_dump_json().encode(), content_type="application/json")
+    return key

@@ -118,18 +118,40 @@ def _check_codecs(info: MediaInfo) -> None:
 
 @clip_task(name="publish-clip")
 def publish_clip(job: ClipJob, rendered: RenderedClip, manifest: Manifest) -> PublishedClip:
-    """Copy the render to ``clips/<clip_id>.mp4``, then write ``clips/<clip_id>.json`` (last)."""
+    """Copy the render to ``clips/<clip_id>.mp4``, then write ``clips/<clip_id>.json`` (last).
+
+    The manifest is written with `ObjectStore.put_if_absent`, so of two identical jobs racing to
+    publish exactly one writes it; the other finds that manifest and returns it as ``reused``,
+    without registering anything for rollback (the publication is not its to delete).
+    """
     store = object_store()
     published = _published(job.job_id, job.clip_id, reused=False)
+    if store.exists(published.manifest_key):
+        return _published_by_other(job, published)
     try:
         store.copy(rendered.key, published.clip_key)
-        store.put_bytes(published.manifest_key, manifest.to_json(), content_type="application/json")
+        claimed = store.put_if_absent(published.manifest_key, manifest.to_json(), content_type="application/json")
     except Exception:
-        _remove(published)
+        if not store.exists(published.manifest_key):
+            _remove(published)
         raise
+    if not claimed:
+        return _published_by_other(job, published)
     get_transaction().set("published", published)
     get_run_logger().info("published %s and %s", published.clip_uri, published.manifest_uri)
     return published
+
+
+def _published_by_other(job: ClipJob, published: PublishedClip) -> PublishedClip:
+    """The publication another run of this job made first, or an `InputError` when the name is taken."""
+    existing = json.loads(object_store().get_bytes(published.manifest_key))
+    if existing.get("job_id") != job.job_id:
+        raise InputError(
+            f"clip name {job.clip_id!r} was just published by another job ({existing.get('job_id')}); "
+            "choose another clip_name"
+        )
+    get_run_logger().info("job %s was published by a concurrent run as %s", job.job_id, published.manifest_key)
+    return _published(job.job_id, job.clip_id, reused=True)
 
 
 @publish_clip.on_rollback

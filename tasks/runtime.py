@@ -19,7 +19,8 @@ from blocks.object_store import resolve
 from clipmill.config import Settings, load_settings
 from clipmill.errors import ClipmillError, InputError
 from clipmill.sources import (
-    SourceRef, admit_to_cache, cached_copy, classify, local_path, parse_object_uri, sha256_file,
+    SourceRef, admit_to_cache, cached_copy, check_bucket, check_under_roots, classify, local_path, parse_object_uri,
+    sha256_file,
 )
 from clipmill.storage import ObjectStore, open_store
 
@@ -68,9 +69,14 @@ def scratch_dir(settings: Settings) -> Iterator[Path]:
 
 
 def fingerprint(source: str, settings: Settings) -> SourceRef:
-    """Locate `source` and hash its content (object sources are downloaded into the cache once)."""
+    """Locate `source` and hash its content (object sources are downloaded into the cache once).
+
+    Local sources must resolve under ``settings.source_roots`` and object sources live in
+    ``settings.source_buckets`` (or the storage bucket); anything else is an `InputError`.
+    """
     if classify(source) == "object":
         bucket, key = parse_object_uri(source)
+        check_bucket(source, bucket, settings.source_buckets, resolve(settings.storage).bucket)
         store = object_store(settings).with_bucket(bucket)
         if not store.exists(key):
             raise InputError(f"source not found: {source} does not exist in the object store")
@@ -81,7 +87,7 @@ def fingerprint(source: str, settings: Settings) -> SourceRef:
             if cached_copy(settings.cache_dir, ref) is None:
                 admit_to_cache(download, settings.cache_dir, ref)
         return ref
-    path = local_path(source)
+    path = check_under_roots(source, local_path(source), settings.source_roots)
     digest, size = sha256_file(path)
     return SourceRef(uri=str(path), sha256=digest, size_bytes=size, name=path.name)
 

@@ -123,8 +123,8 @@ def plan_edit(
 ) -> EditPlan:
     """Build the edit plan of a segment of `duration_s` seconds from its analysis timelines.
 
-    The segment holds ``ceil(duration_s * fps)`` frames (what frame-accurate extraction writes), so
-    an uncut plan ends on the last frame's end.
+    The plan covers the whole frames inside ``duration_s`` (``floor(duration_s * fps)``): an uncut
+    clip is never longer than the requested range and at most one frame shorter.
     """
     rate = Fraction(fps)
     frame = float(1 / rate)
@@ -153,7 +153,7 @@ def plan_edit(
             slow.append((start, end))
             sped_up += min(length, kept)
 
-    frames = math.ceil(Fraction(duration_s).limit_denominator(10**6) * rate - Fraction(1, 1000))
+    frames = math.floor(Fraction(duration_s).limit_denominator(10**6) * rate + Fraction(1, 1000))
     keep = Timeline([(0.0, float(frames / rate))]).subtract(cut).drop_shorter(settings.min_keep_frames * frame - 1e-9)
     segments = _segments(keep, Timeline(slow), settings.speed_factor if settings.speed_up_silence else 1.0, frame)
     if not segments:

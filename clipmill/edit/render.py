@@ -17,7 +17,7 @@ from pathlib import Path
 
 from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.media.encode import EncoderSettings, codec_args
-from clipmill.media.tool import PROTOCOL_WHITELIST
+from clipmill.media.tool import input_guard
 
 JOIN_FADE_S = 0.006
 
@@ -39,7 +39,7 @@ class Crop:
 def filter_graph(plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, fade_s: float = JOIN_FADE_S) -> str:
     """The ``-filter_complex`` graph for `plan`: outputs ``[vout]`` and, with audio, ``[aout]``."""
     rate = Fraction(plan.fps)
-    keep = "+".join(_keep_frame(segment, rate) for segment in plan.segments)
+    keep = _balanced_sum([_keep_frame(segment, rate) for segment in plan.segments])
     video = [f"[0:v]select='{keep}'", f"setpts='({_retime(plan.segments, rate)})/TB'"]
     if crop is not None:
         if crop.commands is not None:
@@ -83,7 +83,16 @@ def _retime(segments: tuple[EditSegment, ...], rate: Fraction) -> str:
         inside = f"gte(T,{s.src_start:.6f})*lt(T,{s.src_end:.6f})"
         terms.append(f"{inside}*({offset:.6f}+{_frame_index(s, rate, 'T')}/{float(rate):.6f})")
         offset += s.output_duration
-    return "+".join(terms)
+    return _balanced_sum(terms)
+
+
+def _balanced_sum(terms: list[str]) -> str:
+    """``a+b+c+d`` as ``((a+b)+(c+d))``: ffmpeg's expression parser recurses once per operator,
+    so a flat sum of a few hundred segments exhausts it; a balanced tree needs only log2(n) levels."""
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return f"({_balanced_sum(terms[:middle])}+{_balanced_sum(terms[middle:])})"
 
 
 def _audio_chain(segments: tuple[EditSegment, ...], index: int, fade_s: float) -> list[str]:
@@ -111,7 +120,7 @@ def render_args(
     maps = ["-map", "[vout]"] + (["-map", "[aout]"] if has_audio else [])
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        "-protocol_whitelist", PROTOCOL_WHITELIST, "-i", str(source),
+        *input_guard(), "-i", str(source),
         "-filter_complex_script", str(graph_file), *maps,
         *codec_args(settings, has_audio=has_audio), str(output),
     ]

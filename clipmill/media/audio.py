@@ -9,7 +9,7 @@ import numpy as np
 import soundfile
 
 from clipmill.errors import InputError
-from clipmill.media.tool import PROTOCOL_WHITELIST, run
+from clipmill.media.tool import input_guard, run
 
 ANALYSIS_SAMPLE_RATE = 16_000
 
@@ -21,7 +21,7 @@ def decode_audio_args(
     window = (["-ss", f"{start_s:.6f}"] if start_s > 0 else []) + (["-t", f"{duration_s:.6f}"] if duration_s else [])
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-protocol_whitelist", PROTOCOL_WHITELIST, *window, "-i", str(path),
+        *input_guard(), *window, "-i", str(path),
         "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1",
     ]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from clipmill.errors import InputError
 from clipmill.media.probe import MediaInfo, probe
-from clipmill.media.tool import PROTOCOL_WHITELIST, run
+from clipmill.media.tool import input_guard, run
 
 #: Even dimensions: yuv420p H.264 needs them; odd-sized sources lose at most one pixel row/column.
 EVEN_SIZE_FILTER = "scale=trunc(iw/2)*2:trunc(ih/2)*2"
@@ -55,7 +55,7 @@ def extract_args(
     streams = ["-map", "0:v:0"] + (["-map", "0:a:0"] if info.has_audio else [])
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        "-protocol_whitelist", PROTOCOL_WHITELIST,
+        *input_guard(),
         "-ss", f"{start_s:.6f}", "-i", str(source), "-t", f"{end_s - start_s:.6f}",
         *streams, "-vf", EVEN_SIZE_FILTER, "-r", info.fps,
         *codec_args(settings, has_audio=info.has_audio),

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from clipmill.errors import InputError, ToolError
-from clipmill.media.tool import PROTOCOL_WHITELIST, require, stderr_tail
+from clipmill.media.tool import input_guard, require, stderr_tail
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def frame_args(
     window = (["-ss", f"{start_s:.6f}"] if start_s > 0 else []) + (["-t", f"{duration_s:.6f}"] if duration_s else [])
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-protocol_whitelist", PROTOCOL_WHITELIST, *window, "-i", str(path),
+        *input_guard(), *window, "-i", str(path),
         "-map", "0:v:0", "-an", "-vf", f"fps={fps},scale={width}:{height}:flags=area",
         "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
     ]

@@ -11,7 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from clipmill.errors import InputError
-from clipmill.media.tool import PROTOCOL_WHITELIST, require, stderr_tail
+from clipmill.media.tool import SOURCE_FORMATS, input_guard, require, stderr_tail
+
+#: Largest frame clipmill decodes (8192x8192): beyond 8K UHD, and a guard against files that
+#: declare huge dimensions so that decoding them would exhaust memory.
+MAX_PIXELS = 8192 * 8192
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ def probe_audio(path: Path, *, ffprobe: str = "ffprobe") -> AudioInfo:
     """Duration and first audio stream of `path` (a video or an audio-only file such as wav or flac)."""
     _check_file(path)
     data = _ffprobe_json(path, ffprobe=ffprobe)
+    _check_format(data.get("format", {}), path)
     audio = next((s for s in data.get("streams", []) if s.get("codec_type") == "audio"), None)
     duration = _first_number(data.get("format", {}).get("duration"), audio.get("duration") if audio else None)
     if duration is None or not math.isfinite(duration) or duration <= 0:
@@ -97,10 +102,15 @@ def _check_file(path: Path) -> int:
 
 def _ffprobe_json(path: Path, *, ffprobe: str) -> dict[str, Any]:
     command = [
-        require(ffprobe), "-v", "error", "-protocol_whitelist", PROTOCOL_WHITELIST,
+        require(ffprobe), "-v", "error", *input_guard(),
         "-print_format", "json", "-show_format", "-show_streams", str(path),
     ]
     result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    if result.returncode != 0 and b"not on whitelist" in result.stderr:
+        raise InputError(
+            f"source {str(path)!r} is not in an allowed container format (a playlist, concat list, image "
+            f"sequence or text file?); allowed containers: {', '.join(SOURCE_FORMATS)}"
+        )
     if result.returncode != 0:
         raise InputError(
             f"source {str(path)!r} is not readable media (corrupt, truncated or not media): "
@@ -111,6 +121,7 @@ def _ffprobe_json(path: Path, *, ffprobe: str) -> dict[str, Any]:
 
 def parse_probe(data: dict[str, Any], *, path: Path, size_bytes: int) -> MediaInfo:
     """Turn ffprobe's JSON into `MediaInfo`, rejecting what cannot be cut."""
+    _check_format(data.get("format", {}), path)
     streams = data.get("streams", [])
     video = next(
         (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
@@ -126,6 +137,11 @@ def parse_probe(data: dict[str, Any], *, path: Path, size_bytes: int) -> MediaIn
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if width <= 0 or height <= 0:
         raise InputError(f"source {str(path)!r} has a video stream without dimensions ({width}x{height})")
+    if width * height > MAX_PIXELS:
+        raise InputError(
+            f"source {str(path)!r} declares {width}x{height} video ({width * height / 1e6:.1f} Mpx), more than "
+            f"clipmill decodes ({MAX_PIXELS / 1e6:.1f} Mpx); scale it down to at most 8192x8192 first"
+        )
     return MediaInfo(
         duration_s=duration,
         width=width,
@@ -141,6 +157,16 @@ def parse_probe(data: dict[str, Any], *, path: Path, size_bytes: int) -> MediaIn
         format_name=str(fmt.get("format_name", "unknown")),
         size_bytes=size_bytes,
     )
+
+
+def _check_format(fmt: dict[str, Any], path: Path) -> None:
+    """Refuse containers outside `SOURCE_FORMATS` (playlists, concat lists, image sequences, text)."""
+    name = str(fmt.get("format_name", ""))
+    if not set(name.split(",")) & set(SOURCE_FORMATS):
+        raise InputError(
+            f"source {str(path)!r} is in format {name or 'unknown'!r}, which clipmill does not read; "
+            f"allowed containers: {', '.join(SOURCE_FORMATS)}"
+        )
 
 
 def _frame_rate(video: dict[str, Any]) -> str:

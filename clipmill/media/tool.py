@@ -15,6 +15,20 @@ log = logging.getLogger(__name__)
 #: Inputs ffmpeg may open: plain files and pipes. No network, no concat/subfile/playlist tricks.
 PROTOCOL_WHITELIST = "file,pipe"
 
+#: Demuxers an input may be read with: real containers only. Playlists (hls), the concat demuxer,
+#: image sequences (image2), tty/txt and lavfi are not on it, so a file that *contains* a
+#: playlist (an ``.mp4``-named m3u8 pointing at other local files) is refused before it is read.
+SOURCE_FORMATS = (
+    "mov", "mp4", "m4a", "3gp", "matroska", "webm", "mpeg", "mpegts", "avi", "flv", "ogg", "wav", "flac",
+    "mp3", "aac",
+)
+FORMAT_WHITELIST = ",".join(SOURCE_FORMATS)
+
+
+def input_guard() -> list[str]:
+    """Input options that confine ffmpeg/ffprobe to local files and pipes in real container formats."""
+    return ["-protocol_whitelist", PROTOCOL_WHITELIST, "-format_whitelist", FORMAT_WHITELIST]
+
 
 def require(binary: str) -> str:
     """Absolute path of `binary`, or a `ToolError` saying how to install it."""

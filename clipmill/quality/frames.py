@@ -85,7 +85,7 @@ def manifest_row(document: Mapping[str, Any]) -> dict[str, Any]:
     """One manifest flattened to the columns of `MANIFEST_COLUMNS`."""
     start, end = _number(_get(document, "request", "start_s")), _number(_get(document, "request", "end_s"))
     requested = end - start
-    plan = _get(document, "stages", "plan", "output_duration")
+    plan = _get(document, "stages", "edit", "output_duration_s")
     planned = requested if plan is None else _number(plan)
     output = _number(_get(document, "outputs", 0, "duration_s"))
     frame_s = frame_seconds(_get(document, "source", "probe", "fps"))
@@ -130,7 +130,7 @@ def manifest_row(document: Mapping[str, Any]) -> dict[str, Any]:
 def manifests_to_frame(documents: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """The manifest table: one row per clip, columns `MANIFEST_COLUMNS`, in the documents' order.
 
-    ``planned_duration_s`` is ``stages.plan.output_duration`` when a compose stage recorded one,
+    ``planned_duration_s`` is ``stages.edit.output_duration_s`` when the edit stage recorded one,
     else the requested duration; ``reduction_pct`` is how much of the request the plan cut.
     """
     return pd.DataFrame([manifest_row(d) for d in documents], columns=MANIFEST_COLUMNS)

@@ -7,6 +7,7 @@ and users can see where clipmill was trying to reach.
 from __future__ import annotations
 
 import copy
+import errno
 import io
 import logging
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from clipmill.errors import StorageError
 log = logging.getLogger(__name__)
 
 _MISSING = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
+_CONDITION_FAILED = {"PreconditionFailed", "ConditionalRequestConflict"}
+_UNSUPPORTED = {"NotImplemented"}
 
 
 class ObjectStore:
@@ -81,6 +84,30 @@ class ObjectStore:
         with self._errors(f"uploading {key!r}"):
             self.client.put_object(self.bucket, key, io.BytesIO(data), len(data), content_type=content_type)
 
+    def put_if_absent(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> bool:
+        """Write `key` only when no object has that key; True when this call wrote it.
+
+        Uses an S3 conditional write (``If-None-Match: *``: the store answers 412 when the key
+        exists, and of concurrent writers exactly one wins). An exists-check runs first as the
+        fallback for stores that ignore the header; a store that rejects it as not implemented
+        gets a plain write after that check.
+        """
+        if self.exists(key):
+            return False
+        headers = {"Content-Type": content_type, "If-None-Match": "*"}
+        try:
+            self.client._put_object(self.bucket, key, data, headers=headers)
+        except S3Error as exc:
+            if exc.code in _CONDITION_FAILED:
+                return False
+            if exc.code not in _UNSUPPORTED:
+                raise self._storage_error(f"uploading {key!r} if absent", exc) from exc
+            log.warning("%s ignores conditional writes; %s written after an exists-check only", self.url, key)
+            self.put_bytes(key, data, content_type=content_type)
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._storage_error(f"uploading {key!r} if absent", exc) from exc
+        return True
+
     def get_bytes(self, key: str) -> bytes:
         with self._errors(f"reading {key!r}"):
             response = self.client.get_object(self.bucket, key)
@@ -133,6 +160,11 @@ class ObjectStore:
     def _storage_error(self, action: str, exc: BaseException) -> StorageError:
         if isinstance(exc, S3Error):
             return StorageError(f"object store at {self.url} refused {action}: {exc.code}: {exc.message}")
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return StorageError(
+                f"no space left on the local disk while {action} from {self.url} ({exc.filename or 'scratch'}); "
+                "free space under the clipmill home or point CLIPMILL_HOME at a larger disk"
+            )
         if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
             reason = getattr(exc, "reason", None) or exc
             return StorageError(

@@ -106,3 +106,21 @@ def test_reframing_follows_the_talker_at_the_exact_target_size(clip_env, workdir
         inside = np.mean((frames >= face["x_range_px"][0]) & (frames < face["x_range_px"][1]))
         print(f"{turn['active_face']} talker framed on {100 * inside:.0f}% of its turn")
         assert inside >= 0.95
+
+
+def test_a_plan_of_hundreds_of_cuts_renders_frame_exact(tmp_path, sample_video):
+    """ffmpeg's expression parser recurses per operator: long plans must still parse and render."""
+    from clipmill.edit.edl import EditPlan, EditSegment
+    from clipmill.edit.render import filter_graph, render_args
+    from clipmill.media.encode import EncoderSettings
+
+    frames = [(3 * i, 3 * i + 2) for i in range(270)]
+    plan = EditPlan(segments=tuple(EditSegment(a / 25, b / 25) for a, b in frames), fps="25/1", source_duration_s=33)
+    graph = tmp_path / "graph.txt"
+    graph.write_text(filter_graph(plan, has_audio=True))
+    out = tmp_path / "cut.mp4"
+    subprocess.run(render_args(sample_video, out, graph, has_audio=True, settings=EncoderSettings(preset="ultrafast")),
+                   check=True, capture_output=True)
+    found = streams(out)
+    assert float(found["video"]["duration"]) == pytest.approx(540 / 25)
+    assert_av_in_sync(out, 25)

@@ -44,7 +44,7 @@ def _document(**changes) -> dict:
 
 
 def test_manifests_to_frame_flattens_one_row_per_clip_exactly():
-    planned = _document(clip_id="planned", stages={"plan": {"output_duration": 9.4}, "timelines": {"key": "t.json"}})
+    planned = _document(clip_id="planned", stages={"edit": {"output_duration_s": 9.4}, "timelines": {"key": "t.json"}})
     frame = manifests_to_frame([_document(), planned])
     assert list(frame.columns) == MANIFEST_COLUMNS
     first = frame.iloc[0].to_dict()
@@ -110,7 +110,7 @@ def test_clean_manifests_pass_the_suite():
         ({"versions": {"ffmpeg": "5.1"}}, "clipmill_version_present"),
         ({"outputs__0__duration_s": 11.9}, "output_not_longer_than_request"),
         ({"outputs__0__duration_s": 11.6}, "output_duration_matches_plan"),
-        ({"stages": {"plan": {"output_duration": 13.0}}}, "reduction_pct_in_range"),
+        ({"stages": {"edit": {"output_duration_s": 13.0}}}, "reduction_pct_in_range"),
         ({"job_id": "short"}, "manifest_schema_valid"),
     ],
 )

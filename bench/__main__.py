@@ -1,0 +1,121 @@
+"""``python -m bench [--quick]``: build the input, measure everything, print the table, write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.faces import face_rows
+from bench.job import faces_job_rows, job_rows, memory_rows
+from bench.machine import describe_machine
+from bench.media import CACHE, talking_head
+from bench.peers import silence_rows
+from bench.reframing import reframing_rows
+from bench.report import format_table, write_results
+from bench.rows import Row, guarded
+from bench.stages import StageState, run_stages
+from bench.vad_quality import vad_rows
+
+RESULTS = Path(__file__).resolve().parent / "results"
+HOME = CACHE / "home"
+#: mode: (input s, short input s for memory and the faces job, face-stage window s)
+MODES = {"full": (600.0, 60.0, 120.0), "quick": (60.0, 10.0, 20.0)}
+
+
+def child_env() -> dict[str, str]:
+    """Settings for child processes: the bench's clipmill home, a fresh bucket, quiet offline Prefect."""
+    return {
+        "CLIPMILL_HOME": str(HOME),
+        "CLIPMILL_STORAGE__BUCKET": f"bench-{uuid.uuid4().hex[:12]}",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_API_URL": "",
+    }
+
+
+def start_store() -> list[Row]:
+    """Start (or reuse) the embedded object store the clip jobs share, timed."""
+    from clipmill.storage import embedded
+
+    started = time.perf_counter()
+    embedded.ensure_running(HOME)
+    return [Row("setup", "object store start", seconds=time.perf_counter() - started,
+                detail="embedded SeaweedFS, once per bench run")]
+
+
+class Results:
+    """Rows collected so far: each batch is printed as it lands and the JSON is rewritten."""
+
+    def __init__(self, run: dict) -> None:
+        self.rows: list[Row] = []
+        self.run = run
+        self.machine = describe_machine()
+        self.started = time.perf_counter()
+
+    def add(self, rows: list[Row]) -> None:
+        self.rows += rows
+        for row in rows:
+            print(f"[bench] {row.group} / {row.name}: {row.seconds or 0:.2f} s {row.detail}", flush=True)
+        self.write()
+
+    def write(self) -> Path:
+        self.run["total_s"] = time.perf_counter() - self.started
+        return write_results(self.rows, machine=self.machine, run=self.run, folder=RESULTS)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="60 s input instead of 10 minutes (smoke run)")
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    long_s, short_s, faces_s = MODES[mode]
+    env = child_env()
+    os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_SERVER")})
+    results = Results({"mode": mode, "input_s": long_s, "short_input_s": short_s, "faces_window_s": faces_s})
+    work = Path(tempfile.mkdtemp(prefix="clipmill-bench-"))
+    try:
+        results.add(guarded("setup", "input", lambda: _input_row(long_s)))
+        source = talking_head(long_s)
+        results.add(guarded("setup", "object store start", start_store))
+        state = StageState(source=source, work=work)
+        results.add(run_stages(state))
+        faces: dict = {}
+        results.add(face_rows(state.values.get("segment", source), faces_s, env, faces))
+        results.add(reframing_rows(state.values, faces))
+        job, raw = job_rows(source, long_s, env=env, work=work)
+        results.add(job)
+        results.add(silence_rows(source, raw, work=work))
+        short = talking_head(short_s)
+        results.add(memory_rows(short, short_s, long_s, raw, env=env, work=work))
+        results.add(faces_job_rows(short, short_s, env=env, work=work))
+        results.add(vad_rows())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        _stop_store()
+    machine = results.machine
+    print(f"clipmill bench ({mode}, {long_s:.0f} s 1280x720 input) on {machine['hostname']}, "
+          f"{machine['cpu_model']}, {machine['cores']} cores (shared: noisy)")
+    print(format_table(results.rows))
+    print(f"results: {results.write()}")
+
+
+def _input_row(duration_s: float) -> list[Row]:
+    started = time.perf_counter()
+    path = talking_head(duration_s)
+    return [Row("setup", "input", seconds=time.perf_counter() - started,
+                detail=f"{path.name} (built or cached), GRID sample looped to {duration_s:.0f} s")]
+
+
+def _stop_store() -> None:
+    from clipmill.storage import embedded
+
+    embedded.stop(HOME)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Measurements that need their own process: the clip job (peak RSS, Prefect) and the Dask face flow.
+
+``python -m bench.child <mode> <params-json> <out-json>`` runs one measurement and writes its figures
+to ``out-json``; :func:`run_child` is the parent's side. Each child starts its ephemeral Prefect server
+before the clock runs, so the server start is reported apart from the job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_child(mode: str, params: dict[str, Any], *, env: dict[str, str], timeout_s: float = 3600) -> dict[str, Any]:
+    """Run ``bench.child`` in a fresh interpreter and return what it measured; raise with its stderr tail."""
+    with tempfile.TemporaryDirectory(prefix="bench-child-") as folder:
+        out = Path(folder) / "out.json"
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.child", mode, json.dumps(params), str(out)],
+            cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout_s, check=False,
+        )
+        if result.returncode != 0 or not out.is_file():
+            tail = " | ".join(result.stderr.strip().splitlines()[-3:])
+            raise RuntimeError(f"bench.child {mode} exit {result.returncode}: {tail}")
+        return json.loads(out.read_text())
+
+
+def _start_prefect() -> float:
+    """Seconds to bring up (or reach) the Prefect API this process will use."""
+    from prefect.client.orchestration import get_client
+
+    started = time.perf_counter()
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()
+    return time.perf_counter() - started
+
+
+def _peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of its largest waited-for child (ffmpeg), in MiB."""
+    return {
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def clip_job(params: dict[str, Any]) -> dict[str, Any]:
+    """Bare ffmpeg re-encode of the range, then `process_clip` on it, both timed in this process."""
+    from bench.media import bare_encode_args
+    from clipmill.api import process_clip
+    from clipmill.config import ClipOptions
+
+    source, end = Path(params["source"]), float(params["end_s"])
+    options = {**params.get("options", {}), "clip_name": f"bench-{uuid.uuid4().hex[:8]}"}
+    chosen = ClipOptions(**options)
+    work = Path(tempfile.mkdtemp(prefix="bench-job-", dir=params["work"]))
+    started = time.perf_counter()
+    subprocess.run(bare_encode_args(source, work / "bare.mp4", start_s=0.0, end_s=end, preset=chosen.preset,
+                                    crf=chosen.crf), check=True, capture_output=True)
+    bare_s = time.perf_counter() - started
+    server_s = _start_prefect()
+    started = time.perf_counter()
+    result = process_clip(str(source), start=0.0, end=end, out_dir=work / "clips", **options)
+    job_s = time.perf_counter() - started
+    return {
+        "bare_ffmpeg_s": bare_s, "server_start_s": server_s, "job_wall_s": job_s,
+        "timings_s": result.manifest.timings_s, "clip_path": str(result.clip_path),
+        "clip_duration_s": result.duration_s, "reused": result.reused, **_peak_rss_mb(),
+    }
+
+
+def face_flow(params: dict[str, Any]) -> dict[str, Any]:
+    """Upload the segment; run the `face_tracks` flow on its first ``window_s`` on ``workers`` Dask processes."""
+    from clipmill.media import probe
+    from flows.faces import face_tracks
+    from tasks.runtime import object_store
+
+    segment = Path(params["segment"])
+    os.environ["CLIPMILL_DASK_WORKERS"] = str(params["workers"])
+    info = probe(segment)
+    duration_s = min(float(params["window_s"]), info.duration_s)
+    job_id = f"bench-faces-{uuid.uuid4().hex[:12]}"
+    key = f"jobs/{job_id}/segment.mp4"
+    object_store().put_file(key, segment, content_type="video/mp4")
+    server_s = _start_prefect()
+    width, height = info.display_size
+    started = time.perf_counter()
+    result = face_tracks(job_id, key, duration_s, info.fps, width, height, segment_path=str(segment))
+    wall_s = time.perf_counter() - started
+    return {
+        "duration_s": duration_s, "wall_s": wall_s, "server_start_s": server_s,
+        "chunks": len(result["chunk_keys"]), "n_tracks": result["summary"]["n_tracks"],
+    }
+
+
+MODES = {"job": clip_job, "faces": face_flow}
+
+
+def main(argv: list[str]) -> None:
+    mode, params, out = argv
+    Path(out).write_text(json.dumps(MODES[mode](json.loads(params))))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
