@@ -40,16 +40,37 @@ def run(
     start: Annotated[float, typer.Option("--start", "-s", help="Clip start in seconds.")],
     end: Annotated[float, typer.Option("--end", "-e", help="Clip end in seconds (exclusive).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the clip and its manifest.")] = Path("clips"),
+    remove_silence: Annotated[
+        Optional[bool], typer.Option("--remove-silence/--keep-silence", help="Cut pauses (default) or keep them.")
+    ] = None,
+    speed_up_silence: Annotated[
+        Optional[bool], typer.Option("--speed-up-silence", help="Play pauses faster instead of cutting them.")
+    ] = None,
+    speed_factor: Annotated[Optional[float], typer.Option("--speed-factor", help="Speed of sped-up pauses.")] = None,
+    remove_fillers: Annotated[Optional[bool], typer.Option("--remove-fillers", help='Cut "um"/"uh".')] = None,
+    min_silence: Annotated[Optional[float], typer.Option("--min-silence", help="Shortest pause that counts (s).")] = None,
+    max_silence: Annotated[Optional[float], typer.Option("--max-silence", help="Longest pause left (s).")] = None,
+    padding: Annotated[Optional[float], typer.Option("--padding", help="Kept around speech at cuts (s).")] = None,
+    reframe: Annotated[Optional[str], typer.Option("--reframe", help="Target aspect W:H (9:16, 1:1, ...) or none.")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", help="x264 preset of the clip.")] = None,
     option: Annotated[
         Optional[list[str]],
-        typer.Option("--option", "-o", help="Per-run option name=value (crf, preset, audio_bitrate_kbps, clip_name)."),
+        typer.Option("--option", "-o", help="Any other per-run option as name=value (see the README's table)."),
     ] = None,
 ) -> None:
     """Cut one clip out of SOURCE and publish it with its manifest."""
     from clipmill.api import process_clip
 
+    flags = {
+        "remove_silence": remove_silence, "speed_up_silence": speed_up_silence, "speed_factor": speed_factor,
+        "remove_fillers": remove_fillers, "min_silence_s": min_silence, "max_silence_s": max_silence,
+        "padding_s": padding, "reframe": reframe, "preset": preset,
+    }
+    if speed_up_silence and remove_silence is None:
+        flags["remove_silence"] = False
     try:
-        result = process_clip(source, start=start, end=end, out_dir=out, **parse_option_pairs(option or []))
+        options = {**parse_option_pairs(option or []), **{k: v for k, v in flags.items() if v is not None}}
+        result = process_clip(source, start=start, end=end, out_dir=out, **options)
     except ClipmillError as exc:
         _fail(exc)
     verb = "reused" if result.reused else "published"

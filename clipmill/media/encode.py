@@ -27,8 +27,10 @@ class EncoderSettings:
     audio_sample_rate: int = 48000
 
 
-#: The intermediate segment is encoded close to transparent: it is re-encoded once more at render.
-INTERMEDIATE = EncoderSettings(crf=16, preset="veryfast", audio_bitrate_kbps=256)
+#: The intermediate segment is encoded close to transparent and as fast as x264 goes: it is only
+#: analysed and re-encoded once more at render (ultrafast halves the extract time of veryfast at
+#: the same quality, for a file about twice as large).
+INTERMEDIATE = EncoderSettings(crf=16, preset="ultrafast", audio_bitrate_kbps=256)
 
 
 def codec_args(settings: EncoderSettings, *, has_audio: bool) -> list[str]:
