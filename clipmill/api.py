@@ -24,6 +24,7 @@ class ClipResult:
     clip_uri: str
     manifest_uri: str
     reused: bool
+    timeline_path: Path | None = None
 
     @property
     def clip_id(self) -> str:
@@ -51,7 +52,9 @@ def process_clip(source: str, *, start: float, end: float, out_dir: str | Path =
     clip_path = store.get_file(published["clip_key"], target / Path(published["clip_key"]).name)
     manifest_path = store.get_file(published["manifest_key"], target / Path(published["manifest_key"]).name)
     manifest = Manifest.model_validate(json.loads(manifest_path.read_text()))
+    timeline = published.get("timeline_key")
     return ClipResult(
         clip_path=clip_path, manifest_path=manifest_path, manifest=manifest, clip_uri=published["clip_uri"],
         manifest_uri=published["manifest_uri"], reused=published["reused"],
+        timeline_path=store.get_file(timeline, target / Path(timeline).name) if timeline else None,
     )

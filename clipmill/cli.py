@@ -53,6 +53,9 @@ def run(
     padding: Annotated[Optional[float], typer.Option("--padding", help="Kept around speech at cuts (s).")] = None,
     reframe: Annotated[Optional[str], typer.Option("--reframe", help="Target aspect W:H (9:16, 1:1, ...) or none.")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="x264 preset of the clip.")] = None,
+    otio: Annotated[
+        Optional[bool], typer.Option("--otio", help="Also publish the cut as an OpenTimelineIO file.")
+    ] = None,
     option: Annotated[
         Optional[list[str]],
         typer.Option("--option", "-o", help="Any other per-run option as name=value (see the README's table)."),
@@ -64,7 +67,7 @@ def run(
     flags = {
         "remove_silence": remove_silence, "speed_up_silence": speed_up_silence, "speed_factor": speed_factor,
         "remove_fillers": remove_fillers, "min_silence_s": min_silence, "max_silence_s": max_silence,
-        "padding_s": padding, "reframe": reframe, "preset": preset,
+        "padding_s": padding, "reframe": reframe, "preset": preset, "export_otio": otio,
     }
     if speed_up_silence and remove_silence is None:
         flags["remove_silence"] = False

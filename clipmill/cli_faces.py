@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -22,17 +22,24 @@ from clipmill.errors import ClipmillError, InputError, ToolError
 from clipmill.media import iter_frame_chunks, probe
 from clipmill.media.tool import require, stderr_tail
 from clipmill.vision.chunks import fps_value, plan_chunks, stitch_chunks
-from clipmill.vision.faces_io import FaceOptions, default_analysis_size, detect_chunk
+from clipmill.vision.faces_io import FaceOptions, default_analysis_size, detect_chunk, reference_embeddings
+from clipmill.vision.identity import IDENTITY_THRESHOLDS, label_tracks, load_embedder
 from clipmill.vision.tracking import Track
 
-__all__ = ["detect_range", "faces", "faces_document", "render_overlay"]
+__all__ = ["detect_range", "faces", "faces_document", "label_range", "parse_identify", "render_overlay"]
 
 _COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
             (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
 
 
-def faces_document(tracks: Sequence[Track], *, fps: float, width: int, height: int) -> dict[str, Any]:
-    """The ``--json`` document: one row ``[t, x1, y1, x2, y2, confidence]`` per analysed frame of a track."""
+def faces_document(
+    tracks: Sequence[Track], *, fps: float, width: int, height: int, labels: Mapping[int, str] | None = None
+) -> dict[str, Any]:
+    """The ``--json`` document: one row ``[t, x1, y1, x2, y2, confidence]`` per analysed frame of a track.
+
+    ``labels`` names tracks by id (from reference faces); other tracks have a null label.
+    """
+    labels = labels or {}
     return {
         "fps": fps,
         "width": width,
@@ -40,7 +47,7 @@ def faces_document(tracks: Sequence[Track], *, fps: float, width: int, height: i
         "tracks": [
             {
                 "id": int(tr.id),
-                "label": None,
+                "label": labels.get(int(tr.id)),
                 "frames": [
                     [round(float(t), 6), *(round(float(v), 2) for v in box), round(float(c), 4)]
                     for t, box, c in zip(tr.times, tr.xyxy, tr.confidence)
@@ -78,10 +85,32 @@ def detect_range(
             source, spec, fps=rate, source_size=size,
             analysis_size=default_analysis_size(*size, max_side=options.analysis_max_side),
             ensemble_config=options.ensemble_config(), sampling=options.sampling_config(),
+            identity=options.identity,
         )
         for spec in specs
     ]
-    return stitch_chunks(per_chunk), rate, size, start_s, end_s - start_s
+    threshold = None if options.identity is None else IDENTITY_THRESHOLDS[options.identity]
+    return stitch_chunks(per_chunk, reid_threshold=threshold), rate, size, start_s, end_s - start_s
+
+
+def label_range(tracks: Sequence[Track], options: FaceOptions) -> dict[int, str]:
+    """Track id to name for the tracks that match one of ``options.identify``'s reference photos."""
+    if not options.identify or options.identity is None:
+        return {}
+    embedder = load_embedder(options.identity)
+    references = reference_embeddings(options.identify, embedder=embedder, ensemble_config=options.ensemble_config())
+    return label_tracks(tracks, references, threshold=embedder.threshold)
+
+
+def parse_identify(values: Sequence[str]) -> tuple[tuple[str, Path], ...]:
+    """``name=photo.jpg`` strings as ``(name, Path)`` pairs; `InputError` on a malformed one."""
+    pairs = []
+    for value in values:
+        name, sep, photo = value.partition("=")
+        if not sep or not name.strip() or not photo.strip():
+            raise InputError(f"--identify takes name=photo.jpg, got {value!r}")
+        pairs.append((name.strip(), Path(photo.strip())))
+    return tuple(pairs)
 
 
 def render_overlay(
@@ -148,25 +177,38 @@ def faces(
     sample_rate_hz: Annotated[float, typer.Option("--sample-rate", help="Detections per second.")] = 5.0,
     json_output: Annotated[bool, typer.Option("--json/--no-json", help="Print the tracks as JSON.")] = True,
     overlay: Annotated[Optional[Path], typer.Option("--overlay", help="Also write this video with boxes and ids.")] = None,
+    identity: Annotated[
+        Optional[str], typer.Option("--identity", help="Face embeddings (dlib or arcface) to keep one id per person.")
+    ] = None,
+    identify: Annotated[
+        Optional[list[str]],
+        typer.Option("--identify", help="name=photo.jpg, repeatable: label tracks of that person (implies --identity dlib)."),
+    ] = None,
 ) -> None:
     """Find and track the faces in SOURCE (or its [--start, --end) range)."""
     try:
+        references = parse_identify(identify or [])
         options = FaceOptions(
             detectors=tuple(detector) if detector else None, ensemble=ensemble, sampling=sampling,
-            sample_rate_hz=sample_rate_hz,
+            sample_rate_hz=sample_rate_hz, identity=identity or ("dlib" if references else None),
+            identify=references,
         )
         tracks, rate, (width, height), start_s, duration_s = detect_range(
             source, start=start, end=end, options=options, fps=fps
         )
+        labels = label_range(tracks, options)
         if overlay is not None:
             render_overlay(source, tracks, overlay, start_s=start_s, duration_s=duration_s, fps=rate, size=(width, height))
     except ClipmillError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2 if isinstance(exc, InputError) else 1) from exc
     if json_output:
-        typer.echo(json.dumps(faces_document(tracks, fps=rate, width=width, height=height)))
+        typer.echo(json.dumps(faces_document(tracks, fps=rate, width=width, height=height, labels=labels)))
     else:
         for tr in tracks:
-            typer.echo(f"track {tr.id}: {tr.start:.3f}-{tr.end:.3f} s, {len(tr)} frames, {int(tr.observed.sum())} detected")
+            name = f" ({labels[tr.id]})" if tr.id in labels else ""
+            typer.echo(
+                f"track {tr.id}{name}: {tr.start:.3f}-{tr.end:.3f} s, {len(tr)} frames, {int(tr.observed.sum())} detected"
+            )
     if overlay is not None:
         typer.echo(f"overlay: {overlay}", err=True)

@@ -77,8 +77,15 @@ class ClipOptions(BaseModel):
     face_sampling: Literal["uniform", "motion"] = Field(
         "uniform", description="Which frames the face detectors see: uniform (5 per second) or motion-driven."
     )
+    face_identity: Literal["none", "dlib", "arcface"] = Field(
+        "none", description="Join one person's face tracks across cuts by embedding: dlib (clipmill[faces]) or "
+        "arcface (CLIPMILL_ARCFACE_MODEL)."
+    )
     reframe: str = Field(
         "none", description="Target aspect ratio W:H (9:16, 1:1, 4:5, 16:9, ...) framed around the speaker, or none."
+    )
+    export_otio: bool = Field(
+        False, description="Also publish the cut and crop path as an OpenTimelineIO file (clipmill[otio])."
     )
     clip_name: str | None = Field(
         None,
@@ -92,7 +99,7 @@ class ClipOptions(BaseModel):
 #: so a job that differs only in those reuses the stored analysis.
 ANALYSIS_OPTIONS = (
     "vad_backend", "min_silence_s", "padding_s", "threshold_db", "adaptive_threshold", "filler_backend",
-    "detect_faces", "face_sampling",
+    "detect_faces", "face_sampling", "face_identity",
 )
 
 

@@ -26,6 +26,14 @@ from tasks.audit import (
 )
 
 
+def _reidentified(documents: list[dict[str, Any]]) -> dict[str, bool]:
+    """Clip id -> whether its tracks were joined by face identity (a person may reappear after a cut)."""
+    return {
+        str(d.get("clip_id")): ((d.get("request") or {}).get("options") or {}).get("face_identity", "none") != "none"
+        for d in documents
+    }
+
+
 def _frame_sizes(documents: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
     sizes = {}
     for document in documents:
@@ -81,7 +89,7 @@ def audit(prefix: str = "clips/", since: str | None = None, sample: int = 5, exp
     frames = {
         "manifests": manifests,
         "timelines": timelines_to_frame(linked.timelines),
-        "tracks": tracks_to_frame(linked.tracks, _frame_sizes(documents)),
+        "tracks": tracks_to_frame(linked.tracks, _frame_sizes(documents), _reidentified(documents)),
         "outputs": recheck_frame(recheck_outputs(documents, sampled)),
     }
     report = validate_tables(frames)

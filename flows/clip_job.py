@@ -1,10 +1,11 @@
 """The clip job: one clip from one source range, as a DAG of retryable tasks.
 
-    stage source → probe + validate → (already published? done) → extract segment
-      → audio: decode → profile → speech → silences → fillers     (skipped without an audio track)
+    stage source → probe + validate → (already published? done)
+      → extract segment, and beside it the audio: decode → profile → speech → silences → fillers
+        (the audio stages are skipped without an audio track)
       → faces: chunks on Dask → tracks (subflow)                     (when detect_faces or reframing)
       → plan the edit (cut / speed up pauses and fillers) → framing (crop path around the speaker)
-      → render → manifest (JSON Schema) → in one transaction: data contracts (Great Expectations)
+      → OpenTimelineIO export (optional) → render → manifest (JSON Schema) → in one transaction: data contracts (Great Expectations)
       → publish (manifest last) → verify
 
 Tasks exchange object keys and small typed summaries; media never travels through Prefect.
@@ -28,7 +29,7 @@ from clipmill.jobs import ClipJob, check_times
 from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
 from flows.faces import face_flow_for
-from tasks.edit import plan_cuts
+from tasks.edit import export_timeline, plan_cuts
 from tasks.framing import plan_frame
 from tasks.render import render_clip
 from tasks.segment import extract_segment
@@ -67,13 +68,15 @@ def clip_job(
         info, job = probe_source(source_ref, start, end, chosen)
     if (already := find_published(job)) is not None:
         return asdict(already)
-    with _timed(timings, "extract"):
-        segment_key = extract_segment(job, info)
-    stages = analyse_audio(job, segment_key, timings) if info.has_audio else {"audio": {"status": "no audio track"}}
+    extracting = extract_segment.submit(job, info)
+    stages = analyse_audio(job, timings) if info.has_audio else {"audio": {"status": "no audio track"}}
+    with _timed(timings, "extract_wait"):
+        segment_key = extracting.result()
     if chosen.detect_faces or chosen.reframe != "none":
         with _timed(timings, "faces"):
             faces = face_flow_for(job.duration_s)(
-                job.analysis_id, segment_key, job.duration_s, info.fps, *info.display_size, sampling=chosen.face_sampling
+                job.analysis_id, segment_key, job.duration_s, info.fps, *info.display_size,
+                sampling=chosen.face_sampling, identity=None if chosen.face_identity == "none" else chosen.face_identity,
             )
         stages["tracks"] = {"key": faces["tracks_key"], **_face_summary(faces["summary"])}
     with _timed(timings, "plan"):
@@ -85,6 +88,8 @@ def clip_job(
             framing = plan_frame(job, info, segment_key, stages["tracks"]["key"], plan.key)
         stages["framing"] = {"key": framing.key, **framing.summary}
         framing_key = framing.key
+    if chosen.export_otio:
+        stages["timeline"] = {"key": export_timeline(job, info, plan.key, framing_key).key}
     with _timed(timings, "render"):
         rendered = render_clip(job, segment_key, plan.key, info.has_audio, framing_key)
     manifest = make_manifest(job, info, rendered, timings, stages)
@@ -98,10 +103,10 @@ def clip_job(
     return asdict(published)
 
 
-def analyse_audio(job: ClipJob, segment_key: str, timings: dict[str, float]) -> dict[str, dict[str, Any]]:
-    """The audio stages in order; returns their summaries for the manifest."""
+def analyse_audio(job: ClipJob, timings: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """The audio stages in order (beside the extraction); returns their summaries for the manifest."""
     with _timed(timings, "decode_audio"):
-        audio_key = decode_audio(job, segment_key)
+        audio_key = decode_audio(job)
     with _timed(timings, "profile"):
         profile = profile_audio(job, audio_key)
     with _timed(timings, "speech"):

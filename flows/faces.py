@@ -80,6 +80,7 @@ def face_tracks(
     chunk_s: float = 10.0,
     overlap_frames: int = 4,
     segment_path: str | None = None,
+    identity: str | None = None,
 ) -> dict[str, Any]:
     """Face tracks of a job's segment, detected chunk by chunk on Dask and stitched into one id per face.
 
@@ -97,6 +98,7 @@ def face_tracks(
         chunk_s: Seconds of video per Dask task.
         overlap_frames: Frames neighbouring chunks share, for stitching.
         segment_path: Local copy of the segment, used by workers on the host where it exists.
+        identity: Face-embedding backend (dlib, arcface) that joins one person's tracks across cuts.
 
     Returns:
         ``tracks_key``, ``summary_key``, ``chunk_keys`` and the ``summary`` (see ``summarize_tracks``).
@@ -104,7 +106,7 @@ def face_tracks(
     rate = fps_value(fps)
     options = FaceOptions(
         detectors=tuple(detectors) if detectors else None, ensemble=ensemble, sampling=sampling,
-        sample_rate_hz=sample_rate_hz, chunk_s=chunk_s, overlap_frames=overlap_frames,
+        sample_rate_hz=sample_rate_hz, chunk_s=chunk_s, overlap_frames=overlap_frames, identity=identity,
     )
     specs = plan_chunks(duration_s, fps=rate, chunk_s=chunk_s, overlap_frames=overlap_frames)
     get_run_logger().info("face tracks of %s: %d chunks of %.1f s", segment_key, len(specs), chunk_s)
@@ -113,7 +115,7 @@ def face_tracks(
         unmapped((width, height)), unmapped(segment_path),
     )
     chunk_keys = [future.result() for future in futures]
-    tracks_key, summary = stitch_face_tracks(job_id, chunk_keys, count_frames(duration_s, rate))
+    tracks_key, summary = stitch_face_tracks(job_id, chunk_keys, count_frames(duration_s, rate), identity)
     return {
         "tracks_key": tracks_key,
         "summary_key": job_key(job_id, "tracks.json"),

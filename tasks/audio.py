@@ -24,7 +24,7 @@ from clipmill.config import ClipOptions, load_settings
 from clipmill.contracts import TimelinesContract
 from clipmill.jobs import ClipJob
 from clipmill.storage import ObjectStore, job_key
-from tasks.runtime import clip_task, object_store, scratch_dir
+from tasks.runtime import clip_task, object_store, source_file
 
 
 @dataclass(frozen=True)
@@ -61,16 +61,21 @@ def _profile(document: dict[str, Any]) -> AudioProfile:
 
 
 @clip_task(name="decode-audio")
-def decode_audio(job: ClipJob, segment_key: str) -> str:
-    """The segment's audio as 16 kHz mono float32 WAV: ``jobs/<job_id>/audio.wav``."""
+def decode_audio(job: ClipJob) -> str:
+    """The range's audio as 16 kHz mono float32 WAV: ``jobs/<analysis_id>/audio.wav``.
+
+    Decoded straight from the source (sample-accurate input seek), so the audio stages need not
+    wait for the video segment to be extracted: the two run side by side.
+    """
     settings = load_settings()
     store = object_store(settings)
     key = job_key(job.analysis_id, "audio.wav")
     if store.exists(key):
         return key
-    with scratch_dir(settings) as folder:
-        segment = store.get_file(segment_key, folder / "segment.mp4")
-        samples = media.decode_audio(segment, has_audio=True, ffmpeg=settings.ffmpeg)
+    samples = media.decode_audio(
+        source_file(job.source, settings), has_audio=True, start_s=job.start_s, duration_s=job.duration_s,
+        ffmpeg=settings.ffmpeg,
+    )
     store.put_bytes(key, media.to_wav_bytes(samples, media.ANALYSIS_SAMPLE_RATE), content_type="audio/wav")
     return key
 

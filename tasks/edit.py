@@ -9,6 +9,7 @@ from prefect import get_run_logger
 from clipmill.audio.analysis import timeline_from_document
 from clipmill.config import ClipOptions
 from clipmill.edit.edl import EditPlan, EditSettings, plan_edit
+from clipmill.errors import ModelUnavailable
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
 from clipmill.storage import job_key
@@ -54,3 +55,24 @@ def plan_cuts(job: ClipJob, info: MediaInfo, audio: dict[str, dict]) -> StageRes
 
 def load_plan(key: str) -> EditPlan:
     return EditPlan.from_dict(json.loads(object_store().get_bytes(key)))
+
+
+@clip_task(name="export-timeline")
+def export_timeline(job: ClipJob, info: MediaInfo, plan_key: str, framing_key: str | None) -> StageResult:
+    """The cut (and crop path) as an OpenTimelineIO file an editor can open: ``jobs/<job_id>/clip.otio``."""
+    try:
+        from clipmill.edit.otio_export import timeline_from_plan
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "export_otio needs the opentimelineio package: pip install 'clipmill[otio]'"
+        ) from exc
+    from tasks.framing import load_framing
+
+    text = timeline_from_plan(
+        load_plan(plan_key), source_uri=job.source.uri, source_start_s=job.start_s,
+        source_duration_s=info.duration_s, name=job.clip_id,
+        framing=load_framing(framing_key) if framing_key else None,
+    )
+    key = job_key(job.job_id, "clip.otio")
+    object_store().put_bytes(key, text.encode(), content_type="application/json")
+    return StageResult(key=key, summary={"format": "otio_json"})

@@ -19,6 +19,7 @@ from prefect import get_run_logger
 from clipmill.config import Settings, load_settings
 from clipmill.storage import ObjectStore, job_key
 from clipmill.vision.chunks import ChunkSpec, stitch_chunks, summarize_tracks
+from clipmill.vision.identity import IDENTITY_THRESHOLDS
 from clipmill.vision.faces_io import FaceOptions, default_analysis_size, detect_chunk, read_tracks, write_tracks
 from tasks.runtime import clip_task, object_store, scratch_dir
 
@@ -79,6 +80,7 @@ def detect_faces_chunk(
         path, spec, fps=fps, source_size=tuple(source_size),
         analysis_size=default_analysis_size(*source_size, max_side=options.analysis_max_side),
         ensemble_config=options.ensemble_config(), sampling=options.sampling_config(), ffmpeg=settings.ffmpeg,
+        identity=options.identity,
     )
     with scratch_dir(settings) as folder:
         store.put_file(key, write_tracks(tracks, folder / "chunk.parquet"))
@@ -87,8 +89,13 @@ def detect_faces_chunk(
 
 
 @clip_task(name="stitch-face-tracks")
-def stitch_face_tracks(job_id: str, chunk_keys: list[str], n_frames: int) -> tuple[str, dict]:
+def stitch_face_tracks(
+    job_id: str, chunk_keys: list[str], n_frames: int, identity: str | None = None
+) -> tuple[str, dict]:
     """Join the chunks' tracks into ``tracks.parquet`` and store its summary as ``tracks.json``.
+
+    With an `identity` backend, tracks of the same person (by face embedding) are joined across
+    cuts and occlusions.
 
     Returns the tracks key and the summary (see :func:`clipmill.vision.chunks.summarize_tracks`). This
     host's cached copy of the segment is removed: the chunks are done.
@@ -97,7 +104,7 @@ def stitch_face_tracks(job_id: str, chunk_keys: list[str], n_frames: int) -> tup
     store = object_store(settings)
     with scratch_dir(settings) as folder:
         chunks = [read_tracks(store.get_file(key, folder / f"chunk-{i}.parquet")) for i, key in enumerate(chunk_keys)]
-        tracks = stitch_chunks(chunks)
+        tracks = stitch_chunks(chunks, reid_threshold=IDENTITY_THRESHOLDS[identity] if identity else None)
         key = job_key(job_id, "tracks.parquet")
         store.put_file(key, write_tracks(tracks, folder / "tracks.parquet"))
     summary = summarize_tracks(tracks, n_frames=n_frames)

@@ -42,14 +42,16 @@ class PublishedClip:
     clip_uri: str
     manifest_uri: str
     reused: bool
+    timeline_key: str | None = None
 
 
-def _published(job_id: str, clip_id: str, *, reused: bool) -> PublishedClip:
+def _published(job_id: str, clip_id: str, *, reused: bool, timeline: bool = False) -> PublishedClip:
     store = object_store()
     video, manifest = clip_key(clip_id, "mp4"), clip_key(clip_id, "json")
     return PublishedClip(
         clip_id=clip_id, job_id=job_id, clip_key=video, manifest_key=manifest,
         clip_uri=store.uri(video), manifest_uri=store.uri(manifest), reused=reused,
+        timeline_key=clip_key(clip_id, "otio") if timeline else None,
     )
 
 
@@ -67,7 +69,7 @@ def find_published(job: ClipJob) -> PublishedClip | None:
             "choose another clip_name"
         )
     get_run_logger().info("job %s already published as %s: nothing to do", job.job_id, key)
-    return _published(job.job_id, job.clip_id, reused=True)
+    return _published(job.job_id, job.clip_id, reused=True, timeline="timeline" in existing.get("stages", {}))
 
 
 @clip_task(name="make-manifest")
@@ -118,18 +120,22 @@ def _check_codecs(info: MediaInfo) -> None:
 
 @clip_task(name="publish-clip")
 def publish_clip(job: ClipJob, rendered: RenderedClip, manifest: Manifest) -> PublishedClip:
-    """Copy the render to ``clips/<clip_id>.mp4``, then write ``clips/<clip_id>.json`` (last).
+    """Copy the render to ``clips/<clip_id>.mp4`` (and the OpenTimelineIO file to ``.otio`` when one was
+    made), then write ``clips/<clip_id>.json`` (last).
 
     The manifest is written with `ObjectStore.put_if_absent`, so of two identical jobs racing to
     publish exactly one writes it; the other finds that manifest and returns it as ``reused``,
     without registering anything for rollback (the publication is not its to delete).
     """
     store = object_store()
-    published = _published(job.job_id, job.clip_id, reused=False)
+    timeline = manifest.stages.get("timeline")
+    published = _published(job.job_id, job.clip_id, reused=False, timeline=timeline is not None)
     if store.exists(published.manifest_key):
         return _published_by_other(job, published)
     try:
         store.copy(rendered.key, published.clip_key)
+        if timeline is not None and published.timeline_key:
+            store.copy(timeline["key"], published.timeline_key)
         claimed = store.put_if_absent(published.manifest_key, manifest.to_json(), content_type="application/json")
     except Exception:
         if not store.exists(published.manifest_key):
@@ -151,7 +157,7 @@ def _published_by_other(job: ClipJob, published: PublishedClip) -> PublishedClip
             "choose another clip_name"
         )
     get_run_logger().info("job %s was published by a concurrent run as %s", job.job_id, published.manifest_key)
-    return _published(job.job_id, job.clip_id, reused=True)
+    return _published(job.job_id, job.clip_id, reused=True, timeline=published.timeline_key is not None)
 
 
 @publish_clip.on_rollback
@@ -164,8 +170,8 @@ def _unpublish(transaction) -> None:
 
 def _remove(published: PublishedClip) -> None:
     store = object_store()
-    for key in (published.manifest_key, published.clip_key):
-        if store.exists(key):
+    for key in (published.manifest_key, published.clip_key, published.timeline_key):
+        if key and store.exists(key):
             store.delete(key)
 
 

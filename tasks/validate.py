@@ -33,7 +33,8 @@ def validate_contracts(manifest: Manifest) -> dict[str, int]:
     if "tracks" in manifest.stages:
         rows = pd.read_parquet(io.BytesIO(store.get_bytes(manifest.stages["tracks"]["key"]))).to_dict("records")
         size = (manifest.source.probe["width"], manifest.source.probe["height"])
-        frames["tracks"] = tracks_to_frame({manifest.clip_id: rows}, {manifest.clip_id: size})
+        joined = manifest.request.options.get("face_identity", "none") != "none"
+        frames["tracks"] = tracks_to_frame({manifest.clip_id: rows}, {manifest.clip_id: size}, {manifest.clip_id: joined})
     report = validate_frames(frames)
     if not report.success:
         broken = "; ".join(

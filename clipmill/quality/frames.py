@@ -35,6 +35,7 @@ TIMELINE_COLUMNS = [
 ]
 TRACK_COLUMNS = [
     "clip_id", "track_id", "t", "x1", "y1", "x2", "y2", "confidence", "frame_width", "frame_height", "dt_s",
+    "id_gap_s",
 ]
 RECHECK_COLUMNS = [
     "clip_id", "output_key", "problem", "recorded_sha256", "actual_sha256", "recorded_size_bytes",
@@ -170,11 +171,16 @@ def timelines_to_frame(timelines: Mapping[str, Mapping[str, Any]]) -> pd.DataFra
     return frame[TIMELINE_COLUMNS]
 
 
-def tracks_to_frame(tracks: Mapping[str, Sequence[Mapping[str, Any]]], frame_sizes: Mapping[str, tuple[float, float]]) -> pd.DataFrame:
+def tracks_to_frame(
+    tracks: Mapping[str, Sequence[Mapping[str, Any]]], frame_sizes: Mapping[str, tuple[float, float]],
+    reidentified: Mapping[str, bool] | None = None,
+) -> pd.DataFrame:
     """The track table: one row per box, with the source frame size and the time since the track's last box.
 
     `tracks` maps clip id to rows shaped like `clipmill.contracts.TrackRow`, in stored order;
-    `frame_sizes` maps clip id to the source ``(width, height)`` in pixels.
+    `frame_sizes` maps clip id to the source ``(width, height)`` in pixels. ``id_gap_s`` is the time
+    since the track's last box, left empty for clips whose tracks were joined by face identity
+    (`reidentified`): there one person legitimately reappears after a cut under the same id.
     """
     rows = []
     for clip_id, track_rows in tracks.items():
@@ -187,6 +193,8 @@ def tracks_to_frame(tracks: Mapping[str, Sequence[Mapping[str, Any]]], frame_siz
             })
     frame = pd.DataFrame(rows, columns=TRACK_COLUMNS[:-1])
     frame["dt_s"] = frame["t"] - _previous(frame, "t", ["clip_id", "track_id"])
+    joined = frame["clip_id"].map(lambda clip: bool((reidentified or {}).get(clip, False))).astype(bool)
+    frame["id_gap_s"] = frame["dt_s"].where(~joined)
     return frame
 
 

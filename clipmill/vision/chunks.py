@@ -18,6 +18,7 @@ import numpy as np
 
 from clipmill.errors import InputError
 from clipmill.vision.detections import Detections
+from clipmill.vision.identity import reidentify, track_embedding
 from clipmill.vision.sampling import sample_motion, sample_uniform
 from clipmill.vision.tracking import Track, TrackerConfig, stitch_tracks, track_faces
 
@@ -30,6 +31,7 @@ __all__ = [
     "count_frames",
     "find_cuts",
     "fps_value",
+    "merge_people",
     "plan_chunks",
     "stitch_chunks",
     "summarize_tracks",
@@ -238,15 +240,49 @@ def track_chunk(
 
 
 def stitch_chunks(
-    chunks: Sequence[Sequence[Track]], *, min_iou: float = 0.5, max_gap_s: float = 0.0
+    chunks: Sequence[Sequence[Track]],
+    *,
+    min_iou: float = 0.5,
+    max_gap_s: float = 0.0,
+    reid_threshold: float | None = None,
 ) -> list[Track]:
     """One track list for the segment from per-chunk lists in chunk order; ids renumbered from 1.
 
     Chunks overlap, so a face that continues has shared frames in both chunks and is joined on them
     (:func:`~clipmill.vision.tracking.stitch_tracks`). Joining across a gap is off by default: a gap at a
-    boundary is where a shot cut ended one track and began another's.
+    boundary is where a shot cut ended one track and began another's. With ``reid_threshold`` (a cosine
+    distance), tracks carrying embeddings are then joined by identity
+    (:func:`~clipmill.vision.identity.reidentify`), so one person keeps one id across cuts and occlusions.
     """
-    return stitch_tracks(chunks, min_iou=min_iou, max_gap_s=max_gap_s)
+    tracks = stitch_tracks(chunks, min_iou=min_iou, max_gap_s=max_gap_s)
+    if reid_threshold is None:
+        return tracks
+    return merge_people(tracks, reidentify(tracks, threshold=reid_threshold))
+
+
+def merge_people(tracks: Sequence[Track], person: Mapping[int, int]) -> list[Track]:
+    """Join tracks mapped to the same person id into one track with that id, ordered by id.
+
+    Tracks of one person must not share a time; the joined embedding is the mean of the parts'.
+    """
+    groups: dict[int, list[Track]] = {}
+    for tr in tracks:
+        groups.setdefault(int(person[tr.id]), []).append(tr)
+    merged = []
+    for new_id, parts in sorted(groups.items()):
+        parts.sort(key=lambda tr: tr.start)
+        embeddings = [tr.embedding for tr in parts if tr.embedding is not None]
+        merged.append(
+            Track(
+                new_id,
+                np.concatenate([tr.times for tr in parts]),
+                np.concatenate([tr.xyxy for tr in parts]),
+                np.concatenate([tr.confidence for tr in parts]),
+                np.concatenate([tr.observed for tr in parts]),
+                track_embedding(np.stack(embeddings)) if embeddings else None,
+            )
+        )
+    return merged
 
 
 def tracks_to_table(tracks: Sequence[Track]) -> dict[str, np.ndarray]:

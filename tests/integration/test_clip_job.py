@@ -48,7 +48,7 @@ def test_clip_job_publishes_a_clip_and_a_valid_manifest(clip_env, workdir):
     assert document["outputs"][0]["sha256"] == sha256(result.clip_path)
     assert document["source"]["sha256"] == before == sha256(source)
     assert document["request"] == {"start_s": 4.5, "end_s": 16.25, "options": document["request"]["options"]}
-    assert set(document["timings_s"]) >= {"probe", "extract", "render", "speech", "silences", "fillers"}
+    assert set(document["timings_s"]) >= {"probe", "extract_wait", "render", "speech", "silences", "fillers"}
     stages = document["stages"]
     assert 30 < stages["speech"]["share_pct"] < 90, stages["speech"]
     assert stages["silences"]["count"] >= 2, "the sample has pauses between GRID sentences"

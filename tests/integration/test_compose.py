@@ -124,3 +124,17 @@ def test_a_plan_of_hundreds_of_cuts_renders_frame_exact(tmp_path, sample_video):
     found = streams(out)
     assert float(found["video"]["duration"]) == pytest.approx(540 / 25)
     assert_av_in_sync(out, 25)
+
+
+def test_the_cut_is_published_as_an_opentimelineio_timeline(clip_env, workdir):
+    import opentimelineio as otio
+
+    result = process_clip(str(workdir / "grid_concat_11speakers_33s.mp4"), start=4.5, end=16.25,
+                          out_dir=workdir / "out", export_otio=True, **NO_FACES)
+    assert result.timeline_path is not None and result.timeline_path.suffix == ".otio"
+    assert clip_env.exists(f"clips/{result.clip_id}.otio")
+    timeline = otio.adapters.read_from_file(str(result.timeline_path))
+    video = timeline.video_tracks()[0]
+    assert len(video) == result.manifest.stages["edit"]["segments"]
+    assert video.duration().to_seconds() == pytest.approx(result.duration_s, abs=0.04 + 1e-6)
+    assert video[0].media_reference.target_url.startswith("file://")

@@ -150,3 +150,14 @@ def test_broken_tracks_are_named():
     tracks = {"good": good, **cases}
     frame = tracks_to_frame(tracks, {clip: (360, 288) for clip in tracks})
     assert _checks(validate_frame(frame, "tracks")) == {check: [check] for check in cases}
+
+
+def test_identity_joined_tracks_may_rejoin_after_a_gap_others_may_not():
+    rows = [{"track_id": 3, "t": 6.0, "x1": 1, "y1": 1, "x2": 9, "y2": 9, "confidence": 0.9},
+            {"track_id": 3, "t": 21.0, "x1": 1, "y1": 1, "x2": 9, "y2": 9, "confidence": 0.9}]
+    frame = tracks_to_frame({"joined": rows, "plain": rows}, {"joined": (360, 288), "plain": (360, 288)},
+                            {"joined": True})
+    gaps = frame.groupby("clip_id")["id_gap_s"].max()
+    assert math.isnan(gaps["joined"]) and gaps["plain"] == 15.0
+    failed = {f.check: f.clip_ids for f in validate_frame(frame, "tracks").failures}
+    assert failed == {"track_ids_stable": ("plain",)}
