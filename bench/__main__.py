@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bench.faces import face_rows
 from bench.job import faces_job_rows, job_rows, memory_rows
+from bench.load import load_rows
 from bench.machine import describe_machine
 from bench.media import CACHE, talking_head
 from bench.peers import silence_rows
@@ -51,9 +52,10 @@ def start_store() -> list[Row]:
 class Results:
     """Rows collected so far: each batch is printed as it lands and the JSON is rewritten."""
 
-    def __init__(self, run: dict) -> None:
+    def __init__(self, run: dict, folder: Path = RESULTS) -> None:
         self.rows: list[Row] = []
         self.run = run
+        self.folder = folder
         self.machine = describe_machine()
         self.started = time.perf_counter()
 
@@ -65,13 +67,17 @@ class Results:
 
     def write(self) -> Path:
         self.run["total_s"] = time.perf_counter() - self.started
-        return write_results(self.rows, machine=self.machine, run=self.run, folder=RESULTS)
+        return write_results(self.rows, machine=self.machine, run=self.run, folder=self.folder)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="60 s input instead of 10 minutes (smoke run)")
+    parser.add_argument("--load", action="store_true",
+                        help="only the load group: a library batch of 50 one-second clips (results in results/load/)")
     args = parser.parse_args()
+    if args.load:
+        return load_main()
     mode = "quick" if args.quick else "full"
     long_s, short_s, faces_s = MODES[mode]
     env = child_env()
@@ -100,6 +106,20 @@ def main() -> None:
     machine = results.machine
     print(f"clipmill bench ({mode}, {long_s:.0f} s 1280x720 input) on {machine['hostname']}, "
           f"{machine['cpu_model']}, {machine['cores']} cores (shared: noisy)")
+    print(format_table(results.rows))
+    print(f"results: {results.write()}")
+
+
+def load_main() -> None:
+    """The load group alone (slow, so opt-in): the batch, its throughput and its peak memory."""
+    env = child_env()
+    os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_SERVER")})
+    results = Results({"mode": "load"}, folder=RESULTS / "load")
+    try:
+        results.add(guarded("setup", "object store start", start_store))
+        results.add(load_rows(env=env))
+    finally:
+        _stop_store()
     print(format_table(results.rows))
     print(f"results: {results.write()}")
 

@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 __all__ = ["__version__", "process_clip"]
 
 
-def process_clip(source: str, *, start: float, end: float, out_dir: str = "clips", **options: Any) -> "ClipResult":
+def process_clip(
+    source: str, *, start: float, end: float, out_dir: str = "clips", clip_preset: str | None = None, **options: Any
+) -> "ClipResult":
     """Cut ``[start, end)`` out of `source` through the `clip_job` flow; see `clipmill.api.process_clip`."""
     from clipmill.api import process_clip as run
 
-    return run(source, start=start, end=end, out_dir=out_dir, **options)
+    return run(source, start=start, end=end, out_dir=out_dir, clip_preset=clip_preset, **options)

@@ -35,17 +35,21 @@ class ClipResult:
         return self.manifest.clip.duration_s
 
 
-def process_clip(source: str, *, start: float, end: float, out_dir: str | Path = "clips", **options: Any) -> ClipResult:
+def process_clip(
+    source: str, *, start: float, end: float, out_dir: str | Path = "clips", clip_preset: str | None = None,
+    **options: Any,
+) -> ClipResult:
     """Run the `clip_job` flow on ``[start, end)`` of `source` and download the clip and manifest.
 
     Options are `clipmill.config.ClipOptions` fields (``crf=23``, ``clip_name="intro"``); an unknown
-    one fails the flow run with an `InputError` that names it. Without ``PREFECT_API_URL`` the flow
+    one fails the flow run with an `InputError` that names it. `clip_preset` names a saved preset
+    (`clipmill presets`) that the options override. Without ``PREFECT_API_URL`` the flow
     runs on an ephemeral Prefect server; without a configured endpoint, on the embedded store.
     """
     from flows.clip_job import clip_job
     from tasks.runtime import object_store
 
-    published = clip_job(source, start, end, options or None)
+    published = clip_job(source, start, end, options or None, clip_preset)
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     store = object_store()

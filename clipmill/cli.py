@@ -20,6 +20,7 @@ from clipmill.cli_audit import audit as audit_command
 from clipmill.cli_faces import faces as faces_command
 from clipmill.cli_orchestrate import batch as batch_command
 from clipmill.cli_orchestrate import submit as submit_command
+from clipmill.cli_presets import presets as presets_command
 from clipmill.errors import ClipmillError, InputError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -60,6 +61,9 @@ def run(
         Optional[list[str]],
         typer.Option("--option", "-o", help="Any other per-run option as name=value (see the README's table)."),
     ] = None,
+    clip_preset: Annotated[
+        Optional[str], typer.Option("--clip-preset", help="A saved preset (clipmill presets) the options override.")
+    ] = None,
 ) -> None:
     """Cut one clip out of SOURCE and publish it with its manifest."""
     from clipmill.api import process_clip
@@ -73,7 +77,7 @@ def run(
         flags["remove_silence"] = False
     try:
         options = {**parse_option_pairs(option or []), **{k: v for k, v in flags.items() if v is not None}}
-        result = process_clip(source, start=start, end=end, out_dir=out, **options)
+        result = process_clip(source, start=start, end=end, out_dir=out, clip_preset=clip_preset, **options)
     except ClipmillError as exc:
         _fail(exc)
     verb = "reused" if result.reused else "published"
@@ -113,6 +117,7 @@ app.command("faces")(faces_command)
 app.command("audit")(audit_command)
 app.command("batch")(batch_command)
 app.command("submit")(submit_command)
+app.command("presets")(presets_command)
 
 
 @store_app.command("status")

@@ -77,6 +77,13 @@ class ClipOptions(BaseModel):
     face_sampling: Literal["uniform", "motion"] = Field(
         "uniform", description="Which frames the face detectors see: uniform (5 per second) or motion-driven."
     )
+    framing_two_people: Literal["speaker", "widest"] = Field(
+        "speaker",
+        description="With several faces: follow the speaker, or the widest window holding all (blurred bars if needed).",
+    )
+    framing_no_face: Literal["centre", "letterbox"] = Field(
+        "centre", description="Without a face: centre crop, or the whole frame over a blurred copy of itself."
+    )
     face_identity: Literal["none", "dlib", "arcface"] = Field(
         "none", description="Join one person's face tracks across cuts by embedding: dlib (clipmill[faces]) or "
         "arcface (CLIPMILL_ARCFACE_MODEL)."

@@ -24,6 +24,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.transactions import transaction
 
+from blocks.presets import resolve_preset
 from clipmill.config import ClipOptions, effective_options, load_settings
 from clipmill.jobs import ClipJob, check_times
 from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
@@ -46,7 +47,8 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 @flow(name="clip-job", flow_run_name="clip {source} [{start}-{end}]", validate_parameters=False)
 def clip_job(
-    source: str, start: float, end: float, options: ClipOptions | dict[str, Any] | None = None
+    source: str, start: float, end: float, options: ClipOptions | dict[str, Any] | None = None,
+    clip_preset: str | None = None,
 ) -> dict[str, Any]:
     """Cut ``[start, end)`` out of `source`, encode it and publish it with its manifest.
 
@@ -54,12 +56,13 @@ def clip_job(
         source: Local path or s3://bucket/key of the source video.
         start: Start of the clip in seconds from the beginning of the source.
         end: End of the clip in seconds (exclusive); at most the source's duration.
-        options: Per-run options (quality, clip name) over the installation's defaults.
+        options: Per-run options over the preset and the installation's defaults.
+        clip_preset: Name of a saved clip preset (`clipmill presets`), applied before `options`.
     """
     log = get_run_logger()
     start, end = check_times(start, end)
     settings = load_settings()
-    chosen = effective_options(settings.options, options)
+    chosen = effective_options(effective_options(settings.options, resolve_preset(clip_preset)), options)
     timings: dict[str, float] = {}
 
     with _timed(timings, "stage_source"):

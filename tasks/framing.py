@@ -7,13 +7,13 @@ import json
 from prefect import get_run_logger
 
 from clipmill import media
-from clipmill.config import load_settings
+from clipmill.config import ClipOptions, load_settings
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
 from clipmill.storage import job_key
 from clipmill.vision.activity import MouthActivity
 from clipmill.vision.faces_io import read_tracks
-from clipmill.vision.framing import FramingPath, plan_framing
+from clipmill.vision.framing import FramingPath, FramingSettings, plan_framing
 from tasks.audio import StageResult
 from tasks.edit import load_plan
 from tasks.runtime import clip_task, object_store, scratch_dir
@@ -36,17 +36,25 @@ def plan_frame(job: ClipJob, info: MediaInfo, segment_key: str, tracks_key: str,
             activity.add(chunk.times_s, chunk.frames)
     path = plan_framing(
         tracks, width=width, height=height, fps=info.fps, plan=load_plan(plan_key), aspect=job.options.reframe,
-        activity=activity.result(),
+        activity=activity.result(), settings=framing_settings(job.options),
     )
     key = job_key(job.job_id, "framing.json")
     store.put_bytes(key, json.dumps(path.to_dict()).encode(), content_type="application/json")
-    summary = {k: v for k, v in path.to_dict().items() if k not in ("x", "y")}
+    summary = {k: v for k, v in path.to_dict().items() if k not in ("x", "y", "w", "h")}
     get_run_logger().info(
         "framing %s: crop %dx%d -> %dx%d, subject inside the crop on %.1f%% of %d tracked frames",
         path.aspect, path.crop_width, path.crop_height, path.out_width, path.out_height,
         100 * path.subject_inside_share, path.tracked_frames,
     )
     return StageResult(key=key, summary=summary)
+
+
+def framing_settings(options: ClipOptions) -> FramingSettings:
+    """The camera's modes from the clip options (``framing_two_people``, ``framing_no_face``)."""
+    return FramingSettings(
+        two_people=options.framing_two_people,
+        no_face=options.framing_no_face,
+    )
 
 
 def load_framing(key: str) -> FramingPath:

@@ -11,7 +11,7 @@ from clipmill import media
 from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
 from clipmill.edit.render import Crop, filter_graph, render_args
-from clipmill.vision.framing import crop_commands
+from clipmill.vision.framing import FramingPath, crop_commands, foreground, window_commands
 from clipmill.media import EncoderSettings, MediaInfo
 from clipmill.media.tool import run
 from clipmill.sources import sha256_file
@@ -57,11 +57,19 @@ def render_clip(
 
 
 def _crop(framing_key: str | None, folder: Path) -> Crop | None:
-    """The moving crop of a framing plan, its ``sendcmd`` file written into `folder`."""
-    if framing_key is None:
-        return None
-    path = load_framing(framing_key)
+    """The moving crop of the stored framing plan, if any (see `framing_crop`)."""
+    return None if framing_key is None else framing_crop(load_framing(framing_key), folder)
+
+
+def framing_crop(path: FramingPath, folder: Path) -> Crop:
+    """The moving crop of a framing plan, its ``sendcmd`` file written into `folder`; a composite
+    (size-changing or letterboxed) plan starts from its first frame's foreground region."""
     commands = folder / "crop.cmd"
+    if path.composite:
+        commands.write_text(window_commands(path))
+        x, y, width, height = foreground(path)[0, :4].tolist()
+        return Crop(width=width, height=height, x=x, y=y, out_width=path.out_width, out_height=path.out_height,
+                    commands=commands, composite=True)
     commands.write_text(crop_commands(path))
     return Crop(
         width=path.crop_width, height=path.crop_height, x=int(path.x[0]), y=int(path.y[0]),

@@ -4,6 +4,7 @@ and one retry policy (storage and tool failures retried with backoff; bad input 
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -29,10 +30,15 @@ _stores_lock = threading.Lock()
 
 
 def object_store(settings: Settings | None = None) -> ObjectStore:
-    """The configured store, opened once per process and configuration."""
+    """The configured store, opened once per process and configuration.
+
+    The key holds a digest of the secret key because the JSON dump masks it: without it a changed
+    (rotated or wrong) secret would silently reuse the store opened with the old one.
+    """
     settings = settings or load_settings()
     storage = resolve(settings.storage)
-    cache_key = storage.model_dump_json() + str(settings.home.resolve())
+    secret = storage.secret_key.get_secret_value() if storage.secret_key else ""
+    cache_key = storage.model_dump_json() + hashlib.sha256(secret.encode()).hexdigest() + str(settings.home.resolve())
     with _stores_lock:
         if cache_key not in _stores:
             _stores[cache_key] = open_store(storage, home=settings.home)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from clipmill.audio.fillers import FillerResult, detect_fillers
-from clipmill.audio.profile import AudioProfile, compute_profile
+from clipmill.audio.profile import AudioProfile, check_samples, compute_profile, power_spectrogram
 from clipmill.audio.silence import SilenceResult, detect_silences
 from clipmill.audio.vad import detect_speech
 from clipmill.timeline import Timeline
@@ -51,21 +51,34 @@ class AudioAnalysis:
 
 
 def silences_for(samples: np.ndarray, sr: int, *, speech: Timeline, profile: AudioProfile,
-                 settings: AudioSettings) -> SilenceResult:
-    """Silence detection with the user's thresholds."""
+                 settings: AudioSettings,
+                 spectrogram: tuple[np.ndarray, np.ndarray] | None = None) -> SilenceResult:
+    """Silence detection with the user's thresholds (``spectrogram``: see `detect_silences`)."""
     return detect_silences(
         samples, sr, speech=speech, profile=profile, min_silence_s=settings.min_silence_s,
         padding_s=settings.padding_s, threshold_db=settings.threshold_db,
-        adaptive_threshold=settings.adaptive_threshold,
+        adaptive_threshold=settings.adaptive_threshold, spectrogram=spectrogram,
     )
 
 
 def analyze(samples: np.ndarray, sr: int, *, settings: AudioSettings = AudioSettings()) -> AudioAnalysis:
-    """Profile → speech → silences → fillers on one mono float32 signal."""
-    profile = compute_profile(samples, sr)
-    speech = detect_speech(samples, sr, backend=settings.vad_backend, profile=profile)
-    silences = silences_for(samples, sr, speech=speech, profile=profile, settings=settings)
-    fillers = detect_fillers(samples, sr, speech=speech, profile=profile, backend=settings.filler_backend)
+    """Profile → speech → silences → fillers on one mono float32 signal.
+
+    The stages share one 32 ms / 10 ms power spectrogram, computed here once.
+    """
+    samples = check_samples(samples, sr)
+    spectrogram = power_spectrogram(samples, sr)
+    profile = compute_profile(samples, sr, spectrogram=spectrogram)
+    speech = detect_speech(
+        samples, sr, backend=settings.vad_backend, profile=profile, spectrogram=spectrogram
+    )
+    silences = silences_for(
+        samples, sr, speech=speech, profile=profile, settings=settings, spectrogram=spectrogram
+    )
+    fillers = detect_fillers(
+        samples, sr, speech=speech, profile=profile, backend=settings.filler_backend,
+        spectrogram=spectrogram,
+    )
     return AudioAnalysis(profile=profile, speech=speech, silences=silences, fillers=fillers)
 
 

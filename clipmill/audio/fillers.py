@@ -163,6 +163,7 @@ def detect_fillers(
     profile: AudioProfile,
     backend: str = "acoustic",
     config: FillerConfig | None = None,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FillerResult:
     """Find filled pauses inside the speech of a mono segment.
 
@@ -178,6 +179,8 @@ def detect_fillers(
         ``acoustic`` (default, no model) or ``transcription`` (local Whisper-class model).
     config
         Backend settings.
+    spectrogram
+        The 32 ms / 10 ms `power_spectrogram` of ``samples`` when already computed (acoustic).
     """
     module = _backend(backend)
     config = config or FillerConfig()
@@ -187,7 +190,9 @@ def detect_fillers(
             f"profile was computed at {profile.sample_rate} Hz but samples are at {sr} Hz"
         )
     model = module.load(config)
-    events = module.detect(samples, sr, model, speech=speech, profile=profile, config=config)
+    events = module.detect(
+        samples, sr, model, speech=speech, profile=profile, config=config, spectrogram=spectrogram
+    )
     result = FillerResult.from_events(events)
     logger.debug("%s fillers: %d found", backend, len(result.timeline))
     return result

@@ -27,6 +27,7 @@ __all__ = [
     "compute_profile",
     "noise_floor_db",
     "power_spectrogram",
+    "shared_spectrogram",
 ]
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,31 @@ def power_spectrogram(
     return power, librosa.fft_frequencies(sr=sr, n_fft=n_fft)
 
 
+def shared_spectrogram(
+    samples: np.ndarray,
+    sr: int,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    frame_s: float = 0.032,
+    hop_s: float = 0.010,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`power_spectrogram` of checked `samples`, or the precomputed ``spectrogram`` after a shape check.
+
+    The stages share one spectrogram (``analyze`` computes it once) instead of recomputing it.
+    """
+    if spectrogram is None:
+        return power_spectrogram(samples, sr, frame_s=frame_s, hop_s=hop_s)
+    power, freqs = spectrogram
+    n_fft, hop = _frame_lengths(sr, frame_s, hop_s)
+    expected = (n_fft // 2 + 1, math.ceil(len(samples) / hop))
+    if power.shape != expected or freqs.shape != (expected[0],):
+        raise InputError(
+            f"spectrogram of shape {power.shape} does not match {len(samples)} samples at {sr} Hz "
+            f"with {frame_s * 1000:g} ms frames every {hop_s * 1000:g} ms (expected {expected})"
+        )
+    return power, freqs
+
+
 def _to_db(power: np.ndarray) -> np.ndarray:
     return np.maximum(10.0 * np.log10(np.maximum(power, 1e-30)), LEVEL_FLOOR_DB)
 
@@ -183,6 +209,7 @@ def compute_profile(
     hop_s: float = 0.010,
     floor_percentile: float = 10.0,
     level_percentile: float = 95.0,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AudioProfile:
     """Measure the levels and spectral shape of a mono segment.
 
@@ -196,9 +223,11 @@ def compute_profile(
         STFT window and hop in seconds.
     floor_percentile, level_percentile
         Percentiles of the frame levels taken as noise floor and as active (speech) level.
+    spectrogram
+        ``power_spectrogram(samples, sr, frame_s=frame_s, hop_s=hop_s)`` when already computed.
     """
     samples = check_samples(samples, sr)
-    power, freqs = power_spectrogram(samples, sr, frame_s=frame_s, hop_s=hop_s)
+    power, freqs = shared_spectrogram(samples, sr, spectrogram, frame_s=frame_s, hop_s=hop_s)
     levels = band_levels_db(power, freqs)
     live = levels > DIGITAL_SILENCE_DB
     floor = noise_floor_db(levels, percentile=floor_percentile)

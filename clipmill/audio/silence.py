@@ -18,7 +18,7 @@ from clipmill.audio.profile import (
     AudioProfile,
     band_levels_db,
     check_samples,
-    power_spectrogram,
+    shared_spectrogram,
 )
 from clipmill.errors import InputError
 from clipmill.timeline import Timeline
@@ -73,6 +73,7 @@ def detect_silences(
     threshold_db: float = -35.0,
     adaptive_threshold: bool = True,
     margin_db: float = 10.0,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SilenceResult:
     """Find the pauses worth cutting in a mono segment.
 
@@ -94,6 +95,8 @@ def detect_silences(
         Use ``profile.noise_floor_db + margin_db`` as the threshold instead of ``threshold_db``.
     margin_db
         Distance above the noise floor that still counts as silent (adaptive mode).
+    spectrogram
+        The 32 ms / 10 ms `power_spectrogram` of ``samples`` when already computed.
     """
     samples = check_samples(samples, sr)
     if min_silence_s < 0:
@@ -107,7 +110,7 @@ def detect_silences(
     total_s = len(samples) / sr
     threshold = profile.noise_floor_db + margin_db if adaptive_threshold else threshold_db
 
-    power, freqs = power_spectrogram(samples, sr, frame_s=FRAME_S, hop_s=HOP_S)
+    power, freqs = shared_spectrogram(samples, sr, spectrogram, frame_s=FRAME_S, hop_s=HOP_S)
     levels = band_levels_db(power, freqs)
     quiet = Timeline.from_mask(levels < threshold, HOP_S).clip(0.0, total_s)
     pauses = speech.complement(0.0, total_s).intersect(quiet).drop_shorter(min_silence_s)
@@ -115,12 +118,9 @@ def detect_silences(
 
     frame_power = power.sum(axis=0)
     frame_times = (np.arange(len(frame_power)) + 0.5) * HOP_S
-    mean_levels = np.array(
-        [
-            _mean_db(frame_power[(frame_times >= start) & (frame_times < end)])
-            for start, end in silences.array
-        ]
-    )
+    # frames centred in [start, end): one contiguous index range per silence
+    bounds = np.searchsorted(frame_times, silences.array.reshape(-1), side="left").reshape(-1, 2)
+    mean_levels = np.array([_mean_db(frame_power[first:last]) for first, last in bounds])
     logger.debug(
         "silences: %d (%.2f s) under %.1f dBFS", len(silences), silences.duration, threshold
     )

@@ -29,7 +29,7 @@ from clipmill.audio.profile import (
     check_samples,
     compute_profile,
     noise_floor_db,
-    power_spectrogram,
+    shared_spectrogram,
 )
 from clipmill.audio.vad_backends import hysteresis
 from clipmill.errors import InputError
@@ -98,7 +98,8 @@ class VadConfig:
     webrtc_mode, webrtc_frame_s
         webrtcvad aggressiveness (0-3) and frame length (0.01, 0.02 or 0.03 s).
     silero_onnx
-        Run silero's ONNX model (needs onnxruntime) instead of its TorchScript one.
+        Run silero's ONNX model (True; needs onnxruntime) or its TorchScript one (False). None
+        (default) picks ONNX, about twice as fast on one core, when onnxruntime is installed.
     pyannote_model_path
         Local path of a pyannote segmentation checkpoint; falls back to ``CLIPMILL_PYANNOTE_MODEL``.
     """
@@ -116,7 +117,7 @@ class VadConfig:
     energy_min_margin_db: float = 6.0
     webrtc_mode: int = 2
     webrtc_frame_s: float = 0.03
-    silero_onnx: bool = False
+    silero_onnx: bool | None = None
     pyannote_model_path: str | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -209,6 +210,7 @@ def acoustic_activity(
     margin_db: float = 12.0,
     floor_window_s: float = 4.0,
     hop_s: float = REFINE_HOP_S,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Per-frame mask of audible speech: a band ``margin_db`` above its local noise floor.
 
@@ -217,8 +219,9 @@ def acoustic_activity(
     but are voiced, while breath puffs on a headset and room rumble are not. Each band is
     compared with its own floor, the 10th percentile of its level over a sliding
     ``floor_window_s`` window, never below the segment's floor (digital silence ignored).
+    ``spectrogram`` is the 32 ms / ``hop_s`` `power_spectrogram` of ``samples`` when already computed.
     """
-    power, freqs = power_spectrogram(samples, sr, frame_s=0.032, hop_s=hop_s)
+    power, freqs = shared_spectrogram(samples, sr, spectrogram, frame_s=0.032, hop_s=hop_s)
     size = max(1, round(floor_window_s / hop_s))
 
     def above_floor(band: tuple[float, float]) -> np.ndarray:
@@ -277,6 +280,7 @@ def detect_speech(
     backend: str = "silero",
     profile: AudioProfile | None = None,
     config: VadConfig | None = None,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Timeline:
     """Speech intervals (seconds from the first sample) of a mono segment.
 
@@ -293,19 +297,24 @@ def detect_speech(
         backend's thresholds.
     config
         Backend and post-processing settings.
+    spectrogram
+        The 32 ms / 10 ms `power_spectrogram` of ``samples`` when already computed.
     """
     module = _backend(backend)
     config = config or VadConfig()
     samples = check_samples(samples, sr)
     total_s = len(samples) / sr
+    spectrogram = shared_spectrogram(samples, sr, spectrogram)
     if profile is None:
-        profile = compute_profile(samples, sr)
+        profile = compute_profile(samples, sr, spectrogram=spectrogram)
     elif profile.sample_rate != sr:
         raise InputError(
             f"profile was computed at {profile.sample_rate} Hz but samples are at {sr} Hz"
         )
     model = module.load(config)
-    mask, hop_s = module.activity(samples, sr, model, config=config, profile=profile)
+    mask, hop_s = module.activity(
+        samples, sr, model, config=config, profile=profile, spectrogram=spectrogram
+    )
     speech = (
         Timeline.from_mask(mask, hop_s)
         .clip(0.0, total_s)
@@ -313,7 +322,8 @@ def detect_speech(
         .drop_shorter(config.min_speech_s)
     )
     active = acoustic_activity(
-        samples, sr, margin_db=config.refine_margin_db, floor_window_s=config.refine_floor_window_s
+        samples, sr, margin_db=config.refine_margin_db, floor_window_s=config.refine_floor_window_s,
+        spectrogram=spectrogram,
     )
     speech = _refine(speech, active, window_s=config.refine_window_s, total_s=total_s)
     speech = speech.pad(config.speech_pad_s, span=(0.0, total_s))

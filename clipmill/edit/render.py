@@ -25,7 +25,12 @@ JOIN_FADE_S = 0.006
 @dataclass(frozen=True)
 class Crop:
     """A crop window in source pixels, scaled to the output size; `commands` (a ``sendcmd`` file)
-    moves it frame by frame, starting from ``(x, y)``."""
+    moves it frame by frame, starting from ``(x, y)``.
+
+    With `composite`, the cropped region (``crop@fg``, resized by the commands too) is scaled to
+    a size the commands give (``scale@fg``) and centred over a blurred, zoomed copy of the whole
+    frame that covers the output: where the region fills the output the background is hidden.
+    """
 
     width: int
     height: int
@@ -34,6 +39,7 @@ class Crop:
     out_width: int
     out_height: int
     commands: Path | None = None
+    composite: bool = False
 
 
 def filter_graph(plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, fade_s: float = JOIN_FADE_S) -> str:
@@ -41,14 +47,17 @@ def filter_graph(plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, f
     rate = Fraction(plan.fps)
     keep = _balanced_sum([_keep_frame(segment, rate) for segment in plan.segments])
     video = [f"[0:v]select='{keep}'", f"setpts='({_retime(plan.segments, rate)})/TB'"]
-    if crop is not None:
-        if crop.commands is not None:
-            video.append(f"sendcmd=f={crop.commands}")
-        video += [
-            f"crop={crop.width}:{crop.height}:{crop.x}:{crop.y}",
-            f"scale={crop.out_width}:{crop.out_height}:flags=lanczos", "setsar=1",
-        ]
-    lines = [",".join(video) + "[vout]"]
+    if crop is not None and crop.composite:
+        lines = _composite_lines(video, crop)
+    else:
+        if crop is not None:
+            if crop.commands is not None:
+                video.append(f"sendcmd=f={crop.commands}")
+            video += [
+                f"crop={crop.width}:{crop.height}:{crop.x}:{crop.y}",
+                f"scale={crop.out_width}:{crop.out_height}:flags=lanczos", "setsar=1",
+            ]
+        lines = [",".join(video) + "[vout]"]
     if has_audio:
         count = len(plan.segments)
         lines.append(f"[0:a]asplit={count}" + "".join(f"[as{i}]" for i in range(count)) if count > 1 else "[0:a]anull[as0]")
@@ -56,6 +65,29 @@ def filter_graph(plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, f
             lines.append(f"[as{i}]" + ",".join(_audio_chain(plan.segments, i, fade_s)) + f"[a{i}]")
         lines.append("".join(f"[a{i}]" for i in range(count)) + f"concat=n={count}:v=0:a=1[aout]")
     return ";\n".join(lines)
+
+
+def _composite_lines(video: list[str], crop: Crop) -> list[str]:
+    """Graph lines that overlay the moving foreground of `crop` on a blurred background, ending in ``[vout]``.
+
+    The background is blurred at a quarter of the output size (cheap, and the blur hides the
+    upscale); the overlay position is re-evaluated per frame because the foreground's size changes.
+    """
+    small_w, small_h = max(2, crop.out_width // 8 * 2), max(2, crop.out_height // 8 * 2)
+    radius = max(1, min(small_w, small_h) // 8)
+    commands = [f"sendcmd=f={crop.commands}"] if crop.commands is not None else []
+    background = [
+        f"[full]scale={small_w}:{small_h}:force_original_aspect_ratio=increase", f"crop={small_w}:{small_h}",
+        f"boxblur=luma_radius={radius}:luma_power=2", f"scale={crop.out_width}:{crop.out_height}", "setsar=1[bg]",
+    ]
+    foreground = [
+        f"[fgin]crop@fg={crop.width}:{crop.height}:{crop.x}:{crop.y}",
+        f"scale@fg={crop.out_width}:{crop.out_height}:flags=lanczos", "setsar=1[fg]",
+    ]
+    return [
+        ",".join([*video, *commands, "split[full][fgin]"]), ",".join(background), ",".join(foreground),
+        "[bg][fg]overlay=x=(W-w)/2:y=(H-h)/2:eval=frame,setsar=1[vout]",
+    ]
 
 
 def _frame_index(segment: EditSegment, rate: Fraction, time: str) -> str:

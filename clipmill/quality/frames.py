@@ -106,7 +106,7 @@ def manifest_row(document: Mapping[str, Any]) -> dict[str, Any]:
         "request_end_s": end,
         "requested_duration_s": requested,
         "planned_duration_s": planned,
-        "reduction_pct": 100.0 * (requested - planned) / requested if requested > 0 else np.nan,
+        "reduction_pct": round(100.0 * (requested - planned) / requested, 6) if requested > 0 else np.nan,
         "output_key": _get(document, "outputs", 0, "key"),
         "output_sha256": _get(document, "outputs", 0, "sha256"),
         "output_size_bytes": _number(_get(document, "outputs", 0, "size_bytes")),

@@ -12,7 +12,7 @@ import io
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import urllib3
@@ -136,6 +136,12 @@ class ObjectStore:
         with self._errors(f"listing {prefix!r}"):
             for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=recursive):
                 yield item.object_name
+
+    def list_with_times(self, prefix: str = "") -> Iterator[tuple[str, datetime, int]]:
+        """``(key, last_modified, size)`` of every object under `prefix`; times are timezone-aware UTC."""
+        with self._errors(f"listing {prefix!r}"):
+            for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
+                yield item.object_name, item.last_modified, int(item.size or 0)
 
     def copy(self, source_key: str, target_key: str) -> None:
         with self._errors(f"copying {source_key!r} to {target_key!r}"):

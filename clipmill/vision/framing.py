@@ -7,13 +7,21 @@ around the crop's centre, otherwise pans towards it with bounded velocity and ac
 the subject's track ends and another begins (a shot change), or the talker changes to a face more
 than a crop width away, it cuts straight to the new subject instead of panning across. With no face the crop is centred. The path is computed
 per source frame and then read through the edit plan, so it is right after every cut.
+
+Two optional modes make the window's size vary (`FramingSettings.two_people` and ``no_face``):
+``"widest"`` widens the window (target aspect kept, size moving with bounded speed) to hold every
+face present, and once that is larger than the frame the parts outside it become blurred bars;
+``"letterbox"`` shows the whole frame over a blurred copy of itself wherever no face is tracked.
+The renderer then composites a cropped, scaled foreground over a blurred background.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
+from typing import Literal, Sequence
+
+import warnings
 
 import numpy as np
 
@@ -41,7 +49,12 @@ def parse_aspect(text: str) -> Fraction:
 
 @dataclass(frozen=True)
 class FramingSettings:
-    """Camera behaviour, in fractions of the source width (or height for vertical moves)."""
+    """Camera behaviour, in fractions of the source width (or height for vertical moves).
+
+    ``two_people="widest"`` frames every face present (plus ``group_margin`` face heights on each
+    side) instead of the talker; ``no_face="letterbox"`` shows the whole frame over blurred bars on
+    face-less stretches of at least ``min_no_face_s`` (shorter gaps hold the camera).
+    """
 
     dead_zone: float = 0.08
     max_speed: float = 0.6
@@ -50,6 +63,10 @@ class FramingSettings:
     talk_window_s: float = 0.6
     switch_ratio: float = 1.5
     min_hold_s: float = 1.0
+    two_people: Literal["speaker", "widest"] = "speaker"
+    no_face: Literal["centre", "letterbox"] = "centre"
+    group_margin: float = 0.5
+    min_no_face_s: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,22 +84,45 @@ class FramingPath:
     subject_inside_share: float
     tracked_frames: int
     jerk: float
+    w: np.ndarray | None = None
+    h: np.ndarray | None = None
+    source_width: int = 0
+    source_height: int = 0
+
+    @property
+    def composite(self) -> bool:
+        """True when the window changes size or leaves the frame: render over a blurred background."""
+        return self.w is not None
+
+    @property
+    def letterbox(self) -> np.ndarray:
+        """Per output frame: the window reaches outside the source frame, so blurred bars show."""
+        if not self.composite:
+            return np.zeros(len(self.x), dtype=bool)
+        beyond_x = (self.x < 0) | (self.x + self.w > self.source_width)
+        return beyond_x | (self.y < 0) | (self.y + self.h > self.source_height)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        data = {
             "aspect": self.aspect, "fps": self.fps, "crop_width": self.crop_width, "crop_height": self.crop_height,
             "out_width": self.out_width, "out_height": self.out_height,
             "subject_inside_share": round(self.subject_inside_share, 4), "tracked_frames": self.tracked_frames,
             "jerk": round(self.jerk, 3), "x": self.x.astype(int).tolist(), "y": self.y.astype(int).tolist(),
         }
+        if self.composite:
+            data.update(w=self.w.astype(int).tolist(), h=self.h.astype(int).tolist(), source_width=self.source_width,
+                        source_height=self.source_height, letterbox_frames=int(self.letterbox.sum()))
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> FramingPath:
+        sizes = {key: np.asarray(data[key], dtype=int) for key in ("w", "h") if key in data}
         return cls(
             aspect=data["aspect"], fps=data["fps"], crop_width=data["crop_width"], crop_height=data["crop_height"],
             out_width=data["out_width"], out_height=data["out_height"], x=np.asarray(data["x"], dtype=int),
             y=np.asarray(data["y"], dtype=int), subject_inside_share=data["subject_inside_share"],
-            tracked_frames=data["tracked_frames"], jerk=data["jerk"],
+            tracked_frames=data["tracked_frames"], jerk=data["jerk"], **sizes,
+            source_width=data.get("source_width", 0), source_height=data.get("source_height", 0),
         )
 
 
@@ -219,21 +259,104 @@ def plan_framing(
     source_index = np.array(
         [min(n_source - 1, int(plan.source_time((j + 0.5) / rate) * rate)) for j in range(n_out)], dtype=int
     )
-    x = np.round(cam_x[source_index] - crop_w / 2).astype(int).clip(0, width - crop_w)
-    y = np.round(cam_y[source_index] - crop_h / 2).astype(int).clip(0, height - crop_h)
+    sizes: dict[str, object] = {}
+    pan = cam_x[source_index]
+    if settings.two_people == "speaker" and settings.no_face == "centre":
+        x = np.round(cam_x[source_index] - crop_w / 2).astype(int).clip(0, width - crop_w)
+        y = np.round(cam_y[source_index] - crop_h / 2).astype(int).clip(0, height - crop_h)
+        win_w, win_h = np.full(n_out, crop_w), np.full(n_out, crop_h)
+    else:
+        faces = _all_boxes(tracks, source_times)
+        x, y, win_w, win_h = _windows(faces, boxes, ids, cam_x, cam_y, width=width, height=height, ratio=ratio,
+                                      crop=(crop_w, crop_h), rate=rate, settings=settings)
+        x, y, win_w, win_h = x[source_index], y[source_index], win_w[source_index], win_h[source_index]
+        pan = x + win_w / 2
+        inside_frame = (x >= 0) & (y >= 0) & (x + win_w <= width) & (y + win_h <= height)
+        if np.any(win_w != crop_w) or not inside_frame.all():
+            sizes = dict(w=win_w, h=win_h, source_width=width, source_height=height)
 
     subject = boxes[source_index]
     tracked = ~np.isnan(subject[:, 0])
     inside = (
-        (subject[:, 0] >= x - 1) & (subject[:, 2] <= x + crop_w + 1)
-        & (subject[:, 1] >= y - 1) & (subject[:, 3] <= y + crop_h + 1)
+        (subject[:, 0] >= x - 1) & (subject[:, 2] <= x + win_w + 1)
+        & (subject[:, 1] >= y - 1) & (subject[:, 3] <= y + win_h + 1)
     )
     share = float(inside[tracked].mean()) if tracked.any() else 1.0
-    jerk = _jerk(cam_x[source_index], rate=rate, width=width, jump=crop_w / 2)
+    jerk = _jerk(pan, rate=rate, width=width, jump=crop_w / 2)
     return FramingPath(
         aspect=aspect, fps=fps, crop_width=crop_w, crop_height=crop_h, out_width=out_w, out_height=out_h, x=x, y=y,
-        subject_inside_share=share, tracked_frames=int(tracked.sum()), jerk=jerk,
+        subject_inside_share=share, tracked_frames=int(tracked.sum()), jerk=jerk, **sizes,
     )
+
+
+def _all_boxes(tracks: Sequence[Track], frame_times: np.ndarray) -> np.ndarray:
+    """Every track's box at every frame, shaped ``(tracks, frames, 4)``, NaN where absent."""
+    out = np.full((len(tracks), len(frame_times), 4), np.nan)
+    for k, track in enumerate(tracks):
+        rows = _rows(track, frame_times)
+        out[k, rows >= 0] = track.xyxy[rows[rows >= 0]]
+    return out
+
+
+def _windows(
+    faces: np.ndarray, boxes: np.ndarray, ids: np.ndarray, cam_x: np.ndarray, cam_y: np.ndarray, *, width: int,
+    height: int, ratio: Fraction, crop: tuple[int, int], rate: float, settings: FramingSettings,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per source frame, a window of `ratio` (top-left may lie outside the frame) for the two optional modes.
+
+    The camera pans to the group's centre; the width follows its target like the camera does
+    (bounded speed, dead zone): twice the group's reach from the camera's actual centre, plus
+    margins and one dead zone (so a held window still holds the group), or the plain crop where
+    fewer than two faces are present. Clamping a wide window into the frame only moves it towards
+    the group.
+    """
+    crop_w, crop_h = crop
+    full_w = max(width, int(np.ceil(height * ratio)))
+    count = np.sum(~np.isnan(faces[:, :, 0]), axis=0) if len(faces) else np.zeros(len(boxes), dtype=int)
+    dead = settings.dead_zone * width
+    if settings.two_people == "widest" and np.any(count >= 2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            union = np.stack([np.nanmin(faces[:, :, 0], 0), np.nanmin(faces[:, :, 1], 0),
+                              np.nanmax(faces[:, :, 2], 0), np.nanmax(faces[:, :, 3], 0)], axis=1)
+            margin = settings.group_margin * np.nanmax(faces[:, :, 3] - faces[:, :, 1], axis=0)
+        group = count >= 2
+        goal_x = np.where(group, (union[:, 0] + union[:, 2]) / 2, (boxes[:, 0] + boxes[:, 2]) / 2)
+        goal_y = np.where(group, (union[:, 1] + union[:, 3]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2)
+        cam_x = follow(goal_x, ids, low=crop_w / 2, high=width - crop_w / 2, fps=rate, settings=settings,
+                       extent=width, jump=crop_w)
+        cam_y = follow(goal_y, ids, low=crop_h / 2, high=height - crop_h / 2, fps=rate, settings=settings,
+                       extent=height, jump=crop_h)
+        reach_x = np.maximum(cam_x - union[:, 0], union[:, 2] - cam_x) + margin
+        reach_y = np.maximum(cam_y - union[:, 1], union[:, 3] - cam_y) + margin
+        need = 2 * np.maximum(reach_x, reach_y * float(ratio))
+        target_w = np.where(group, need + dead, crop_w - dead)
+        target_w[count == 0] = np.nan
+        win_w = follow(target_w, ids, low=crop_w, high=full_w, fps=rate, settings=settings, extent=width, jump=full_w)
+    else:
+        win_w = np.full(len(boxes), float(crop_w))
+    if settings.no_face == "letterbox":
+        blank = _long_runs(count == 0, int(round(settings.min_no_face_s * rate)))
+        win_w = np.where(blank, full_w, win_w)
+        cam_x, cam_y = np.where(blank, width / 2, cam_x), np.where(blank, height / 2, cam_y)
+    w = np.maximum(np.round(win_w / 2).astype(int) * 2, crop_w)
+    h = np.where(w == crop_w, crop_h, np.round(w / float(ratio) / 2).astype(int) * 2)
+    return _corner(cam_x, w, width), _corner(cam_y, h, height), w, h
+
+
+def _corner(centre: np.ndarray, size: np.ndarray, extent: int) -> np.ndarray:
+    """Top-left coordinate of a window of `size` around `centre`: inside ``[0, extent]`` when it fits, else centred."""
+    inside = np.clip(np.round(centre - size / 2), 0, np.maximum(extent - size, 0))
+    return np.where(size <= extent, inside, (extent - size) // 2).astype(int)
+
+
+def _long_runs(mask: np.ndarray, minimum: int) -> np.ndarray:
+    """`mask` with its True runs shorter than `minimum` frames cleared."""
+    out = np.zeros_like(mask)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    for start, end in zip(edges[::2], edges[1::2]):
+        out[start:end] = end - start >= minimum
+    return out
 
 
 def crop_commands(path: FramingPath) -> str:
@@ -244,6 +367,37 @@ def crop_commands(path: FramingPath) -> str:
         if (x, y) != last:
             lines.append(f"{j / rate:.6f} crop x {x}, crop y {y};")
             last = (x, y)
+    return "\n".join(lines) + "\n"
+
+
+def foreground(path: FramingPath) -> np.ndarray:
+    """Per output frame: the part of the window inside the source frame and its size in the output.
+
+    Rows are ``(x, y, w, h, out_w, out_h)``: the source region to crop and the even size it is
+    scaled to; a window inside the frame fills the output exactly, one reaching outside it leaves
+    room for blurred bars (the region is centred in the window there, so the overlay is centred too).
+    """
+    left, top = np.maximum(path.x, 0), np.maximum(path.y, 0)
+    right = np.minimum(path.x + path.w, path.source_width)
+    bottom = np.minimum(path.y + path.h, path.source_height)
+    region_w, region_h = right - left, bottom - top
+    fit_w = np.maximum(2, np.round(region_w * path.out_width / path.w / 2).astype(int) * 2)
+    fit_h = np.maximum(2, np.round(region_h * path.out_height / path.h / 2).astype(int) * 2)
+    out_w = np.where(region_w == path.w, path.out_width, np.minimum(fit_w, path.out_width))
+    out_h = np.where(region_h == path.h, path.out_height, np.minimum(fit_h, path.out_height))
+    return np.stack([left, top, region_w, region_h, out_w, out_h], axis=1).astype(int)
+
+
+def window_commands(path: FramingPath) -> str:
+    """``sendcmd`` lines that move and resize the foreground crop (``crop@fg``) and its scale (``scale@fg``)."""
+    rate = float(Fraction(path.fps))
+    lines, last = [], None
+    for j, row in enumerate(foreground(path).tolist()):
+        if row != last:
+            x, y, w, h, out_w, out_h = row
+            lines.append(f"{j / rate:.6f} crop@fg w {w}, crop@fg h {h}, crop@fg x {x}, crop@fg y {y}, "
+                         f"scale@fg w {out_w}, scale@fg h {out_h};")
+            last = row
     return "\n".join(lines) + "\n"
 
 

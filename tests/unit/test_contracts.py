@@ -161,3 +161,10 @@ def test_identity_joined_tracks_may_rejoin_after_a_gap_others_may_not():
     assert math.isnan(gaps["joined"]) and gaps["plain"] == 15.0
     failed = {f.check: f.clip_ids for f in validate_frame(frame, "tracks").failures}
     assert failed == {"track_ids_stable": ("plain",)}
+
+
+def test_float_noise_in_the_requested_range_is_not_a_negative_reduction():
+    document = {"request": {"start_s": 0.1, "end_s": 0.3}, "stages": {"edit": {"output_duration_s": 0.2}},
+                "outputs": [{"duration_s": 0.2}], "source": {"probe": {"fps": "25/1"}}}
+    assert 0.3 - 0.1 < 0.2
+    assert manifests_to_frame([document])["reduction_pct"].iloc[0] == 0.0

@@ -81,7 +81,8 @@ def _words(library: str, model, audio: np.ndarray, language: str | None):
 
 
 def detect(
-    samples: np.ndarray, sr: int, model, *, speech: Timeline, profile: AudioProfile, config
+    samples: np.ndarray, sr: int, model, *, speech: Timeline, profile: AudioProfile, config,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[tuple[float, float, str, float]]:
     """Filler words from the transcript, kept when they overlap speech."""
     from clipmill.audio.fillers import FILLER_WORDS

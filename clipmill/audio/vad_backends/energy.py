@@ -9,7 +9,7 @@ from clipmill.audio.profile import (
     SPEECH_BAND_HZ,
     AudioProfile,
     band_levels_db,
-    power_spectrogram,
+    shared_spectrogram,
 )
 from clipmill.audio.vad_backends import hysteresis
 
@@ -37,10 +37,11 @@ def thresholds_db(levels_db: np.ndarray, profile: AudioProfile, config) -> tuple
 
 
 def activity(
-    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile
+    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float]:
-    """Hysteresis on the 300-3400 Hz level per 10 ms frame."""
-    power, freqs = power_spectrogram(samples, sr, frame_s=FRAME_S, hop_s=HOP_S)
+    """Hysteresis on the 300-3400 Hz level per 10 ms frame (of ``spectrogram`` when given)."""
+    power, freqs = shared_spectrogram(samples, sr, spectrogram, frame_s=FRAME_S, hop_s=HOP_S)
     levels = band_levels_db(power, freqs, SPEECH_BAND_HZ)
     on, off = thresholds_db(levels, profile, config)
     return hysteresis(levels, on, off), HOP_S

@@ -48,7 +48,8 @@ def load(config) -> object:
 
 
 def activity(
-    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile
+    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Frame-level speech probability (max over the model's speaker/powerset outputs)."""
     import torch

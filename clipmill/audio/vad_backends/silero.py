@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 
 import librosa
 import numpy as np
@@ -12,8 +13,10 @@ from clipmill.audio.vad_backends import hysteresis
 from clipmill.errors import ModelUnavailable
 
 MODEL_SR = 16000
-#: silero scores 512-sample chunks at 16 kHz
-HOP_S = 512 / MODEL_SR
+#: silero scores 512-sample chunks at 16 kHz, each seen with the 64 samples before it
+CHUNK = 512
+CONTEXT = 64
+HOP_S = CHUNK / MODEL_SR
 
 
 @functools.cache
@@ -35,18 +38,46 @@ def _load(onnx: bool) -> object:
 
 
 def load(config) -> object:
-    """The silero model, loaded once per process."""
-    return _load(config.silero_onnx)
+    """The silero model, loaded once per process (ONNX when onnxruntime is installed, unless
+    ``config.silero_onnx`` says otherwise)."""
+    onnx = config.silero_onnx
+    if onnx is None:
+        onnx = importlib.util.find_spec("onnxruntime") is not None
+    return _load(onnx)
+
+
+def onnx_probabilities(session, samples: np.ndarray) -> np.ndarray:
+    """Speech probability per 512-sample chunk from silero's ONNX session at 16 kHz.
+
+    The same inputs as silero-vad's ``OnnxWrapper.audio_forward`` (zero-padded last chunk,
+    64 samples of context, recurrent state carried over), fed as numpy without its per-chunk
+    torch conversions.
+    """
+    n_chunks = -(-len(samples) // CHUNK)
+    padded = np.zeros(CONTEXT + n_chunks * CHUNK, dtype=np.float32)
+    padded[CONTEXT : CONTEXT + len(samples)] = samples
+    windows = np.lib.stride_tricks.sliding_window_view(padded, CONTEXT + CHUNK)[::CHUNK]
+    state = np.zeros((2, 1, 128), dtype=np.float32)
+    rate = np.array(MODEL_SR, dtype=np.int64)
+    probabilities = np.empty(n_chunks, dtype=np.float32)
+    for i, window in enumerate(windows):
+        out, state = session.run(None, {"input": window[None], "state": state, "sr": rate})
+        probabilities[i] = out[0, 0]
+    return probabilities
 
 
 def activity(
-    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile
+    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Speech probabilities per 32 ms chunk, thresholded with hysteresis."""
     import torch
 
     if sr != MODEL_SR:
         samples = librosa.resample(samples, orig_sr=sr, target_sr=MODEL_SR)
-    with torch.inference_mode():
-        probabilities = model.audio_forward(torch.from_numpy(samples)[None], MODEL_SR)[0].numpy()
+    if hasattr(model, "session"):
+        probabilities = onnx_probabilities(model.session, samples)
+    else:
+        with torch.inference_mode():
+            probabilities = model.audio_forward(torch.from_numpy(samples)[None], MODEL_SR)[0].numpy()
     return hysteresis(probabilities, config.threshold, config.neg_threshold), HOP_S

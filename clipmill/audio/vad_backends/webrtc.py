@@ -31,7 +31,8 @@ def load(config) -> object:
 
 
 def activity(
-    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile
+    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float]:
     """One speech decision per 10/20/30 ms frame of 16-bit PCM."""
     if sr not in SUPPORTED_SR:

@@ -36,3 +36,16 @@ def test_crop_moves_by_sendcmd_and_scales_to_the_target():
     crop = Crop(width=162, height=288, x=40, y=0, out_width=162, out_height=288, commands=Path("/tmp/c.cmd"))
     video = filter_graph(PLAN, has_audio=False, crop=crop)
     assert "sendcmd=f=/tmp/c.cmd,crop=162:288:40:0,scale=162:288:flags=lanczos,setsar=1[vout]" in video
+
+
+def test_composite_crop_overlays_the_moving_foreground_on_a_blurred_cover():
+    crop = Crop(width=720, height=288, x=0, y=0, out_width=162, out_height=288, commands=Path("/tmp/w.cmd"),
+                composite=True)
+    graph = filter_graph(PLAN, has_audio=True, crop=crop)
+    lines = graph.split(";\n")
+    assert lines[0].startswith("[0:v]select=") and lines[0].endswith(",sendcmd=f=/tmp/w.cmd,split[full][fgin]")
+    assert lines[1] == ("[full]scale=40:72:force_original_aspect_ratio=increase,crop=40:72,"
+                        "boxblur=luma_radius=5:luma_power=2,scale=162:288,setsar=1[bg]")
+    assert lines[2] == "[fgin]crop@fg=720:288:0:0,scale@fg=162:288:flags=lanczos,setsar=1[fg]"
+    assert lines[3] == "[bg][fg]overlay=x=(W-w)/2:y=(H-h)/2:eval=frame,setsar=1[vout]"
+    assert graph.count("[vout]") == 1 and graph.rstrip().endswith("[aout]")

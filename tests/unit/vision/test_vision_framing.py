@@ -9,7 +9,9 @@ import pytest
 
 from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.errors import InputError
-from clipmill.vision.framing import FramingSettings, crop_commands, crop_size, parse_aspect, plan_framing
+from clipmill.vision.framing import (
+    FramingSettings, crop_commands, crop_size, foreground, parse_aspect, plan_framing, window_commands,
+)
 from clipmill.vision.tracking import Track
 
 FPS = 25
@@ -78,3 +80,80 @@ def test_without_faces_the_crop_is_centred_and_commands_are_sparse():
     path = plan_framing([], width=1280, height=720, fps="25/1", plan=plan(2), aspect="1:1")
     assert set(path.x.tolist()) == {280} and path.tracked_frames == 0
     assert crop_commands(path).strip().splitlines() == ["0.000000 crop x 280, crop y 0;"]
+
+
+def faces_inside(path, boxes: list[Track]) -> np.ndarray:
+    """Per output frame (plan without cuts): every given track present there lies inside the window."""
+    ok = np.ones(len(path.x), dtype=bool)
+    w = path.w if path.composite else np.full(len(path.x), path.crop_width)
+    h = path.h if path.composite else np.full(len(path.x), path.crop_height)
+    for face in boxes:
+        frames = np.round(face.times * FPS).astype(int)
+        x0, y0, x1, y1 = face.xyxy.T
+        ok[frames] &= (x0 >= path.x[frames]) & (x1 <= path.x[frames] + w[frames])
+        ok[frames] &= (y0 >= path.y[frames]) & (y1 <= path.y[frames] + h[frames])
+    return ok
+
+
+WIDEST = FramingSettings(two_people="widest")
+
+
+def test_widest_letterboxes_two_faces_too_far_apart_for_a_crop():
+    left, right = track(1, 0, 6, 200.0), track(2, 0, 6, 1100.0)
+    speaker = plan_framing([left, right], width=1280, height=720, fps="25/1", plan=plan(6), aspect="9:16")
+    assert faces_inside(speaker, [left, right]).mean() == 0.0, "a 9:16 crop cannot hold both"
+    path = plan_framing([left, right], width=1280, height=720, fps="25/1", plan=plan(6), aspect="9:16",
+                        settings=WIDEST)
+    assert path.composite and path.letterbox.all()
+    assert faces_inside(path, [left, right]).mean() >= 0.98
+    assert (path.out_width, path.out_height) == (404, 720)
+    assert np.all(path.w * 16 // 9 - path.h <= 2) and np.all(path.w <= 1280)
+
+
+def test_widest_frames_a_close_pair_with_a_plain_crop_between_them():
+    left, right = track(1, 0, 4, 520.0), track(2, 0, 4, 760.0)
+    path = plan_framing([left, right], width=1280, height=720, fps="25/1", plan=plan(4), aspect="1:1",
+                        settings=WIDEST)
+    assert not path.composite, "the pair fits the largest square: no background needed"
+    assert faces_inside(path, [left, right]).all()
+    assert abs(path.x[50] + path.crop_width / 2 - 640) < 0.08 * 1280 + 1
+
+
+def test_widest_widens_smoothly_when_a_second_face_joins():
+    first, second = track(1, 0, 8, 300.0), track(2, 3, 8, 1000.0)
+    path = plan_framing([first, second], width=1280, height=720, fps="25/1", plan=plan(8), aspect="9:16",
+                        settings=WIDEST)
+    assert path.composite
+    assert np.all(path.w[:75] == path.crop_width), "one face: the plain crop"
+    growth = np.abs(np.diff(path.w)) * FPS
+    assert growth.max() <= WIDEST.max_speed * 1280 + 2 * FPS, "the window's size changes with bounded speed"
+    assert np.abs(np.diff(path.w, n=2)).max() * FPS**2 <= WIDEST.max_accel * 1280 + 4 * FPS**2
+    settled = np.arange(len(path.x)) >= 5 * FPS
+    assert faces_inside(path, [first, second])[settled].mean() >= 0.98
+    assert path.subject_inside_share >= 0.98
+
+
+def test_letterbox_only_where_no_face_is_tracked_for_long():
+    face = [track(1, 0, 2, 640.0), track(2, 4, 5, 640.0), track(3, 5.2, 7, 640.0)]
+    settings = FramingSettings(no_face="letterbox")
+    path = plan_framing(face, width=1280, height=720, fps="25/1", plan=plan(7), aspect="9:16", settings=settings)
+    times = np.arange(len(path.x)) / FPS
+    faceless = ~np.any([(times >= t.times[0] - 1e-6) & (times <= t.times[-1] + 1e-6) for t in face], axis=0)
+    assert path.composite
+    assert np.array_equal(path.letterbox, faceless & (times > 1.99) & (times < 4)), "the 0.2 s gap holds the crop"
+    full = path.letterbox
+    assert np.all(path.w[full] == 1280) and np.all(path.x[full] == 0)
+    assert np.all(path.y[full] == (720 - path.h[full]) // 2)
+    assert np.all(path.w[~full] == path.crop_width)
+
+
+def test_foreground_fills_the_output_inside_the_frame_and_leaves_bars_outside():
+    face = [track(1, 0, 1, 640.0)]
+    path = plan_framing(face, width=1280, height=720, fps="25/1", plan=plan(2), aspect="9:16",
+                        settings=FramingSettings(no_face="letterbox", min_no_face_s=0.2))
+    rows = foreground(path)
+    assert rows[0].tolist() == [path.x[0], 0, 404, 720, 404, 720]
+    assert rows[-1].tolist() == [0, 0, 1280, 720, 404, 228]
+    lines = window_commands(path).strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("1.000000 crop@fg w 1280, crop@fg h 720, crop@fg x 0")
+    assert lines[1].endswith("scale@fg w 404, scale@fg h 228;")

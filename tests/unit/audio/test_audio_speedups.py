@@ -1,0 +1,95 @@
+"""The shared spectrogram, pYIN and silero shortcuts give what the straightforward paths give."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import librosa
+import numpy as np
+import pytest
+
+from clipmill.audio.analysis import AudioSettings, analyze, silences_for
+from clipmill.audio.filler_backends.acoustic import _pyin_hmm, banded_viterbi, pyin
+from clipmill.audio.fillers import detect_fillers
+from clipmill.audio.profile import compute_profile, power_spectrogram, shared_spectrogram
+from clipmill.audio.vad import detect_speech
+from clipmill.errors import InputError
+
+SR = 16000
+
+
+def voice_like(total_s=4.0, seed=0):
+    """Gliding harmonic tone in noise, with pauses: voiced and unvoiced frames, pitch changes."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(total_s * SR)) / SR
+    f0 = 120 + 40 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 8)) * 0.1
+    gate = (np.sin(2 * np.pi * 0.5 * t) > -0.3).astype(float)
+    return (voiced * gate + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pyin_matches_librosa(seed):
+    x = voice_like(total_s=3.0, seed=seed)
+    f0, voiced, _ = librosa.pyin(x, fmin=60.0, fmax=300.0, sr=SR, frame_length=1024, hop_length=160)
+    ours_f0, ours_voiced = pyin(x, SR, fmin=60.0, fmax=300.0, frame_length=1024, hop_length=160)
+    np.testing.assert_array_equal(ours_voiced, voiced)
+    np.testing.assert_array_equal(ours_f0[ours_voiced], f0[voiced])
+    assert voiced.any() and not voiced.all()
+
+
+def test_banded_viterbi_matches_dense_viterbi():
+    predecessors, log_weights, log_outside, log_init = _pyin_hmm(279, 41)
+    local = librosa.sequence.transition_local(279, 41, window="triangle", wrap=False)
+    transition = np.kron(librosa.sequence.transition_loop(2, 0.99), local)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        # sparse observations with an occasional certain, far pitch jump (an out-of-band move)
+        prob = np.where(rng.random((558, 40)) < 0.02, rng.random((558, 40)), 0.0)
+        prob[279:] = rng.random(40) * 0.01
+        prob[:, 20] = 0.0
+        prob[[10, 250], [20, 21]] = 1.0
+        log_obs = np.log(prob + librosa.util.tiny(prob)).T
+        dense = librosa.sequence.viterbi(prob, transition, p_init=np.exp(log_init))
+        np.testing.assert_array_equal(
+            banded_viterbi(log_obs, predecessors, log_weights, log_outside, log_init), dense
+        )
+
+
+def test_shared_spectrogram_is_checked():
+    x = voice_like(total_s=1.0)
+    power, freqs = power_spectrogram(x, SR)
+    assert shared_spectrogram(x, SR, (power, freqs))[0] is power
+    np.testing.assert_array_equal(shared_spectrogram(x, SR)[0], power)
+    with pytest.raises(InputError, match="does not match"):
+        shared_spectrogram(x[:-800], SR, (power, freqs))
+    with pytest.raises(InputError, match="does not match"):
+        compute_profile(x, SR, hop_s=0.02, spectrogram=(power, freqs))
+
+
+@pytest.mark.parametrize("backend", ["energy", "webrtc"])
+def test_analyze_equals_the_stages_run_on_their_own(backend):
+    x = voice_like(total_s=6.0)
+    settings = AudioSettings(vad_backend=backend)
+    together = analyze(x, SR, settings=settings)
+    profile = compute_profile(x, SR)
+    speech = detect_speech(x, SR, backend=backend, profile=profile)
+    silences = silences_for(x, SR, speech=speech, profile=profile, settings=settings)
+    fillers = detect_fillers(x, SR, speech=speech, profile=profile)
+    assert together.profile == profile
+    assert together.speech == speech
+    assert together.silences.timeline == silences.timeline
+    np.testing.assert_array_equal(together.silences.levels_db, silences.levels_db)
+    assert together.fillers.to_list() == fillers.to_list()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="needs onnxruntime")
+def test_silero_onnx_probabilities_match_its_wrapper():
+    torch = pytest.importorskip("torch")
+    from clipmill.audio.vad_backends.silero import _load, onnx_probabilities
+
+    model = _load(True)
+    x = voice_like(total_s=3.3)
+    expected = model.audio_forward(torch.from_numpy(x)[None], SR)[0].numpy()
+    np.testing.assert_array_equal(onnx_probabilities(model.session, x), expected)
