@@ -22,6 +22,7 @@ from clipmill.audio.profile import AudioProfile, compute_profile
 from clipmill.audio.vad import detect_speech
 from clipmill.config import ClipOptions, load_settings
 from clipmill.contracts import TimelinesContract
+from clipmill.errors import InputError
 from clipmill.jobs import ClipJob
 from clipmill.storage import ObjectStore, job_key
 from tasks.runtime import clip_task, object_store, source_file
@@ -76,6 +77,11 @@ def decode_audio(job: ClipJob) -> str:
         source_file(job.source, settings), has_audio=True, start_s=job.start_s, duration_s=job.duration_s,
         ffmpeg=settings.ffmpeg,
     )
+    if samples.size == 0:
+        raise InputError(
+            f"source {job.source.uri!r} yielded no audio for {job.start_s:.3f}-{job.end_s:.3f} s although it has "
+            "an audio track: the file is truncated or corrupt in that range"
+        )
     store.put_bytes(key, media.to_wav_bytes(samples, media.ANALYSIS_SAMPLE_RATE), content_type="audio/wav")
     return key
 
