@@ -1,7 +1,8 @@
 """The clip job: one clip from one source range, as a DAG of retryable tasks.
 
     stage source → probe + validate → (already published? done)
-      → extract segment, and beside it the audio: decode → profile → speech → silences → fillers
+      → extract segment (for the face stage, or sources whose frames cannot be cut in place),
+        and beside it the audio: decode → profile → speech → silences → fillers
         (the audio stages are skipped without an audio track)
       → faces: chunks on Dask → tracks (subflow)                     (when detect_faces or reframing)
       → plan the edit (cut / speed up pauses and fillers) → framing (crop path around the speaker)
@@ -71,11 +72,12 @@ def clip_job(
         info, job = probe_source(source_ref, start, end, chosen)
     if (already := find_published(job)) is not None:
         return asdict(already)
-    extracting = extract_segment.submit(job, info)
+    faces_wanted = chosen.detect_faces or chosen.reframe != "none"
+    extracting = extract_segment.submit(job, info) if faces_wanted or not info.frames_addressable_in_place else None
     stages = analyse_audio(job, timings) if info.has_audio else {"audio": {"status": "no audio track"}}
     with _timed(timings, "extract_wait"):
-        segment_key = extracting.result()
-    if chosen.detect_faces or chosen.reframe != "none":
+        segment_key = extracting.result() if extracting is not None else None
+    if faces_wanted:
         with _timed(timings, "faces"):
             faces = face_flow_for(job.duration_s)(
                 job.analysis_id, segment_key, job.duration_s, info.fps, *info.display_size,

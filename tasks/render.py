@@ -18,7 +18,7 @@ from clipmill.sources import sha256_file
 from clipmill.storage import job_key
 from tasks.edit import load_plan
 from tasks.framing import load_framing
-from tasks.runtime import clip_task, object_store, scratch_dir
+from tasks.runtime import clip_task, object_store, scratch_dir, source_file
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,13 @@ class RenderedClip:
 
 @clip_task(name="render-clip")
 def render_clip(
-    job: ClipJob, segment_key: str, plan_key: str, has_audio: bool, framing_key: str | None = None
+    job: ClipJob, segment_key: str | None, plan_key: str, has_audio: bool, framing_key: str | None = None
 ) -> RenderedClip:
-    """Apply the edit plan in one ffmpeg pass: H.264/AAC, ``+faststart``, uploaded under the job's key."""
+    """Apply the edit plan in one ffmpeg pass: H.264/AAC, ``+faststart``, uploaded under the job's key.
+
+    Without a segment (`segment_key` None) the range is read straight from the source: one decode
+    and one encode in all, for sources whose frames can be addressed in place.
+    """
     settings = load_settings()
     store = object_store(settings)
     key = job_key(job.job_id, "render.mp4")
@@ -43,12 +47,17 @@ def render_clip(
         crf=job.options.crf, preset=job.options.preset, audio_bitrate_kbps=job.options.audio_bitrate_kbps
     )
     with scratch_dir(settings) as folder:
-        segment = store.get_file(segment_key, folder / "segment.mp4")
+        if segment_key is None:
+            source, window = source_file(job.source, settings), (job.start_s, job.duration_s)
+        else:
+            source, window = store.get_file(segment_key, folder / "segment.mp4"), None
         graph = folder / "graph.txt"
         graph.write_text(filter_graph(load_plan(plan_key), has_audio=has_audio, crop=_crop(framing_key, folder)))
         output = folder / "render.mp4"
-        run(render_args(segment, output, graph, has_audio=has_audio, settings=encoder, ffmpeg=settings.ffmpeg),
-            what=f"rendering {job.clip_id}")
+        args = render_args(
+            source, output, graph, has_audio=has_audio, settings=encoder, window=window, ffmpeg=settings.ffmpeg
+        )
+        run(args, what=f"rendering {job.clip_id}")
         info = media.probe(output, ffprobe=settings.ffprobe)
         digest, size = sha256_file(output)
         store.put_file(key, output, content_type="video/mp4")

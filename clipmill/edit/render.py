@@ -146,13 +146,18 @@ def _audio_chain(segments: tuple[EditSegment, ...], index: int, fade_s: float) -
 
 def render_args(
     source: Path, output: Path, graph_file: Path, *, has_audio: bool, settings: EncoderSettings,
-    ffmpeg: str = "ffmpeg",
+    window: tuple[float, float] | None = None, ffmpeg: str = "ffmpeg",
 ) -> list[str]:
-    """ffmpeg arguments that apply the graph in `graph_file` to `source` and encode `output`."""
+    """ffmpeg arguments that apply the graph in `graph_file` to `source` and encode `output`.
+
+    `window` ``(start_s, duration_s)`` reads that range of a longer file with an accurate input
+    seek, so the plan's times (from the range's start) address its frames directly.
+    """
     maps = ["-map", "[vout]"] + (["-map", "[aout]"] if has_audio else [])
+    seek = ["-ss", f"{window[0]:.6f}", "-t", f"{window[1]:.6f}"] if window else []
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        *input_guard(), "-i", str(source),
+        *input_guard(), *seek, "-i", str(source),
         "-filter_complex_script", str(graph_file), *maps,
         *codec_args(settings, has_audio=has_audio), str(output),
     ]

@@ -26,6 +26,7 @@ class MediaInfo:
     width: int
     height: int
     fps: str
+    constant_frame_rate: bool
     rotation: int
     video_codec: str
     pix_fmt: str
@@ -45,6 +46,12 @@ class MediaInfo:
     def frame_s(self) -> float:
         """Duration of one frame in seconds."""
         return float(1 / self.frame_rate)
+
+    @property
+    def frames_addressable_in_place(self) -> bool:
+        """True when frames can be cut by time straight from this file: constant frame rate, no
+        rotation to apply, even dimensions. Other sources go through the frame-accurate intermediate."""
+        return self.constant_frame_rate and self.rotation == 0 and self.width % 2 == 0 and self.height % 2 == 0
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -147,6 +154,7 @@ def parse_probe(data: dict[str, Any], *, path: Path, size_bytes: int) -> MediaIn
         width=width,
         height=height,
         fps=_frame_rate(video),
+        constant_frame_rate=_constant_frame_rate(video),
         rotation=_rotation(video),
         video_codec=str(video.get("codec_name", "unknown")),
         pix_fmt=str(video.get("pix_fmt", "unknown")),
@@ -178,6 +186,15 @@ def _frame_rate(video: dict[str, Any]) -> str:
             rate = Fraction(int(num), int(den))
             return f"{rate.numerator}/{rate.denominator}"
     raise InputError(f"video stream has no usable frame rate (avg {video.get('avg_frame_rate')!r})")
+
+
+def _constant_frame_rate(video: dict[str, Any]) -> bool:
+    """Nominal and average frame rates agree (variable-frame-rate files differ)."""
+    rates = []
+    for key in ("r_frame_rate", "avg_frame_rate"):
+        num, _, den = str(video.get(key) or "0/0").partition("/")
+        rates.append(Fraction(int(num), int(den)) if den and int(den) != 0 else None)
+    return rates[0] is not None and rates[0] == rates[1]
 
 
 def _rotation(video: dict[str, Any]) -> int:

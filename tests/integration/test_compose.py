@@ -40,6 +40,8 @@ def test_removed_pauses_are_gone_and_the_clip_matches_its_plan(clip_env, workdir
                           out_dir=workdir / "out", **NO_FACES)
     edit = result.manifest.stages["edit"]
     assert edit["removed_silence_s"] > 3.0, edit
+    analysis_dir = result.manifest.stages["speech"]["key"].rsplit("/", 1)[0]
+    assert not clip_env.exists(f"{analysis_dir}/segment.mp4"), "a plain CFR source is cut in place, no intermediate"
     assert result.duration_s == pytest.approx(edit["output_duration_s"], abs=0.04 + 1e-6)
     assert_av_in_sync(result.clip_path, 25)
     before = result.manifest.stages["silences"]

@@ -11,7 +11,7 @@ from clipmill.media.frames import frame_args
 from clipmill.media.probe import MediaInfo
 
 INFO = MediaInfo(
-    duration_s=60.0, width=1920, height=1080, fps="30000/1001", rotation=0, video_codec="h264", pix_fmt="yuv420p",
+    duration_s=60.0, width=1920, height=1080, fps="30000/1001", constant_frame_rate=True, rotation=0, video_codec="h264", pix_fmt="yuv420p",
     has_audio=True, audio_codec="aac", audio_sample_rate=48000, audio_channels=2, format_name="mp4", size_bytes=1,
 )
 
@@ -68,3 +68,17 @@ def test_every_ffmpeg_call_whitelists_file_and_pipe_protocols_only():
 def test_audio_is_decoded_to_mono_float_at_the_analysis_rate():
     args = decode_audio_args(Path("a"), sample_rate=16000)
     assert (_after(args, "-ac"), _after(args, "-ar"), _after(args, "-f")) == ("1", "16000", "f32le")
+
+
+def test_render_reads_a_window_of_the_source_with_an_accurate_input_seek():
+    args = render_args(Path("src.mp4"), Path("o.mp4"), Path("g"), has_audio=True, settings=EncoderSettings(),
+                       window=(12.5, 30.0))
+    assert args.index("-ss") < args.index("-t") < args.index("-i")
+    assert (_after(args, "-ss"), _after(args, "-t")) == ("12.500000", "30.000000")
+    assert "-ss" not in render_args(Path("s"), Path("o"), Path("g"), has_audio=True, settings=EncoderSettings())
+
+
+def test_only_plain_constant_rate_sources_are_cut_in_place():
+    assert INFO.frames_addressable_in_place
+    for change in ({"constant_frame_rate": False}, {"rotation": 90}, {"width": 1921}):
+        assert not INFO.__class__(**{**INFO.to_dict(), **change}).frames_addressable_in_place

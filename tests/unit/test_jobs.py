@@ -13,7 +13,7 @@ from clipmill.media.probe import MediaInfo
 from clipmill.sources import SourceRef
 
 INFO = MediaInfo(
-    duration_s=33.0, width=360, height=288, fps="25/1", rotation=0, video_codec="h264", pix_fmt="yuv420p",
+    duration_s=33.0, width=360, height=288, fps="25/1", constant_frame_rate=True, rotation=0, video_codec="h264", pix_fmt="yuv420p",
     has_audio=True, audio_codec="aac", audio_sample_rate=44100, audio_channels=1, format_name="mp4", size_bytes=1,
 )
 SOURCE = SourceRef(uri="/media/talk.mp4", sha256="a" * 64, size_bytes=1000, name="My Talk (final).mp4")
