@@ -25,6 +25,7 @@ from clipmill.contracts import TimelinesContract
 from clipmill.errors import InputError
 from clipmill.jobs import ClipJob
 from clipmill.storage import ObjectStore, job_key
+from clipmill.timeline import Timeline
 from tasks.runtime import clip_task, object_store, source_file
 
 
@@ -54,6 +55,15 @@ def _stored(store: ObjectStore, key: str) -> dict[str, Any] | None:
 
 def _store(store: ObjectStore, key: str, document: dict[str, Any]) -> None:
     store.put_bytes(key, json.dumps(document, indent=1).encode(), content_type="application/json")
+
+
+def _analysis_inputs(
+    store: ObjectStore, audio_key: str, profile_key: str, speech_key: str
+) -> tuple[np.ndarray, int, AudioProfile, Timeline]:
+    """What the stages after VAD read: the audio, its profile and the speech timeline."""
+    samples, sr = _load_audio(store, audio_key)
+    profile = _profile(json.loads(store.get_bytes(profile_key)))
+    return samples, sr, profile, timeline_from_document(json.loads(store.get_bytes(speech_key)))
 
 
 def _profile(document: dict[str, Any]) -> AudioProfile:
@@ -129,9 +139,7 @@ def find_silences(job: ClipJob, audio_key: str, profile_key: str, speech_key: st
     key = job_key(job.analysis_id, "silences.json")
     document = _stored(store, key)
     if document is None:
-        samples, sr = _load_audio(store, audio_key)
-        profile = _profile(json.loads(store.get_bytes(profile_key)))
-        speech = timeline_from_document(json.loads(store.get_bytes(speech_key)))
+        samples, sr, profile, speech = _analysis_inputs(store, audio_key, profile_key, speech_key)
         result = silences_for(samples, sr, speech=speech, profile=profile, settings=audio_settings(job.options))
         document = silences_document(result, duration_s=len(samples) / sr)
         _store(store, key, document)
@@ -147,9 +155,7 @@ def find_fillers(job: ClipJob, audio_key: str, profile_key: str, speech_key: str
     key = job_key(job.analysis_id, "fillers.json")
     document = _stored(store, key)
     if document is None:
-        samples, sr = _load_audio(store, audio_key)
-        profile = _profile(json.loads(store.get_bytes(profile_key)))
-        speech = timeline_from_document(json.loads(store.get_bytes(speech_key)))
+        samples, sr, profile, speech = _analysis_inputs(store, audio_key, profile_key, speech_key)
         result = detect_fillers(samples, sr, speech=speech, profile=profile, backend=job.options.filler_backend)
         document = fillers_document(result, duration_s=len(samples) / sr)
         document["backend"] = job.options.filler_backend
