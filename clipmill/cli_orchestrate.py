@@ -128,13 +128,12 @@ def follow_run(run_id: UUID, *, timeout_s: float, poll_s: float = 1.0) -> int:
 
     deadline = time.monotonic() + timeout_s
     seen: set[UUID] = set()
-    shown_state = None
+    shown_states: set[UUID] = set()
     with get_client(sync_client=True) as client:
         while True:
+            _print_new_states(client, run_id, shown_states)
             run = client.read_flow_run(run_id)
-            if run.state and run.state.name != shown_state:
-                shown_state = run.state.name
-                typer.echo(f"{run.state.timestamp:%H:%M:%S} state {shown_state}", err=True)
+            shown_state = run.state.name if run.state else "created"
             final = run.state is not None and run.state.is_final()
             if final:
                 time.sleep(poll_s)  # logs are shipped in batches: let the last ones land
@@ -145,6 +144,15 @@ def follow_run(run_id: UUID, *, timeout_s: float, poll_s: float = 1.0) -> int:
                 typer.secho(f"error: flow run {run_id} still {shown_state} after {timeout_s:g} s", fg=typer.colors.RED, err=True)
                 return TIMEOUT_EXIT
             time.sleep(poll_s)
+
+
+def _print_new_states(client: Any, run_id: UUID, shown: set[UUID]) -> None:
+    """Every state the run went through since the last call, from its history: a state shorter
+    than the polling interval (a quick Running) is still reported."""
+    for state in sorted(client.read_flow_run_states(run_id), key=lambda state: state.timestamp):
+        if state.id not in shown:
+            shown.add(state.id)
+            typer.echo(f"{state.timestamp:%H:%M:%S} state {state.name}", err=True)
 
 
 def _print_new_logs(client: Any, run_id: UUID, seen: set[UUID]) -> None:

@@ -74,8 +74,8 @@ def test_store_killed_mid_job_fails_clearly_then_resumes_to_the_same_clip(
         store = point_at(monkeypatch, server)
         assert list(store.list("clips/")) == []
         stored = {key: store.client.stat_object(store.bucket, key).last_modified for key in store.list("jobs/")}
-        assert any(key.endswith("segment.mp4") for key in stored)
-        wait_readable(store, next(key for key in stored if key.endswith("segment.mp4")))
+        assert stored, "the job stored some stages before the store died"
+        wait_readable(store, next(iter(stored)))
         resumed = process_clip(str(sample_video), start=2.0, end=6.0, out_dir=tmp_path / "resumed", **FAST)
         for key, modified in stored.items():
             assert store.client.stat_object(store.bucket, key).last_modified == modified, f"{key} was redone"
@@ -149,7 +149,8 @@ def tiny_tmpfs(tmp_path: Path):
 def test_full_temp_disk_fails_clearly_and_cleans_up(tiny_tmpfs, clip_env, sample_video, monkeypatch):
     monkeypatch.setenv("CLIPMILL_HOME", str(tiny_tmpfs))
     before = set(clip_env.list("clips/"))
-    state = clip_job(str(sample_video), 0.0, 30.0, FAST, return_state=True)
+    lossless = {**FAST, "crf": 0}  # a render far larger than the 2 MiB scratch space
+    state = clip_job(str(sample_video), 0.0, 30.0, lossless, return_state=True)
     error = state.result(raise_on_failure=False)
     assert state.is_failed() and isinstance(error, (ToolError, StorageError)), f"{type(error).__name__}: {error}"
     assert "No space left on device" in str(error) or "no space left" in str(error)
