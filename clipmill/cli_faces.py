@@ -172,7 +172,7 @@ def faces(
         typer.Option("--detector", "-d", help="Detector backend, repeatable, in cascade order (mediapipe, yunet, retinaface, yolo)."),
     ] = None,
     ensemble: Annotated[str, typer.Option("--ensemble", help="cascade, parallel or weighted.")] = "parallel",
-    sampling: Annotated[str, typer.Option("--sampling", help="uniform or motion.")] = "uniform",
+    sampling: Annotated[str, typer.Option("--sampling", help="uniform, motion, keyframe or adaptive.")] = "uniform",
     fps: Annotated[Optional[float], typer.Option("--fps", help="Analysis frame rate; default the source's.")] = None,
     sample_rate_hz: Annotated[float, typer.Option("--sample-rate", help="Detections per second.")] = 5.0,
     json_output: Annotated[bool, typer.Option("--json/--no-json", help="Print the tracks as JSON.")] = True,

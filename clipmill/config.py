@@ -74,8 +74,10 @@ class ClipOptions(BaseModel):
     )
     remove_fillers: bool = Field(False, description='Cut detected filler sounds ("um", "uh").')
     detect_faces: bool = Field(True, description="Detect and track faces (needed for reframing; recorded in the manifest).")
-    face_sampling: Literal["uniform", "motion"] = Field(
-        "uniform", description="Which frames the face detectors see: uniform (5 per second) or motion-driven."
+    face_sampling: Literal["uniform", "motion", "keyframe", "adaptive"] = Field(
+        "uniform",
+        description="Which frames the face detectors see: uniform (5 per second), motion-driven, the file's key "
+        "frames and shot cuts, or adaptive (more often while faces are uncertain or moving).",
     )
     framing_two_people: Literal["speaker", "widest"] = Field(
         "speaker",

@@ -93,7 +93,7 @@ def face_tracks(
         height: Segment height in pixels.
         detectors: Face detector backends in cascade order; default MediaPipe + YuNet.
         ensemble: How detectors combine: cascade, parallel or weighted.
-        sampling: Which frames are detected: uniform or motion.
+        sampling: Which frames are detected: uniform, motion, keyframe or adaptive.
         sample_rate_hz: Detections per second (motion sampling's highest rate).
         chunk_s: Seconds of video per Dask task.
         overlap_frames: Frames neighbouring chunks share, for stitching.

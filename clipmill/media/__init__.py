@@ -3,7 +3,7 @@
 from clipmill.media.audio import ANALYSIS_SAMPLE_RATE, decode_audio, from_wav_bytes, to_wav_bytes
 from clipmill.media.encode import EncoderSettings, extract_segment
 from clipmill.media.frames import FrameChunk, iter_frame_chunks
-from clipmill.media.probe import AudioInfo, MediaInfo, probe, probe_audio
+from clipmill.media.probe import AudioInfo, MediaInfo, keyframe_times, probe, probe_audio
 from clipmill.media.tool import tool_version
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "extract_segment",
     "from_wav_bytes",
     "iter_frame_chunks",
+    "keyframe_times",
     "probe",
     "probe_audio",
     "to_wav_bytes",

@@ -217,3 +217,31 @@ def _first_number(*values: Any) -> float | None:
 def _stream_kinds(streams: list[dict[str, Any]]) -> str:
     kinds = [s.get("codec_type", "unknown") for s in streams]
     return ", ".join(kinds) if kinds else "no streams"
+
+
+def keyframe_times(
+    path: Path, *, start_s: float = 0.0, duration_s: float | None = None, ffprobe: str = "ffprobe"
+) -> list[float]:
+    """Times of the first video stream's key frames inside ``[start_s, start_s + duration_s)``.
+
+    Seconds from the start of the file (the timeline ``ffmpeg -ss`` uses), read from packet flags:
+    the file is demuxed, not decoded, so this is cheap even for long sources.
+    """
+    _check_file(path)
+    window = f"{max(0.0, start_s):.6f}%" + ("" if duration_s is None else f"+{duration_s:.6f}")
+    command = [
+        require(ffprobe), "-v", "error", *input_guard(), "-select_streams", "v:0", "-read_intervals", window,
+        "-show_entries", "packet=pts_time,flags:format=start_time", "-of", "json", str(path),
+    ]
+    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    if result.returncode != 0:
+        raise InputError(f"cannot read the key frames of {str(path)!r}: {stderr_tail(result.stderr)}")
+    data = json.loads(result.stdout or b"{}")
+    origin = _first_number(data.get("format", {}).get("start_time")) or 0.0
+    end = math.inf if duration_s is None else start_s + duration_s
+    times = [
+        pts - origin
+        for packet in data.get("packets", [])
+        if "K" in packet.get("flags", "") and (pts := _first_number(packet.get("pts_time"))) is not None
+    ]
+    return sorted(t for t in times if start_s - 1e-6 <= t < end)

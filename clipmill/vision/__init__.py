@@ -12,10 +12,11 @@ Typical use from a task that decoded a chunk of frames (uint8 RGB, (B, H, W, 3))
 from clipmill.vision.detections import Detections, box_iou, weighted_box_fusion
 from clipmill.vision.detectors import Detector, DetectorConfig, load_detector
 from clipmill.vision.ensemble import Ensemble, EnsembleConfig, load_ensemble, merge
-from clipmill.vision.sampling import motion_energy, sample_motion, sample_uniform
+from clipmill.vision.sampling import AdaptiveSampler, motion_energy, sample_keyframes, sample_motion, sample_uniform
 from clipmill.vision.tracking import FaceTracker, Track, TrackerConfig, stitch_tracks, track_faces
 
 __all__ = [
+    "AdaptiveSampler",
     "Detections",
     "Detector",
     "DetectorConfig",
@@ -29,6 +30,7 @@ __all__ = [
     "load_ensemble",
     "merge",
     "motion_energy",
+    "sample_keyframes",
     "sample_motion",
     "sample_uniform",
     "stitch_tracks",

@@ -19,7 +19,7 @@ import numpy as np
 from clipmill.errors import InputError
 from clipmill.vision.detections import Detections
 from clipmill.vision.identity import reidentify, track_embedding
-from clipmill.vision.sampling import sample_motion, sample_uniform
+from clipmill.vision.sampling import AdaptiveSampler, sample_keyframes, sample_motion, sample_uniform
 from clipmill.vision.tracking import Track, TrackerConfig, stitch_tracks, track_faces
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
     "tracks_to_table",
 ]
 
-SAMPLING_METHODS = ("uniform", "motion")
+SAMPLING_METHODS = ("uniform", "motion", "keyframe", "adaptive")
 
 TABLE_COLUMNS: dict[str, type] = {
     "track_id": np.int64,
@@ -91,13 +91,17 @@ class SamplingConfig:
     ----------
     method : str
         ``uniform``: ``rate_hz`` detections per second; ``motion``: between ``min_rate_hz`` and
-        ``rate_hz``, more often when the picture moves (see :func:`~clipmill.vision.sampling.sample_motion`).
+        ``rate_hz``, more often when the picture moves (see :func:`~clipmill.vision.sampling.sample_motion`);
+        ``keyframe``: the file's key frames and shot cuts, at least ``min_rate_hz``
+        (:func:`~clipmill.vision.sampling.sample_keyframes`); ``adaptive``: between ``min_rate_hz`` and
+        ``rate_hz``, more often while the faces found are uncertain or moving
+        (:class:`~clipmill.vision.sampling.AdaptiveSampler`).
     rate_hz : float
-        Uniform rate, or the motion method's highest rate.
+        Uniform rate, or the highest rate of the motion and adaptive methods.
     min_rate_hz : float
-        Motion method's lowest rate.
+        Lowest rate of the motion, keyframe and adaptive methods.
     motion_threshold : float
-        Motion method: accumulated frame change that triggers a sample.
+        Motion and adaptive methods: accumulated frame change that triggers a sample.
     cut_threshold : float or None
         Frame change (mean absolute grey difference in [0, 1]) above which a frame starts a new shot;
         ``None`` never cuts. Measured on the GRID sample: hard cuts 0.048-0.15, within a shot < 0.007.
@@ -116,6 +120,13 @@ class SamplingConfig:
             raise InputError(f"need 0 < min_rate_hz <= rate_hz, got {self.min_rate_hz} and {self.rate_hz}")
         if self.cut_threshold is not None and not 0 < self.cut_threshold <= 1:
             raise InputError(f"cut_threshold must lie in (0, 1] or be None, got {self.cut_threshold}")
+
+    def adaptive_sampler(self, fps: float) -> AdaptiveSampler:
+        """A fresh sampler for one chunk of the ``adaptive`` method."""
+        return AdaptiveSampler(
+            fps=fps, min_rate_hz=self.min_rate_hz, max_rate_hz=min(self.rate_hz, fps),
+            motion_threshold=self.motion_threshold,
+        )
 
 
 def count_frames(duration_s: float, fps: float) -> int:
@@ -170,12 +181,21 @@ def find_cuts(energy: np.ndarray, *, threshold: float | None) -> np.ndarray:
     return np.flatnonzero(energy > threshold).astype(np.int64)
 
 
-def choose_samples(energy: np.ndarray, *, fps: float, config: SamplingConfig) -> np.ndarray:
+def choose_samples(
+    energy: np.ndarray, *, fps: float, config: SamplingConfig, keyframes: np.ndarray | None = None
+) -> np.ndarray:
     """Frames to run the detector on, given each frame's change from the previous one.
 
     The method's frames, plus both sides of every cut so each shot has an observed first and last
     frame. Decisions for frame ``i`` depend on ``energy[: i + 2]`` only, except that the last frame is
-    always chosen: a caller streaming frames may trust all but the last index of a prefix.
+    always chosen: a caller streaming frames may trust all but the last index of a prefix. For the
+    ``adaptive`` method these are only the frames that must be detected (first, last, cuts): its
+    sampler adds the others as detections come in.
+
+    Parameters
+    ----------
+    keyframes : ndarray of int, optional
+        Key frame indices in the chunk, for the ``keyframe`` method.
 
     Returns
     -------
@@ -186,14 +206,21 @@ def choose_samples(energy: np.ndarray, *, fps: float, config: SamplingConfig) ->
     n = len(energy)
     if n == 0:
         return np.zeros(0, np.int64)
+    cuts = find_cuts(energy, threshold=config.cut_threshold)
     if config.method == "uniform":
         base = sample_uniform(n, fps=fps, rate_hz=min(config.rate_hz, fps))
-    else:
+    elif config.method == "motion":
         base = sample_motion(
             energy, fps=fps, min_rate_hz=config.min_rate_hz, max_rate_hz=config.rate_hz,
             threshold=config.motion_threshold,
         )
-    cuts = find_cuts(energy, threshold=config.cut_threshold)
+    elif config.method == "keyframe":
+        known = np.concatenate([np.zeros(0, np.int64) if keyframes is None else keyframes, cuts])
+        base = sample_keyframes(
+            n, known, fps=fps, min_rate_hz=config.min_rate_hz, max_rate_hz=min(config.rate_hz, fps)
+        )
+    else:
+        base = np.asarray([0, n - 1], np.int64)
     around = np.concatenate([cuts - 1, cuts])
     return np.unique(np.concatenate([base, around[(around >= 0) & (around < n)]])).astype(np.int64)
 
@@ -204,6 +231,7 @@ def track_chunk(
     *,
     cuts: Sequence[int] = (),
     config: TrackerConfig | None = None,
+    embeddings: Mapping[int, np.ndarray] | None = None,
 ) -> list[Track]:
     """Track one chunk shot by shot; ids are unique within the chunk, counted from 1.
 
@@ -217,6 +245,8 @@ def track_chunk(
         Frame indices that start a new shot; no track crosses one.
     config : TrackerConfig, optional
         Tuning.
+    embeddings : mapping of frame index to ndarray (N, D), optional
+        Face embeddings of the sampled frames' detections (identity on), for the tracker.
     """
     frame_times = np.asarray(frame_times, np.float64).reshape(-1)
     n = len(frame_times)
@@ -233,6 +263,7 @@ def track_chunk(
         shot = track_faces(
             frame_times[indices], [sampled[i] for i in indices], frame_times=frame_times[lo:hi],
             config=config, first_id=next_id,
+            embeddings=None if embeddings is None else [embeddings.get(i) for i in indices],
         )
         tracks.extend(shot)
         next_id = max([next_id - 1, *(tr.id for tr in shot)]) + 1

@@ -3,6 +3,8 @@
 :func:`detect_chunk` streams the chunk's frames through ffmpeg a batch at a time (memory is one batch,
 not the chunk), picks the frames to detect as they arrive (:func:`~clipmill.vision.chunks.choose_samples`),
 runs the ensemble on them, then tracks shot by shot so every decoded frame inside a track has a box.
+The ``keyframe`` method reads the chunk's key frames first (demuxing only); the ``adaptive`` method
+decides frame by frame as detections come in, so it detects one frame at a time.
 Boxes come back in source pixels whatever size the frames were analysed at.
 """
 
@@ -20,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from clipmill.errors import InputError
-from clipmill.media import iter_frame_chunks, probe
+from clipmill.media import iter_frame_chunks, keyframe_times, probe
 from clipmill.vision.chunks import (
     TABLE_COLUMNS,
     ChunkSpec,
@@ -33,9 +35,8 @@ from clipmill.vision.chunks import (
 )
 from clipmill.vision.detections import Detections
 from clipmill.vision.detectors import DetectorConfig
-from clipmill.vision.detections import box_iou
 from clipmill.vision.ensemble import DEFAULT_DETECTORS, Ensemble, EnsembleConfig, load_ensemble
-from clipmill.vision.identity import IDENTITY_BACKENDS, Embedder, load_embedder, track_embedding
+from clipmill.vision.identity import IDENTITY_BACKENDS, Embedder, load_embedder
 from clipmill.vision.sampling import motion_energy
 from clipmill.vision.tracking import Track, TrackerConfig
 
@@ -68,7 +69,8 @@ class FaceOptions:
     ensemble : str
         ``cascade``, ``parallel`` or ``weighted``.
     sampling : str
-        ``uniform`` or ``motion``.
+        ``uniform``, ``motion``, ``keyframe`` or ``adaptive`` (see
+        :class:`~clipmill.vision.chunks.SamplingConfig`).
     sample_rate_hz : float
         Detections per second (the motion method's highest rate).
     chunk_s, overlap_frames : float, int
@@ -112,9 +114,10 @@ class FaceOptions:
         )
 
     def sampling_config(self) -> SamplingConfig:
-        """Frame sampling."""
+        """Frame sampling; key frames and adaptive sampling may drop to one detection per second."""
+        floor = 1.0 if self.sampling in ("keyframe", "adaptive") else 2.0
         return SamplingConfig(
-            method=self.sampling, rate_hz=self.sample_rate_hz, min_rate_hz=min(2.0, self.sample_rate_hz)
+            method=self.sampling, rate_hz=self.sample_rate_hz, min_rate_hz=min(floor, self.sample_rate_hz)
         )
 
 
@@ -167,7 +170,6 @@ def detect_chunk(
     batch_frames: int = 32,
     ffmpeg: str = "ffmpeg",
     identity: str | None = None,
-    embeddings_per_track: int = 5,
 ) -> list[Track]:
     """Face tracks of one chunk of ``path``, boxes in source pixels, times on the file's timeline.
 
@@ -188,9 +190,9 @@ def detect_chunk(
     batch_frames : int
         Frames decoded (and held) at a time.
     identity : str, optional
-        Embedding backend; each track then carries the mean embedding of up to
-        ``embeddings_per_track`` of its detections, evenly spaced (crops around the detected faces are
-        kept while decoding, not whole frames).
+        Embedding backend: every detected face is embedded as it is found, the tracker associates by
+        box overlap and embedding distance (within the backend's same-person threshold unless
+        ``tracker_config`` sets one), and each track carries its mean embedding.
     """
     if source_size is None:
         info = probe(path)
@@ -201,25 +203,64 @@ def detect_chunk(
     expected = spec.n_frames(fps)
     started = time.perf_counter()
     embedder = None if identity is None else load_embedder(identity)
-    crops: dict[int, list[_FaceCrop]] | None = None if embedder is None else {}
+    if embedder is not None and (tracker_config or TrackerConfig()).max_embedding_distance is None:
+        tracker_config = replace(tracker_config or TrackerConfig(), max_embedding_distance=embedder.threshold)
     ensemble = load_ensemble(ensemble_config)
+    detector = _FrameDetector(ensemble, scale, embedder)
     try:
-        times, energy, sampled = _detect_stream(
-            path, spec, fps=fps, size=size, expected=expected, ensemble=ensemble, scale=scale,
-            sampling=sampling, batch_frames=batch_frames, ffmpeg=ffmpeg, crops=crops,
+        times, energy = _detect_stream(
+            path, spec, fps=fps, size=size, expected=expected, detector=detector,
+            sampling=sampling, batch_frames=batch_frames, ffmpeg=ffmpeg,
         )
     finally:
         ensemble.close()
     cuts = find_cuts(energy, threshold=sampling.cut_threshold)
-    tracks = track_chunk(times, sampled, cuts=cuts, config=tracker_config)
-    if embedder is not None and crops is not None:
-        tracks = _embed_tracks(tracks, times, sampled, crops, embedder, per_track=embeddings_per_track)
+    sampled = detector.sampled
+    tracks = track_chunk(times, sampled, cuts=cuts, config=tracker_config, embeddings=detector.embeddings)
     elapsed = time.perf_counter() - started
     log.info(
         "chunk %d: %d frames, %d detected, %d cuts, %d tracks in %.2f s (%.1f frames/s)",
         spec.index, len(times), len(sampled), len(cuts), len(tracks), elapsed, len(times) / max(elapsed, 1e-9),
     )
     return tracks
+
+
+class _FrameDetector:
+    """Runs the ensemble on chosen frames and remembers what it found, in source pixels, by frame index.
+
+    With an embedder, each face is also embedded on the analysis-size frame as it is found, so no
+    frame or crop has to be kept for later.
+    """
+
+    def __init__(self, ensemble: Ensemble, scale: tuple[float, float], embedder: Embedder | None) -> None:
+        self.ensemble = ensemble
+        self.scale = scale
+        self.embedder = embedder
+        self.sampled: dict[int, Detections] = {}
+        self.embeddings: dict[int, np.ndarray] | None = None if embedder is None else {}
+
+    def detect(self, frames: np.ndarray, indices: np.ndarray | list[int], first: int) -> None:
+        """Detect ``frames[indices - first]`` unless already done."""
+        indices = [int(i) for i in indices if int(i) not in self.sampled]
+        if not indices:
+            return
+        batch = np.ascontiguousarray(frames[np.asarray(indices) - first])
+        for i, frame, dets in zip(indices, batch, self.ensemble.detect(batch)):
+            self.sampled[i] = dets.scale(*self.scale)
+            if self.embedder is not None and self.embeddings is not None:
+                self.embeddings[i] = self.embedder.embed(frame, dets.xyxy, _finite_landmarks(dets))
+
+    def detect_one(self, frames: np.ndarray, index: int, first: int) -> Detections:
+        """Detections of frame ``index`` (detected now if not yet)."""
+        self.detect(frames, [index], first)
+        return self.sampled[index]
+
+
+def _finite_landmarks(dets: Detections) -> np.ndarray | None:
+    """Landmarks for the embedder, or None where a merged detector left some rows without them."""
+    if dets.landmarks is None or not np.all(np.isfinite(dets.landmarks)):
+        return None
+    return dets.landmarks
 
 
 def _detect_stream(
@@ -229,23 +270,26 @@ def _detect_stream(
     fps: float,
     size: tuple[int, int],
     expected: int,
-    ensemble: Ensemble,
-    scale: tuple[float, float],
+    detector: _FrameDetector,
     sampling: SamplingConfig,
     batch_frames: int,
     ffmpeg: str,
-    crops: dict[int, list[_FaceCrop]] | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict[int, Detections]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Decode batch by batch; detect each frame once its sampling decision is final.
 
     A frame's decision needs the next frame's change (a cut after it), so the last frame of each batch
-    is carried into the next one; the chunk's last frame is always detected.
+    is carried into the next one; the chunk's last frame is always detected. Returns every decoded
+    frame's time and change from the previous frame.
     """
     times: list[np.ndarray] = []
     energy: list[np.ndarray] = []
-    sampled: dict[int, Detections] = {}
     carry: np.ndarray | None = None
     decoded = 0
+    keyframes = None
+    if sampling.method == "keyframe":
+        found = keyframe_times(path, start_s=spec.start_s, duration_s=spec.duration_s)
+        keyframes = np.round((np.asarray(found) - spec.start_s) * fps).astype(np.int64)
+    sampler = sampling.adaptive_sampler(fps) if sampling.method == "adaptive" else None
     for part in iter_frame_chunks(
         path, fps=fps, size=size, chunk_frames=batch_frames, start_s=spec.start_s, duration_s=spec.duration_s,
         ffmpeg=ffmpeg,
@@ -259,91 +303,22 @@ def _detect_stream(
         times.append(part.times_s[: len(frames)])
         first = decoded - (carry is not None)
         decoded += len(frames)
-        chosen = choose_samples(np.concatenate(energy), fps=fps, config=sampling)
+        so_far = np.concatenate(energy)
+        chosen = choose_samples(so_far, fps=fps, config=sampling, keyframes=keyframes)
         final = chosen[(chosen >= first) & (chosen < decoded - 1)]
-        _detect_into(sampled, ensemble, stacked, final, first, scale, crops)
+        if sampler is None:
+            detector.detect(stacked, final, first)
+        else:
+            forced = {int(i) for i in final}
+            for i in range(first, decoded - 1):
+                sampler.step(i, so_far[i], lambda k: detector.detect_one(stacked, k, first), force=i in forced)
         carry = frames[-1]
         if decoded >= expected:
             break
     if carry is None:
         raise InputError(f"chunk {spec.index} of {path.name} at {spec.start_s:.3f} s decoded no frames")
-    _detect_into(sampled, ensemble, carry[None], np.asarray([decoded - 1]), decoded - 1, scale, crops)
-    return np.concatenate(times), np.concatenate(energy), sampled
-
-
-def _detect_into(
-    sampled: dict[int, Detections],
-    ensemble: Ensemble,
-    frames: np.ndarray,
-    indices: np.ndarray,
-    first: int,
-    scale: tuple[float, float],
-    crops: dict[int, list[_FaceCrop]] | None = None,
-) -> None:
-    """Detect ``frames[indices - first]`` and store their faces, in source pixels, under ``indices``.
-
-    With ``crops``, also keep a padded crop around each face (analysis pixels) for embedding later.
-    """
-    indices = [int(i) for i in indices if int(i) not in sampled]
-    if not indices:
-        return
-    batch = np.ascontiguousarray(frames[np.asarray(indices) - first])
-    found = ensemble.detect(batch)
-    for i, frame, dets in zip(indices, batch, found):
-        sampled[i] = dets.scale(*scale)
-        if crops is not None:
-            crops[i] = [_FaceCrop.cut(frame, dets[k]) for k in range(len(dets))]
-
-
-@dataclass(frozen=True)
-class _FaceCrop:
-    """A face with a margin around it, and its box and landmarks in the crop's pixels."""
-
-    pixels: np.ndarray
-    box: np.ndarray
-    landmarks: np.ndarray | None
-
-    @classmethod
-    def cut(cls, frame: np.ndarray, face: Detections, *, margin: float = 0.5) -> _FaceCrop:
-        """Crop ``frame`` around the single face ``face`` (analysis pixels), ``margin`` box sizes each side."""
-        x1, y1, x2, y2 = face.xyxy[0]
-        pad_x, pad_y = (x2 - x1) * margin, (y2 - y1) * margin
-        h, w = frame.shape[:2]
-        left, top = int(max(0, x1 - pad_x)), int(max(0, y1 - pad_y))
-        right, bottom = int(min(w, x2 + pad_x + 1)), int(min(h, y2 + pad_y + 1))
-        offset = np.asarray([left, top], np.float32)
-        marks = None if face.landmarks is None else face.landmarks[0] - offset
-        return cls(frame[top:bottom, left:right].copy(), face.xyxy[0] - np.tile(offset, 2), marks)
-
-
-def _embed_tracks(
-    tracks: list[Track],
-    frame_times: np.ndarray,
-    sampled: dict[int, Detections],
-    crops: dict[int, list[_FaceCrop]],
-    embedder: Embedder,
-    *,
-    per_track: int,
-) -> list[Track]:
-    """Give each track the mean embedding of up to ``per_track`` of its detections, evenly spaced."""
-    out = []
-    for tr in tracks:
-        frames = np.searchsorted(frame_times, tr.times[tr.observed])
-        picks = frames[np.unique(np.linspace(0, len(frames) - 1, min(per_track, len(frames))).round().astype(int))]
-        vectors = []
-        for i in picks:
-            dets = sampled.get(int(i))
-            if dets is None or not len(dets):
-                continue
-            iou = box_iou(tr.xyxy[tr.times == frame_times[i]], dets.xyxy)[0]
-            k = int(np.argmax(iou))
-            if iou[k] < 0.3:
-                continue
-            crop = crops[int(i)][k]
-            marks = None if crop.landmarks is None or not np.all(np.isfinite(crop.landmarks)) else crop.landmarks[None]
-            vectors.append(embedder.embed(crop.pixels, crop.box[None], marks)[0])
-        out.append(replace(tr, embedding=track_embedding(np.stack(vectors))) if vectors else tr)
-    return out
+    detector.detect(carry[None], [decoded - 1], decoded - 1)
+    return np.concatenate(times), np.concatenate(energy)
 
 
 def reference_embeddings(

@@ -1,18 +1,24 @@
 """Which frames to run the face detector on.
 
 Detection is the expensive step; the tracker predicts between sampled frames, so sampling every k-th
-frame (``uniform``) or more often when the picture moves (``motion``) keeps the cost down without
-losing faces. Functions return sorted frame indices into the chunk; the first and last frames are
-always included so tracks span the whole chunk.
+frame (``uniform``), more often when the picture moves (``motion``), on the encoder's key frames
+(``keyframe``: I-frames sit on scene changes) or more often while the faces are uncertain or moving
+(``adaptive``, :class:`AdaptiveSampler`) keeps the cost down without losing faces. Functions return
+sorted frame indices into the chunk; the first and last frames are always included so tracks span
+the whole chunk.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from clipmill.errors import InputError
+from clipmill.vision.detections import Detections, box_iou
 
-__all__ = ["motion_energy", "sample_motion", "sample_uniform"]
+__all__ = ["AdaptiveSampler", "motion_energy", "sample_keyframes", "sample_motion", "sample_uniform"]
 
 
 def sample_uniform(
@@ -114,3 +120,131 @@ def sample_motion(
     if chosen[-1] != n - 1:
         chosen.append(n - 1)
     return np.asarray(chosen, np.int64)
+
+
+def sample_keyframes(
+    n_frames: int,
+    keyframes: np.ndarray,
+    *,
+    fps: float,
+    min_rate_hz: float = 1.0,
+    max_rate_hz: float = 12.5,
+    confirm: int = 2,
+) -> np.ndarray:
+    """The chunk's key frames, each followed by a few quick samples, and a floor rate in between.
+
+    Encoders put I-frames on scene changes, so they mark where a new face may appear: the
+    ``confirm`` frames after each (``1 / max_rate_hz`` s apart) let the tracker confirm it at once. A
+    long GOP (ten seconds is common) would starve the tracker, hence the floor: no gap exceeds
+    ``1 / min_rate_hz`` s. Filler frames step forward from the frame before them, so a prefix of the
+    chunk gets the same choices.
+
+    Parameters
+    ----------
+    keyframes : ndarray of int
+        Indices of key frames (and shot cuts) in the chunk; out-of-range values are ignored.
+    """
+    if not 0 < min_rate_hz <= max_rate_hz or confirm < 0:
+        raise InputError(
+            f"need 0 < min_rate_hz <= max_rate_hz and confirm >= 0, got {min_rate_hz}, {max_rate_hz}, {confirm}"
+        )
+    if n_frames == 0:
+        return np.zeros(0, np.int64)
+    keyframes = np.asarray(keyframes, np.int64).reshape(-1)
+    keyframes = np.unique(np.concatenate([[0], keyframes[(keyframes >= 0) & (keyframes < n_frames)]]))
+    quick = max(1, int(round(fps / max_rate_hz)))
+    following = (keyframes[:, None] + quick * np.arange(1, confirm + 1)[None, :]).reshape(-1)
+    chosen = np.unique(np.concatenate([keyframes, following[following < n_frames], [n_frames - 1]]))
+    max_gap = max(1, int(round(fps / min_rate_hz)))
+    filled = [chosen] + [np.arange(a + max_gap, b, max_gap, dtype=np.int64) for a, b in zip(chosen[:-1], chosen[1:])]
+    return np.unique(np.concatenate(filled))
+
+
+class AdaptiveSampler:
+    """Decides frame by frame whether to detect: often while faces are uncertain or moving, rarely when still.
+
+    Feed every frame in order to :meth:`step`. The interval between detections starts at its
+    shortest, doubles after each sample whose faces agree with the previous sample's (same number,
+    confident, boxes matched and barely moved) up to ``1 / min_rate_hz`` s, and falls back to
+    ``1 / max_rate_hz`` s as soon as they disagree. Picture motion accumulated since the last sample
+    (frame change summed, as in :func:`sample_motion`) also triggers a sample early.
+
+    Parameters
+    ----------
+    fps : float
+        Frame rate of the frames fed.
+    min_rate_hz, max_rate_hz : float
+        Bounds of the detection rate.
+    motion_threshold : float
+        Accumulated frame change that triggers a sample.
+    confident : float
+        Detections below this confidence count as uncertain.
+    max_speed : float
+        Faces moving faster than this many box heights per second count as moving.
+    """
+
+    def __init__(
+        self,
+        *,
+        fps: float,
+        min_rate_hz: float = 1.0,
+        max_rate_hz: float = 12.5,
+        motion_threshold: float = 0.02,
+        confident: float = 0.6,
+        max_speed: float = 0.5,
+    ) -> None:
+        if fps <= 0 or not 0 < min_rate_hz <= max_rate_hz:
+            raise InputError(
+                f"need fps > 0 and 0 < min_rate_hz <= max_rate_hz, got {fps}, {min_rate_hz}, {max_rate_hz}"
+            )
+        self.min_gap = max(1, int(round(fps / max_rate_hz)))
+        self.max_gap = max(self.min_gap, int(round(fps / min_rate_hz)))
+        self.fps = fps
+        self.motion_threshold = motion_threshold
+        self.confident = confident
+        self.max_speed = max_speed
+        self.interval = self.min_gap
+        self._last: tuple[int, Detections] | None = None
+        self._motion = 0.0
+
+    def step(
+        self, index: int, energy: float, detect: Callable[[int], Detections], *, force: bool = False
+    ) -> Detections | None:
+        """Feed frame ``index`` (its change from the previous frame); detect it when due or forced.
+
+        Returns the frame's detections when it was detected, else None.
+        """
+        if self._last is not None and index <= self._last[0]:
+            raise InputError(f"frames must be fed in increasing order: got {index} after {self._last[0]}")
+        self._motion += float(energy)
+        gap = None if self._last is None else index - self._last[0]
+        due = (
+            force
+            or gap is None
+            or gap >= self.interval
+            or (gap >= self.min_gap and self._motion >= self.motion_threshold)
+        )
+        if not due:
+            return None
+        found = detect(index)
+        if self._last is not None:
+            stable = self._motion < self.motion_threshold and self._agree(self._last[1], found, gap / self.fps)
+            self.interval = min(self.max_gap, self.interval * 2) if stable else self.min_gap
+        self._last = (index, found)
+        self._motion = 0.0
+        return found
+
+    def _agree(self, before: Detections, after: Detections, dt_s: float) -> bool:
+        """Same faces, confidently found, none moved faster than ``max_speed`` heights per second."""
+        if len(before) != len(after) or np.any(after.confidence < self.confident):
+            return False
+        if not len(after):
+            return True
+        iou = box_iou(before.xyxy, after.xyxy)
+        rows, cols = linear_sum_assignment(-iou)
+        if np.any(iou[rows, cols] < 0.3):
+            return False
+        a, b = before.xyxy[rows], after.xyxy[cols]
+        shift = np.hypot((a[:, 0] + a[:, 2] - b[:, 0] - b[:, 2]) / 2, (a[:, 1] + a[:, 3] - b[:, 1] - b[:, 3]) / 2)
+        height = np.maximum(a[:, 3] - a[:, 1], 1.0)
+        return bool(np.all(shift / height / max(dt_s, 1e-9) <= self.max_speed))

@@ -3,7 +3,9 @@
 Each track owns a small constant-velocity Kalman filter on box centre, aspect ratio and height (the
 DeepSORT parametrisation) in seconds, so sampling may be uneven. At every sampled frame the tracks are
 predicted, matched to detections by IoU with ``scipy.optimize.linear_sum_assignment`` and updated with a
-measurement noise that grows as detection confidence falls. Tracks lost behind an occluder keep
+measurement noise that grows as detection confidence falls. With face embeddings (identity on), the
+cost adds the cosine distance between a detection and the track's mean embedding, and a detection too
+far from it cannot join the track: another person stepping into the same place starts a new track. Tracks lost behind an occluder keep
 predicting and are matched again by centre distance (occlusion bridging) until ``max_age_s``. Frames
 between samples get boxes interpolated between the filtered states either side, and frames after the
 last sample are predicted, so every output frame inside a track has a box. Chunks decoded separately
@@ -115,6 +117,12 @@ class TrackerConfig:
     measurement_noise : float
         Standard deviation of a detection's centre and height at confidence 1, as a fraction of the
         box height; divided by the confidence for weaker detections.
+    max_embedding_distance : float or None
+        With embeddings: the largest cosine distance between a detection and a track's mean embedding
+        that may still associate them; ``None`` ignores embeddings.
+    embedding_weight : float
+        Weight of the embedding distance (as a fraction of ``max_embedding_distance``) against
+        ``1 - IoU`` in the association cost.
     """
 
     iou_threshold: float = 0.2
@@ -124,6 +132,8 @@ class TrackerConfig:
     position_noise: float = 0.1
     velocity_noise: float = 0.5
     measurement_noise: float = 0.05
+    max_embedding_distance: float | None = None
+    embedding_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0.0 < self.iou_threshold < 1.0:
@@ -132,6 +142,8 @@ class TrackerConfig:
             raise InputError(f"min_hits must be >= 1, got {self.min_hits}")
         if self.max_age_s < 0:
             raise InputError(f"max_age_s must be >= 0, got {self.max_age_s}")
+        if self.max_embedding_distance is not None and self.max_embedding_distance <= 0:
+            raise InputError(f"max_embedding_distance must be > 0 or None, got {self.max_embedding_distance}")
 
 
 def _xyxy_to_z(xyxy: np.ndarray) -> np.ndarray:
@@ -224,12 +236,27 @@ class _LiveTrack:
     times: list[float] = field(default_factory=list)
     boxes: list[np.ndarray] = field(default_factory=list)
     confidences: list[float] = field(default_factory=list)
+    embedding_sum: np.ndarray | None = None
 
-    def record(self, t: float, confidence: float) -> None:
+    def record(self, t: float, confidence: float, embedding: np.ndarray | None = None) -> None:
         self.times.append(t)
         self.boxes.append(self.kf.box)
         self.confidences.append(confidence)
         self.last_seen = t
+        if embedding is not None:
+            self.embedding_sum = embedding if self.embedding_sum is None else self.embedding_sum + embedding
+
+    @property
+    def embedding(self) -> np.ndarray | None:
+        """Mean of the matched detections' unit embeddings, normalised; None without embeddings."""
+        return None if self.embedding_sum is None else _unit(self.embedding_sum)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    vectors = np.asarray(vectors, np.float32)
+    norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.divide(vectors, norm, out=np.zeros_like(vectors), where=norm > 0)
 
 
 def _assign(cost: np.ndarray, *, max_cost: float) -> list[tuple[int, int]]:
@@ -260,24 +287,34 @@ class FaceTracker:
         self._done: list[_LiveTrack] = []
         self._last_t: float | None = None
 
-    def update(self, t: float, detections: Detections) -> None:
-        """Advance to sampled time ``t`` (seconds) and associate that frame's detections."""
+    def update(self, t: float, detections: Detections, embeddings: np.ndarray | None = None) -> None:
+        """Advance to sampled time ``t`` (seconds) and associate that frame's detections.
+
+        ``embeddings`` (N, D), one per detection, take part in the association when the config sets
+        ``max_embedding_distance``.
+        """
         if self._last_t is not None and t <= self._last_t:
             raise InputError(f"tracker times must increase: got {t} after {self._last_t}")
+        if embeddings is not None:
+            embeddings = _unit(np.asarray(embeddings, np.float32).reshape(len(detections), -1))
         self._last_t = t
         c = self.config
         for tr in self._live:
             tr.kf.predict(t)
         predicted = np.array([tr.kf.box for tr in self._live]).reshape(-1, 4)
-        matches = _assign(1.0 - box_iou(predicted, detections.xyxy), max_cost=1.0 - c.iou_threshold)
+        distance = self._embedding_distance(embeddings, len(detections))
+        iou_cost = 1.0 - box_iou(predicted, detections.xyxy)
+        cost = np.where(iou_cost <= 1.0 - c.iou_threshold, iou_cost, _INFEASIBLE) + distance
+        matches = _assign(cost, max_cost=_INFEASIBLE / 2)
         free_tracks = sorted(set(range(len(self._live))) - {r for r, _ in matches})
         free_dets = sorted(set(range(len(detections))) - {d for _, d in matches})
         lost = [i for i in free_tracks if self._live[i].confirmed]
         if lost and free_dets:
-            cost = np.array(
+            bridge = np.array(
                 [[self._bridge_cost(self._live[i], detections.xyxy[d]) for d in free_dets] for i in lost]
             )
-            for r, k in _assign(cost, max_cost=c.bridge_distance):
+            bridge = np.where(bridge <= c.bridge_distance, bridge, _INFEASIBLE) + distance[np.ix_(lost, free_dets)]
+            for r, k in _assign(bridge, max_cost=_INFEASIBLE / 2):
                 matches.append((lost[r], free_dets[k]))
                 log.debug("bridged track %d at t=%.3f", self._live[lost[r]].id, t)
         matched_tracks = set()
@@ -285,7 +322,7 @@ class FaceTracker:
             tr = self._live[i]
             tr.kf.update(detections.xyxy[d], float(detections.confidence[d]))
             tr.hits += 1
-            tr.record(t, float(detections.confidence[d]))
+            tr.record(t, float(detections.confidence[d]), None if embeddings is None else embeddings[d])
             if not tr.confirmed and tr.hits >= c.min_hits:
                 tr.confirmed = True
                 tr.id = self._next_id
@@ -300,12 +337,29 @@ class FaceTracker:
         for d in sorted(set(range(len(detections))) - {d for _, d in matches}):
             tr = _LiveTrack(self._tentative_id, KalmanBoxFilter(detections.xyxy[d], t, c), last_seen=t)
             self._tentative_id -= 1
-            tr.record(t, float(detections.confidence[d]))
+            tr.record(t, float(detections.confidence[d]), None if embeddings is None else embeddings[d])
             if c.min_hits <= 1:
                 tr.confirmed, tr.id = True, self._next_id
                 self._next_id += 1
             survivors.append(tr)
         self._live = survivors
+
+    def _embedding_distance(self, embeddings: np.ndarray | None, n_dets: int) -> np.ndarray:
+        """Cost term per (live track, detection): weighted cosine distance, infeasible beyond the limit.
+
+        Zero where embeddings are off, missing for the track, or not given for this frame.
+        """
+        limit = self.config.max_embedding_distance
+        distance = np.zeros((len(self._live), n_dets))
+        if embeddings is None or limit is None:
+            return distance
+        for i, tr in enumerate(self._live):
+            mean = tr.embedding
+            if mean is None or mean.shape[-1] != embeddings.shape[-1]:
+                continue
+            d = 1.0 - embeddings.astype(np.float64) @ mean.astype(np.float64)
+            distance[i] = np.where(d <= limit, self.config.embedding_weight * d / limit, _INFEASIBLE)
+        return distance
 
     def _bridge_cost(self, tr: _LiveTrack, xyxy: np.ndarray) -> float:
         """Centre distance in track heights, infeasible when the sizes differ by more than 2x."""
@@ -347,7 +401,7 @@ class FaceTracker:
                 xyxy = np.concatenate([xyxy, tail_box])
                 conf = np.concatenate([conf, np.full(len(tail), obs_conf[-1])])
                 observed = np.concatenate([observed, np.zeros(len(tail), bool)])
-        return Track(tr.id, inside, xyxy, conf, observed)
+        return Track(tr.id, inside, xyxy, conf, observed, tr.embedding)
 
 
 def track_faces(
@@ -357,6 +411,7 @@ def track_faces(
     frame_times: np.ndarray | None = None,
     config: TrackerConfig | None = None,
     first_id: int = 1,
+    embeddings: Sequence[np.ndarray | None] | None = None,
 ) -> list[Track]:
     """Track faces through sampled frames.
 
@@ -372,6 +427,9 @@ def track_faces(
         Tuning.
     first_id : int
         Id of the first confirmed track.
+    embeddings : sequence of ndarray (N, D) or None, optional
+        Face embeddings per sampled frame, one row per detection (None for a frame without them);
+        tracks then carry their mean embedding, and association uses it when ``config`` allows.
 
     Returns
     -------
@@ -379,11 +437,14 @@ def track_faces(
         Confirmed tracks ordered by id.
     """
     times = np.asarray(times, np.float64)
-    if len(times) != len(detections):
-        raise InputError(f"{len(times)} times for {len(detections)} frames of detections")
+    if len(times) != len(detections) or (embeddings is not None and len(embeddings) != len(times)):
+        raise InputError(
+            f"{len(times)} times for {len(detections)} frames of detections"
+            + ("" if embeddings is None else f" and {len(embeddings)} of embeddings")
+        )
     tracker = FaceTracker(config, first_id=first_id)
-    for t, dets in zip(times, detections):
-        tracker.update(float(t), dets)
+    for k, (t, dets) in enumerate(zip(times, detections)):
+        tracker.update(float(t), dets, None if embeddings is None else embeddings[k])
     return tracker.tracks(times if frame_times is None else frame_times)
 
 

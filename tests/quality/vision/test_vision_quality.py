@@ -2,6 +2,8 @@
 
 Figures are printed (run with ``-s``). Floors: recall >= 0.95 on frames where a face is visible,
 mean IoU >= 0.7, zero identity switches, one track per person, one id through a 1.5 s occlusion.
+Each case runs twice: detecting every 3rd frame (``uniform``) and with the adaptive sampler between
+1 Hz and that rate (``adaptive``), which must meet the same floors.
 """
 
 from __future__ import annotations
@@ -12,19 +14,39 @@ import numpy as np
 import pytest
 
 from clipmill.vision.detectors import DetectorConfig, load_detector
-from clipmill.vision.sampling import sample_uniform
+from clipmill.vision.sampling import AdaptiveSampler, motion_energy, sample_uniform
 from clipmill.vision.tracking import track_faces
 
 EVERY = 3  # detect on every 3rd frame (8.3 Hz at 25 fps); the tracker fills the rest
 
 
-def run_pipeline(ensemble, clip, fps):
-    idx = sample_uniform(len(clip.frames), fps=fps, every=EVERY)
+@pytest.fixture(params=["uniform", "adaptive"])
+def sampling(request) -> str:
+    return request.param
+
+
+def sample_and_detect(ensemble, frames, fps, sampling):
+    """Indices of the detected frames, their detections and the ensemble's frames per second."""
     start = time.perf_counter()
-    found = ensemble.detect(clip.frames[idx])
-    elapsed = time.perf_counter() - start
+    if sampling == "uniform":
+        idx = sample_uniform(len(frames), fps=fps, every=EVERY)
+        found = ensemble.detect(frames[idx])
+    else:
+        sampler = AdaptiveSampler(fps=fps, min_rate_hz=1.0, max_rate_hz=fps / EVERY)
+        energy, seen = motion_energy(frames), {}
+        for i in range(len(frames)):
+            sampler.step(i, energy[i], lambda k: seen.setdefault(k, ensemble.detect(frames[k : k + 1])[0]),
+                         force=i == len(frames) - 1)
+        idx = np.asarray(sorted(seen))
+        found = [seen[i] for i in idx]
+    return idx, found, len(idx) / (time.perf_counter() - start)
+
+
+def run_pipeline(ensemble, clip, fps, sampling):
+    idx, found, rate = sample_and_detect(ensemble, clip.frames, fps, sampling)
     tracks = track_faces(clip.times[idx], found, frame_times=clip.times)
-    return idx, found, tracks, len(idx) / elapsed
+    print(f"\n[{sampling}] detected {len(idx)} of {len(clip.frames)} frames", end="")
+    return idx, found, tracks, rate
 
 
 def check(name, synth, clip, idx, found, tracks, fps_measured, *, persons):
@@ -43,14 +65,14 @@ def check(name, synth, clip, idx, found, tracks, fps_measured, *, persons):
     assert len(set().union(*score.ids_per_person)) == persons
 
 
-def test_one_face_moving_and_growing(synth, sprites, backgrounds, ensemble) -> None:
+def test_one_face_moving_and_growing(synth, sprites, backgrounds, ensemble, sampling) -> None:
     # astronaut crosses the frame on a curve while growing from 110 to 260 px (a zoom)
     path = lambda t: (150 + 220 * t, 200 + 60 * np.sin(2 * t), 110 + 50 * t)  # noqa: E731
     clip = synth.render(backgrounds["coffee"], [synth.Actor(sprites["astronaut"], path)], seconds=3.0)
-    check("one face, moving + scale", synth, clip, *run_pipeline(ensemble, clip, synth.FPS), persons=1)
+    check("one face, moving + scale", synth, clip, *run_pipeline(ensemble, clip, synth.FPS, sampling), persons=1)
 
 
-def test_one_id_through_full_occlusion(synth, sprites, backgrounds, ensemble) -> None:
+def test_one_id_through_full_occlusion(synth, sprites, backgrounds, ensemble, sampling) -> None:
     # face moving right at 150 px/s; a panel of another photo hides it completely for 1.7 s
     path = lambda t: (100 + 150 * t, 250, 140)  # noqa: E731
     panel = (0.8, 2.5, (180, 150, 700, 550), backgrounds["rocket"])
@@ -59,24 +81,24 @@ def test_one_id_through_full_occlusion(synth, sprites, backgrounds, ensemble) ->
     )
     hidden = ~clip.visible[:, 0]
     assert hidden.sum() / synth.FPS >= 1.5  # the construction really hides it for 1.5 s or more
-    check("one face, 1.5 s full occlusion", synth, clip, *run_pipeline(ensemble, clip, synth.FPS), persons=1)
+    check("one face, 1.5 s full occlusion", synth, clip, *run_pipeline(ensemble, clip, synth.FPS, sampling), persons=1)
 
 
-def test_two_people_keep_two_ids(synth, sprites, backgrounds, ensemble) -> None:
+def test_two_people_keep_two_ids(synth, sprites, backgrounds, ensemble, sampling) -> None:
     a = synth.Actor(sprites["astronaut"], lambda t: (120 + 60 * t, 180 + 20 * t, 150 - 15 * t))
     b = synth.Actor(sprites["pexels_near"], lambda t: (900 - 80 * t, 150 + 30 * np.sin(t), 170 + 20 * t))
     clip = synth.render(backgrounds["rocket"], [a, b], seconds=4.0)
-    check("two people", synth, clip, *run_pipeline(ensemble, clip, synth.FPS), persons=2)
+    check("two people", synth, clip, *run_pipeline(ensemble, clip, synth.FPS, sampling), persons=2)
 
 
-def test_small_faces_in_a_wide_1080p_shot(synth, sprites, backgrounds, ensemble) -> None:
+def test_small_faces_in_a_wide_1080p_shot(synth, sprites, backgrounds, ensemble, sampling) -> None:
     # three speakers 60, 75 and 90 px wide in a 1080p frame, drifting slowly
     actors = [
         synth.Actor(sprites["astronaut"], lambda t, x=x, w=w: (x + 20 * t, 500 + 10 * t, w))
         for x, w in [(300, 60), (900, 75), (1500, 90)]
     ]
     clip = synth.render(backgrounds["trees_1080p"], actors, seconds=1.2)
-    check("small faces 1080p", synth, clip, *run_pipeline(ensemble, clip, synth.FPS), persons=3)
+    check("small faces 1080p", synth, clip, *run_pipeline(ensemble, clip, synth.FPS, sampling), persons=3)
     # BlazeFace alone on a 640 px downscale misses them: the reason the ensemble carries YuNet
     mediapipe = load_detector(DetectorConfig("mediapipe", max_side=640))
     try:
@@ -86,15 +108,13 @@ def test_small_faces_in_a_wide_1080p_shot(synth, sprites, backgrounds, ensemble)
     print(f"[small faces 1080p] mediapipe alone recall={alone:.3f}")
 
 
-def test_real_video_two_talkers_give_two_stable_tracks(synth, shared_media, ensemble) -> None:
+def test_real_video_two_talkers_give_two_stable_tracks(synth, shared_media, ensemble, sampling) -> None:
     frames, fps = synth.decode_rgb(shared_media / "video" / "derived" / "grid_two_faces_turns_6s.mp4")
     times = np.arange(len(frames)) / fps
-    idx = sample_uniform(len(frames), fps=fps, every=EVERY)
-    start = time.perf_counter()
-    found = ensemble.detect(frames[idx])
-    rate = len(idx) / (time.perf_counter() - start)
+    idx, found, rate = sample_and_detect(ensemble, frames, fps, sampling)
     tracks = track_faces(times[idx], found, frame_times=times)
-    print(f"\n[grid two faces] tracks={[(t.id, len(t)) for t in tracks]} of {len(frames)} frames, {rate:.1f} fps")
+    print(f"\n[grid two faces, {sampling}] tracks={[(t.id, len(t)) for t in tracks]} of {len(frames)} frames, "
+          f"{len(idx)} detected, {rate:.1f} fps")
     assert len(tracks) == 2
     centres = sorted((float(np.mean(t.xyxy[:, [0, 2]])), t) for t in tracks)
     (left_x, left), (right_x, right) = centres[0], centres[1]
@@ -106,11 +126,12 @@ def test_real_video_two_talkers_give_two_stable_tracks(synth, shared_media, ense
 
 
 @pytest.mark.parametrize("clip_name", ["bbaf2n.mpg"])
-def test_real_talking_head_gives_one_stable_track(synth, shared_media, ensemble, clip_name) -> None:
+def test_real_talking_head_gives_one_stable_track(synth, shared_media, ensemble, clip_name, sampling) -> None:
     frames, fps = synth.decode_rgb(shared_media / "video" / "grid" / clip_name)
     times = np.arange(len(frames)) / fps
-    idx = sample_uniform(len(frames), fps=fps, every=EVERY)
-    tracks = track_faces(times[idx], ensemble.detect(frames[idx]), frame_times=times)
-    print(f"\n[grid {clip_name}] tracks={[(t.id, len(t)) for t in tracks]} of {len(frames)} frames")
+    idx, found, _ = sample_and_detect(ensemble, frames, fps, sampling)
+    tracks = track_faces(times[idx], found, frame_times=times)
+    print(f"\n[grid {clip_name}, {sampling}] tracks={[(t.id, len(t)) for t in tracks]} of {len(frames)} frames, "
+          f"{len(idx)} detected")
     assert len(tracks) == 1
     assert len(tracks[0]) >= 0.95 * len(frames)

@@ -78,16 +78,36 @@ def test_choose_samples_is_prefix_stable_except_the_last_frame() -> None:
     rng = np.random.default_rng(0)
     energy = rng.uniform(0, 0.01, 60)
     energy[[20, 41]] = 0.2
-    for config in (SamplingConfig(rate_hz=5.0), SamplingConfig(method="motion", rate_hz=12.5)):
-        full = set(choose_samples(energy, fps=FPS, config=config).tolist())
+    keyframes = np.asarray([0, 13, 50])
+    configs = (
+        SamplingConfig(rate_hz=5.0),
+        SamplingConfig(method="motion", rate_hz=12.5),
+        SamplingConfig(method="keyframe", min_rate_hz=1.0),
+        SamplingConfig(method="adaptive"),
+    )
+    for config in configs:
+        full = set(choose_samples(energy, fps=FPS, config=config, keyframes=keyframes).tolist())
         for n in range(2, 60):
-            prefix = set(choose_samples(energy[:n], fps=FPS, config=config).tolist()) - {n - 1}
+            chosen = choose_samples(energy[:n], fps=FPS, config=config, keyframes=keyframes)
+            prefix = set(chosen.tolist()) - {n - 1}
             assert prefix == {i for i in full if i < n - 1}
 
 
 def test_sampling_config_rejects_unknown_method() -> None:
     with pytest.raises(InputError, match="keyframe"):
-        SamplingConfig(method="keyframe")
+        SamplingConfig(method="scene")
+
+
+def test_keyframe_and_adaptive_choices_include_key_frames_and_cuts() -> None:
+    energy = np.zeros(60)
+    energy[40] = 0.1
+    keyed = choose_samples(energy, fps=FPS, config=SamplingConfig(method="keyframe", min_rate_hz=1.0),
+                           keyframes=np.asarray([0, 13]))
+    # key frames 0 and 13 and the cut at 40, each followed by two samples at 5 Hz; 39 ends the shot
+    assert keyed.tolist() == [0, 5, 10, 13, 18, 23, 39, 40, 45, 50, 59]
+    # adaptive: only the frames that must be seen; the sampler adds the rest as detections arrive
+    forced = choose_samples(energy, fps=FPS, config=SamplingConfig(method="adaptive"))
+    assert forced.tolist() == [0, 39, 40, 59]
 
 
 def test_track_chunk_does_not_carry_an_id_across_a_cut() -> None:

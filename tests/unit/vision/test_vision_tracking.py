@@ -161,3 +161,39 @@ def test_track_validates_lengths_and_order() -> None:
         Track(1, [1.0, 0.0], [[0, 0, 1, 1]] * 2, [0.5, 0.5])
     tr = Track(3, [0.0, 0.04], [[0, 0, 1, 1], [1, 1, 2, 2]], [0.5, 0.5])
     assert tr.at(0.04).tolist() == [1, 1, 2, 2] and tr.at(0.02) is None
+
+
+def test_embeddings_keep_a_different_person_in_the_same_place_off_a_track() -> None:
+    # person A sits at the box for 10 samples, then person B takes the same place for 10 more
+    times, dets = frames(20, [lambda t: box_at(t)])
+    a, b = np.eye(4, dtype=np.float32)[:2]
+    faces = [(a if k < 10 else b)[None] for k in range(20)]
+    by_box = track_faces(times, dets, embeddings=faces)
+    assert [(t.id, len(t)) for t in by_box] == [(1, 20)]  # no limit configured: boxes alone decide
+    config = TrackerConfig(max_embedding_distance=0.5)
+    by_face = track_faces(times, dets, embeddings=faces, config=config)
+    assert [(t.id, len(t), t.start) for t in by_face] == [(1, 10, 0.0), (2, 10, 10 / FPS)]
+    assert np.allclose(by_face[0].embedding, a) and np.allclose(by_face[1].embedding, b)
+
+
+def test_embeddings_break_an_iou_tie_between_two_overlapping_faces() -> None:
+    # two faces overlap heavily; at each sample their detections arrive in swapped order
+    times = np.arange(12) / FPS
+    left, right = [100, 100, 180, 180], [130, 100, 210, 180]
+    a, b = np.eye(4, dtype=np.float32)[:2]
+    dets, faces = [], []
+    for k in range(12):
+        order = [left, right] if k % 2 == 0 else [right, left]
+        dets.append(Detections(np.asarray(order, np.float32), [0.9, 0.9]))
+        faces.append(np.stack([a, b]))  # the embeddings follow the order, not the box
+    config = TrackerConfig(max_embedding_distance=0.5, embedding_weight=2.0)
+    tracks = track_faces(times, dets, embeddings=faces, config=config)
+    assert len(tracks) == 2
+    for tr in tracks:  # each track holds one person: its embedding is pure, its boxes alternate
+        assert np.isclose(np.abs(tr.embedding).max(), 1.0)
+
+
+def test_embeddings_must_match_the_frames() -> None:
+    times, dets = frames(3, [lambda t: box_at(t)])
+    with pytest.raises(InputError, match="embeddings"):
+        track_faces(times, dets, embeddings=[None])
