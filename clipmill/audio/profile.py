@@ -13,8 +13,8 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 
-import librosa
 import numpy as np
+import scipy.fft
 
 from clipmill.errors import InputError
 
@@ -142,15 +142,22 @@ def power_spectrogram(
     right = (n_frames - 1) * hop + n_fft - left - len(samples)
     padded = np.pad(samples, (left, max(0, right)))
     window = np.hanning(n_fft + 2)[1:-1]
-    stft = librosa.stft(
-        padded, n_fft=n_fft, hop_length=hop, window=window, center=False
-    )[:, :n_frames]
-    power = np.abs(stft) ** 2
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
+    power = np.abs(scipy.fft.rfft(frames * window.astype(samples.dtype), axis=1).T) ** 2
     power[1:] *= 2.0
     if n_fft % 2 == 0:
         power[-1] /= 2.0
     power /= n_fft * float(np.sum(window**2))
-    return power, librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    return power, np.fft.rfftfreq(n_fft, 1.0 / sr)
+
+
+def spectral_flatness(power: np.ndarray, *, floor: float = 1e-10) -> np.ndarray:
+    """Per frame, geometric over arithmetic mean of the power spectrum (``librosa.feature.spectral_flatness``).
+
+    Near 1 for white noise, near 0 for tones and voiced speech; bins below ``floor`` count as ``floor``.
+    """
+    clipped = np.maximum(np.asarray(power, np.float64), floor)
+    return np.exp(np.mean(np.log(clipped), axis=0)) / np.mean(clipped, axis=0)
 
 
 def shared_spectrogram(
@@ -237,7 +244,7 @@ def compute_profile(
     }
     speech_power = power[(freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])].sum(axis=0)
     level = float(np.percentile(levels[live], level_percentile)) if live.any() else floor
-    flatness = librosa.feature.spectral_flatness(S=np.sqrt(power[:, live])) if live.any() else None
+    flatness = spectral_flatness(power[:, live]) if live.any() else None
     profile = AudioProfile(
         sample_rate=int(sr),
         duration_s=len(samples) / sr,
