@@ -14,7 +14,7 @@ input-size and device tests need no ultralytics and run everywhere. Reproduce wi
 
     python3.11 -m venv /tmp/yolo-venv
     /tmp/yolo-venv/bin/pip install -e '.[yolo,faces,dev]'
-    /tmp/yolo-venv/bin/python -m pytest tests/vision/test_yolo_exported.py -q
+    /tmp/yolo-venv/bin/python -m pytest tests/integration/test_yolo_exported.py -q
 """
 
 from __future__ import annotations
