@@ -1,24 +1,27 @@
-"""``python -m bench [--quick]``: build the input, measure everything, print the table, write the JSON."""
+"""``python -m bench [--quick | --load [--requests N] | --scaling]``: build the input, measure, print, write JSON."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from bench.buckets import drop_bucket, drop_stale
 from bench.faces import face_rows
 from bench.job import faces_job_rows, job_rows, memory_rows
-from bench.load import load_rows
+from bench.load import REQUESTS, load_rows
 from bench.machine import describe_machine
 from bench.media import CACHE, talking_head
 from bench.peers import silence_rows
 from bench.reframing import reframing_rows
 from bench.report import format_table, write_results
 from bench.rows import Row, guarded
+from bench.scaling import scaling_rows
 from bench.stages import StageState, run_stages
 from bench.vad_quality import vad_rows
 
@@ -45,17 +48,23 @@ def start_store() -> list[Row]:
 
     started = time.perf_counter()
     embedded.ensure_running(HOME)
-    return [Row("setup", "object store start", seconds=time.perf_counter() - started,
+    rows = [Row("setup", "object store start", seconds=time.perf_counter() - started,
                 detail="embedded SeaweedFS, once per bench run")]
+    stale = drop_stale(HOME)
+    if stale:
+        rows.append(Row("setup", "stale buckets dropped", detail=f"{len(stale)} bench-* buckets earlier runs left "
+                                                                 "(each holds volumes the store has few of)"))
+    return rows
 
 
 class Results:
     """Rows collected so far: each batch is printed as it lands and the JSON is rewritten."""
 
-    def __init__(self, run: dict, folder: Path = RESULTS) -> None:
+    def __init__(self, run: dict, folder: Path = RESULTS, suffix: str = "") -> None:
         self.rows: list[Row] = []
-        self.run = run
+        self.run = {**run, "code": code_state(), "loadavg_start": os.getloadavg()}
         self.folder = folder
+        self.suffix = suffix
         self.machine = describe_machine()
         self.started = time.perf_counter()
 
@@ -67,17 +76,33 @@ class Results:
 
     def write(self) -> Path:
         self.run["total_s"] = time.perf_counter() - self.started
-        return write_results(self.rows, machine=self.machine, run=self.run, folder=self.folder)
+        self.run["loadavg_now"] = os.getloadavg()
+        return write_results(self.rows, machine=self.machine, run=self.run, folder=self.folder, suffix=self.suffix)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="60 s input instead of 10 minutes (smoke run)")
     parser.add_argument("--load", action="store_true",
-                        help="only the load group: a library batch of 50 one-second clips (results in results/load/)")
+                        help=f"only the load group: a library batch of {REQUESTS} one-second clips "
+                             "(results in results/load/)")
+    parser.add_argument("--requests", type=int, metavar="N",
+                        help=f"with --load: this many requests instead of {REQUESTS} "
+                             "(results named ...-N-requests.json)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="only the scaling group: a batch of 8 clips with faces on an external Dask cluster of "
+                             "1 then 2 workers (results in results/scaling/)")
     args = parser.parse_args()
+    if args.requests is not None and not args.load:
+        parser.error("--requests goes with --load")
+    if args.requests is not None and args.requests < 1:
+        parser.error("--requests must be at least 1")
+    if args.load and args.scaling:
+        parser.error("--load and --scaling are separate runs")
     if args.load:
-        return load_main()
+        return load_main(args.requests or REQUESTS)
+    if args.scaling:
+        return scaling_main()
     mode = "quick" if args.quick else "full"
     long_s, short_s, faces_s = MODES[mode]
     env = child_env()
@@ -99,10 +124,11 @@ def main() -> None:
         short = talking_head(short_s)
         results.add(memory_rows(short, short_s, long_s, raw, env=env, work=work))
         results.add(faces_job_rows(short, short_s, env=env, work=work))
+        results.add(scaling_rows(env=env))
         results.add(vad_rows())
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        _stop_store()
+        _drop_and_stop(env)
     machine = results.machine
     print(f"clipmill bench ({mode}, {long_s:.0f} s 1280x720 input) on {machine['hostname']}, "
           f"{machine['cpu_model']}, {machine['cores']} cores (shared: noisy)")
@@ -110,18 +136,39 @@ def main() -> None:
     print(f"results: {results.write()}")
 
 
-def load_main() -> None:
+def load_main(requests: int = REQUESTS) -> None:
     """The load group alone (slow, so opt-in): the batch, its throughput and its peak memory."""
+    suffix = "" if requests == REQUESTS else f"-{requests}-requests"
+    _group_main({"mode": "load", "requests": requests}, RESULTS / "load", suffix,
+                lambda env: load_rows(env=env, requests=requests))
+
+
+def scaling_main() -> None:
+    """The scaling group alone: the batch with faces on 1 then 2 external Dask workers."""
+    _group_main({"mode": "scaling"}, RESULTS / "scaling", "", lambda env: scaling_rows(env=env))
+
+
+def _group_main(run: dict, folder: Path, suffix: str, measure) -> None:
     env = child_env()
     os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_SERVER")})
-    results = Results({"mode": "load"}, folder=RESULTS / "load")
+    results = Results(run, folder=folder, suffix=suffix)
     try:
         results.add(guarded("setup", "object store start", start_store))
-        results.add(load_rows(env=env))
+        results.add(measure(env))
     finally:
-        _stop_store()
+        _drop_and_stop(env)
     print(format_table(results.rows))
     print(f"results: {results.write()}")
+
+
+def code_state() -> dict:
+    """The commit measured and the files that differed from it (others may be editing the checkout)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                              check=False)
+        return done.stdout.rstrip("\n")
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted": changed}
 
 
 def _input_row(duration_s: float) -> list[Row]:
@@ -129,6 +176,15 @@ def _input_row(duration_s: float) -> list[Row]:
     path = talking_head(duration_s)
     return [Row("setup", "input", seconds=time.perf_counter() - started,
                 detail=f"{path.name} (built or cached), GRID sample looped to {duration_s:.0f} s")]
+
+
+def _drop_and_stop(env: dict[str, str]) -> None:
+    """Drop this run's bucket (the figures are in the JSON), then stop the store."""
+    try:
+        drop_bucket(HOME, env["CLIPMILL_STORAGE__BUCKET"])
+    except Exception as exc:  # noqa: BLE001 - cleaning up must not hide the results
+        print(f"[bench] could not drop bucket {env['CLIPMILL_STORAGE__BUCKET']}: {exc}", flush=True)
+    _stop_store()
 
 
 def _stop_store() -> None:

@@ -39,11 +39,12 @@ def machine_slug(machine: dict[str, Any]) -> str:
 
 
 def write_results(
-    rows: Sequence[Row], *, machine: dict[str, Any], run: dict[str, Any], folder: Path, day: date | None = None
+    rows: Sequence[Row], *, machine: dict[str, Any], run: dict[str, Any], folder: Path, day: date | None = None,
+    suffix: str = "",
 ) -> Path:
-    """Write ``<folder>/<date>-<machine>.json`` with the machine, the run settings and every row."""
+    """Write ``<folder>/<date>-<machine><suffix>.json`` with the machine, the run settings and every row."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{(day or date.today()).isoformat()}-{machine_slug(machine)}.json"
+    path = folder / f"{(day or date.today()).isoformat()}-{machine_slug(machine)}{suffix}.json"
     document = {"machine": machine, "run": run, "rows": [row.to_dict() for row in rows]}
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     return path
