@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from bench.buckets import drop_bucket, drop_stale
+from bench.detectors import detector_rows
 from bench.faces import face_rows
 from bench.job import faces_job_rows, job_rows, memory_rows
 from bench.load import REQUESTS, load_rows
@@ -116,6 +117,7 @@ def main() -> None:
         state = StageState(source=source, work=work)
         results.add(run_stages(state))
         faces: dict = {}
+        results.add(detector_rows(source))
         results.add(face_rows(state.values.get("segment", source), faces_s, env, faces))
         results.add(reframing_rows(state.values, faces))
         job, raw = job_rows(source, long_s, env=env, work=work)

@@ -11,7 +11,7 @@ from clipmill.vision.chunks import fps_value, plan_chunks, stitch_chunks
 from clipmill.vision.faces_io import FaceOptions, detect_chunk
 
 GROUP = "faces"
-SAMPLINGS = ("uniform", "motion")
+SAMPLINGS = ("uniform", "motion", "keyframe", "adaptive")
 DASK_WORKERS = (1, 2)
 
 
@@ -46,8 +46,11 @@ def _one_process(segment: Path, sampling: str, window_s: float, found: dict) -> 
     tracks = stitch_chunks(per_chunk)
     if sampling == "uniform":
         found.update(tracks=tracks, window_s=window_s)
-    detail = f"first {window_s:.0f} s, 5 Hz max, {len(specs)} chunks, {len(tracks)} tracks, default ensemble"
-    return rtf_row(GROUP, f"1 process, {sampling}", window_s, elapsed(), detail, chunks=len(specs))
+    detected = sum(int(tr.observed.sum()) for chunk in per_chunk for tr in chunk)
+    detail = (f"first {window_s:.0f} s, 5 Hz max, {len(specs)} chunks, {len(tracks)} tracks, "
+              f"{detected} observed boxes, default ensemble")
+    return rtf_row(GROUP, f"1 process, {sampling}", window_s, elapsed(), detail, chunks=len(specs),
+                   observed_boxes=detected)
 
 
 def _dask_flow(segment: Path, workers: int, window_s: float, env: dict[str, str]) -> Row:

@@ -23,13 +23,13 @@ may still hold a failed Prefect state, so a run is only counted when all its cli
 from __future__ import annotations
 
 import math
-import socket
 import time
 import uuid
 from collections import Counter
 from typing import Any
 
 from bench.buckets import drop_bucket
+from bench.child import start_prefect_server
 from bench.load import run_batch_process
 from bench.media import talking_head
 from bench.rows import Row, guarded
@@ -54,7 +54,7 @@ def scaling_rows(*, env: dict[str, str], order: tuple[int, ...] = ORDER, timeout
     measured: dict[int, list[dict[str, Any]]] = {}
     started = time.perf_counter()
     try:
-        server = _start_prefect_server()
+        server = start_prefect_server()
     except Exception as exc:  # noqa: BLE001 - reported as a row like every other failure
         return guarded(GROUP, "prefect server start", lambda: _raise(exc))
     rows = [Row(GROUP, "prefect server start", seconds=time.perf_counter() - started,
@@ -76,18 +76,6 @@ def _raise(exc: Exception) -> list[Row]:
 
 def _name(workers: int) -> str:
     return f"batch of {CLIPS} x {CLIP_S:.0f} s clips, faces, {workers} dask worker{'s' if workers > 1 else ''}"
-
-
-def _start_prefect_server() -> Any:
-    """A Prefect API server in its own process on a free port (the ephemeral server, started explicitly)."""
-    from prefect.server.api.server import SubprocessASGIServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = SubprocessASGIServer(port=port)
-    server.start()
-    return server
 
 
 def _batch_on_cluster(workers: int, name: str, source: Any, env: dict[str, str], api_url: str, timeout_s: float,

@@ -115,3 +115,23 @@ def test_a_prefix_lists_videos_with_durations_and_windows(clip_env, library):
     assert all(r.options == {"crf": 28} for r in parsed.requests)
     assert [f.text for f in parsed.failures] == [clip_env.uri(library + "broken.mp4")]
     assert "not readable media" in parsed.failures[0].reason and "X-Amz" not in parsed.failures[0].reason
+
+
+def test_a_batch_without_a_server_url_gets_a_server_of_its_own_for_its_duration():
+    """Without PREFECT_API_URL, `clipmill batch` runs against a real server process it starts and stops."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from clipmill.cli_orchestrate import prefect_api
+
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        with prefect_api():
+            url = str(get_current_settings().api.url)
+            assert url.startswith("http://127.0.0.1:")
+            assert httpx.get(f"{url}/health", timeout=10).json() is True
+        assert get_current_settings().api.url is None
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/health", timeout=2)
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        with prefect_api():  # a configured server is used as it is
+            assert str(get_current_settings().api.url) == "http://127.0.0.1:9/api"
