@@ -32,7 +32,9 @@ def plan_frame(job: ClipJob, info: MediaInfo, segment_key: str, tracks_key: str,
         segment = store.get_file(segment_key, folder / "segment.mp4")
         width, height = info.display_size
         activity = MouthActivity(tracks)
-        for chunk in media.iter_frame_chunks(segment, fps=ACTIVITY_FPS, size=(width, height), ffmpeg=settings.ffmpeg):
+        for chunk in media.iter_frame_chunks(
+            segment, fps=ACTIVITY_FPS, size=(width, height), ffmpeg=settings.ffmpeg, pix_fmt="gray"
+        ):
             activity.add(chunk.times_s, chunk.frames)
     path = plan_framing(
         tracks, width=width, height=height, fps=info.fps, plan=load_plan(plan_key), aspect=job.options.reframe,

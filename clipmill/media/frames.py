@@ -1,7 +1,7 @@
 """Streaming decoded video frames in fixed-size chunks through an ffmpeg pipe.
 
-Memory is bounded by one chunk (frames × height × width × 3 bytes), never by the video's length:
-frames are read from ffmpeg's stdout as they are decoded, nothing is written to disk.
+Memory is bounded by one chunk (frames × height × width × 3 bytes, or × 1 for grey), never by the
+video's length: frames are read from ffmpeg's stdout as they are decoded, nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from clipmill.media.tool import input_guard, require, stderr_tail
 
 @dataclass(frozen=True)
 class FrameChunk:
-    """Consecutive decoded frames: RGB uint8 ``(N, H, W, 3)`` and their times in seconds."""
+    """Consecutive decoded frames, RGB uint8 ``(N, H, W, 3)`` or grey ``(N, H, W)``, and their times in seconds."""
 
     times_s: np.ndarray
     frames: np.ndarray
@@ -28,35 +28,49 @@ class FrameChunk:
         return len(self.times_s)
 
 
+#: raw pixel formats frames can be read in, and their bytes per pixel
+PIXEL_FORMATS = {"rgb24": 3, "gray": 1}
+
+
 def frame_args(
     path: Path, *, fps: float, size: tuple[int, int], start_s: float = 0.0, duration_s: float | None = None,
-    ffmpeg: str = "ffmpeg",
+    ffmpeg: str = "ffmpeg", pix_fmt: str = "rgb24",
 ) -> list[str]:
-    """ffmpeg arguments that resample `path` to `fps` and `size` and write raw RGB24 to stdout."""
+    """ffmpeg arguments that resample `path` to `fps` and `size` and write raw `pix_fmt` to stdout.
+
+    ``gray`` is the decoder's own luma plane: no colour conversion, a third of the bytes.
+    """
     width, height = size
     window = (["-ss", f"{start_s:.6f}"] if start_s > 0 else []) + (["-t", f"{duration_s:.6f}"] if duration_s else [])
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
         *input_guard(), *window, "-i", str(path),
         "-map", "0:v:0", "-an", "-vf", f"fps={fps},scale={width}:{height}:flags=area",
-        "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+        "-pix_fmt", pix_fmt, "-f", "rawvideo", "pipe:1",
     ]
 
 
 def iter_frame_chunks(
     path: Path, *, fps: float, size: tuple[int, int], chunk_frames: int = 64, start_s: float = 0.0,
-    duration_s: float | None = None, ffmpeg: str = "ffmpeg",
+    duration_s: float | None = None, ffmpeg: str = "ffmpeg", pix_fmt: str = "rgb24",
 ) -> Iterator[FrameChunk]:
     """Yield frames of `path` sampled at `fps`, scaled to `size`, `chunk_frames` at a time.
+
+    ``pix_fmt`` ``rgb24`` gives ``(N, H, W, 3)`` frames, ``gray`` ``(N, H, W)``.
 
     Frame ``i`` is stamped ``start_s + i / fps``, matching ffmpeg's fps filter. Closing the
     iterator early stops ffmpeg.
     """
     if fps <= 0 or chunk_frames <= 0 or min(size) <= 0:
         raise InputError(f"frame sampling needs positive fps, size and chunk size (got {fps}, {size}, {chunk_frames})")
+    if pix_fmt not in PIXEL_FORMATS:
+        raise InputError(f"pix_fmt must be one of {sorted(PIXEL_FORMATS)}, got {pix_fmt!r}")
     width, height = size
-    frame_bytes = width * height * 3
-    command = frame_args(path, fps=fps, size=size, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg)
+    channels = PIXEL_FORMATS[pix_fmt]
+    frame_bytes = width * height * channels
+    command = frame_args(
+        path, fps=fps, size=size, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg, pix_fmt=pix_fmt
+    )
     command[0] = require(command[0])
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     index = 0
@@ -66,7 +80,8 @@ def iter_frame_chunks(
             data = process.stdout.read(frame_bytes * chunk_frames)
             count = len(data) // frame_bytes
             if count:
-                frames = np.frombuffer(data[: count * frame_bytes], dtype=np.uint8).reshape(count, height, width, 3)
+                shape = (count, height, width) + ((channels,) if channels > 1 else ())
+                frames = np.frombuffer(data[: count * frame_bytes], dtype=np.uint8).reshape(shape)
                 times = start_s + (index + np.arange(count)) / fps
                 index += count
                 yield FrameChunk(times_s=times, frames=frames)

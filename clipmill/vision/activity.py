@@ -26,8 +26,11 @@ class MouthActivity:
     _previous: np.ndarray | None = None
 
     def add(self, times: np.ndarray, frames: np.ndarray) -> None:
-        """Add a chunk of RGB frames ``(N, H, W, 3)`` sampled at `times` (segment seconds)."""
-        grey = frames.mean(axis=3, dtype=np.float32)
+        """Add a chunk of frames sampled at `times` (segment seconds): grey ``(N, H, W)`` or RGB ``(N, H, W, 3)``.
+
+        Grey frames (the decoder's luma) are cheapest: only the mouth regions are converted to float.
+        """
+        grey = frames.mean(axis=3, dtype=np.float32) if frames.ndim == 4 else frames
         for t, image in zip(times, grey):
             self.times.append(float(t))
             for track in self.tracks:
@@ -44,7 +47,8 @@ class MouthActivity:
         left, right = int(x1 + 0.25 * width), int(x1 + 0.75 * width)
         rows = slice(max(0, top), min(image.shape[0], bottom))
         cols = slice(max(0, left), min(image.shape[1], right))
-        region, before = image[rows, cols], self._previous[rows, cols]
+        region = image[rows, cols].astype(np.float32)
+        before = self._previous[rows, cols].astype(np.float32)
         return float(np.abs(region - before).mean()) if region.size else float("nan")
 
     def result(self) -> tuple[np.ndarray, dict[int, np.ndarray]]:

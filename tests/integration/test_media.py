@@ -109,6 +109,17 @@ def test_frame_chunks_are_bounded_and_timed(sample_video):
     assert chunks[0].frames.std() > 10  # real picture content, not a blank frame
 
 
+def test_grey_frames_are_the_luma_of_the_same_frames(sample_video):
+    kwargs = {"fps": 5, "size": (96, 72), "chunk_frames": 8, "start_s": 2.0, "duration_s": 1.6}
+    rgb = next(media.iter_frame_chunks(sample_video, **kwargs)).frames.astype(np.float64)
+    grey = next(media.iter_frame_chunks(sample_video, pix_fmt="gray", **kwargs)).frames
+    assert grey.shape == (8, 72, 96) and grey.dtype == np.uint8
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    assert np.corrcoef(luma.ravel(), grey.ravel().astype(np.float64))[0, 1] > 0.99
+    with pytest.raises(InputError, match="pix_fmt"):
+        next(media.iter_frame_chunks(sample_video, pix_fmt="yuv420p", **kwargs))
+
+
 def test_closing_the_frame_iterator_early_stops_ffmpeg(sample_video):
     iterator = media.iter_frame_chunks(sample_video, fps=25, size=(64, 48), chunk_frames=4)
     first = next(iterator)
