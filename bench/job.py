@@ -6,9 +6,11 @@ Prefect server start can be timed apart from the job.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.buckets import drop_bucket
 from bench.child import WARM_UP_S, run_child
 from bench.rows import Row, guarded, not_available, rtf_row
 from clipmill.config import ClipOptions
@@ -25,12 +27,12 @@ def job_rows(source: Path, duration_s: float, *, env: dict[str, str], work: Path
 
     def plain() -> list[Row]:
         params = {"source": str(source), "end_s": duration_s, "work": str(work), "options": options}
-        raw.update(run_child("job", params, env=env))
+        raw.update(job_child(params, env=env))
         return _rows("silence removal, no faces", duration_s, raw, TARGETS["no faces"])
 
     def warm() -> list[Row]:
         params = {"source": str(source), "end_s": duration_s, "work": str(work), "options": options, "warm_up": True}
-        result = run_child("job", params, env=env)
+        result = job_child(params, env=env)
         return _rows("silence removal, no faces, warm process", duration_s, result, TARGETS["no faces"],
                      note=f"after a {WARM_UP_S:.0f} s job in the same process ({result['warm_up_s']:.1f} s), "
                           "as in a library batch")[1:]
@@ -48,10 +50,22 @@ def faces_job_rows(source: Path, duration_s: float, *, env: dict[str, str], work
             return [not_available(GROUP, "with faces", "option not implemented (ClipOptions has no detect_faces)")]
         options = {"detect_faces": True, **({"reframe": "9:16"} if "reframe" in fields else {})}
         params = {"source": str(source), "end_s": duration_s, "work": str(work), "options": options}
-        result = run_child("job", params, env=env)
+        result = job_child(params, env=env)
         name = f"faces + reframe {options.get('reframe', 'none')}, {duration_s:.0f} s input"
         return _rows(name, duration_s, result, TARGETS["faces"])
     return guarded(GROUP, "with faces", measure)
+
+
+def job_child(params: dict[str, Any], *, env: dict[str, str]) -> dict[str, Any]:
+    """One measured clip job in a child process, on a bucket of its own (dropped after).
+
+    Jobs on the same input would otherwise reuse each other's stored analysis and segment.
+    """
+    bucket = f"bench-job-{uuid.uuid4().hex[:12]}"
+    try:
+        return run_child("job", params, env={**env, "CLIPMILL_STORAGE__BUCKET": bucket})
+    finally:
+        drop_bucket(env["CLIPMILL_HOME"], bucket)
 
 
 def _rows(name: str, duration_s: float, result: dict[str, Any], target: float, *, note: str = "") -> list[Row]:
@@ -83,7 +97,7 @@ def memory_rows(short: Path, short_s: float, long_s: float, long_result: dict[st
     def measure() -> list[Row]:
         if "peak_rss_mb" not in long_result:
             raise RuntimeError(f"the {long_s:.0f} s clip job failed, nothing to compare with")
-        small = run_child("job", {"source": str(short), "end_s": short_s, "work": str(work)}, env=env)
+        small = job_child({"source": str(short), "end_s": short_s, "work": str(work)}, env=env)
         ratio = long_result["peak_rss_mb"] / small["peak_rss_mb"]
         return [
             Row("memory", f"clip job peak RSS, {short_s:.0f} s input", detail=f"{small['peak_rss_mb']:.0f} MiB",
