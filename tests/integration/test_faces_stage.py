@@ -149,3 +149,23 @@ def test_parquet_round_trip_is_exact(tmp_path):
     assert len(back) == 1 and back[0].id == 4
     assert np.array_equal(back[0].times, track.times) and np.array_equal(back[0].xyxy, track.xyxy)
     assert np.array_equal(back[0].confidence, track.confidence) and back[0].observed.tolist() == [True, False, True]
+
+
+def test_a_local_cluster_starts_only_where_it_can_pay_for_itself(monkeypatch):
+    from flows.faces import face_flow_for
+
+    def runner(duration_s: float) -> str:
+        return type(face_flow_for(duration_s).task_runner).__name__
+
+    for name in ("CLIPMILL_DASK_ADDRESS", "CLIPMILL_DASK_CUDA", "CLIPMILL_DASK_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert (runner(15.0), runner(600.0)) == ("ThreadPoolTaskRunner", "ThreadPoolTaskRunner")
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert (runner(15.0), runner(600.0)) == ("ThreadPoolTaskRunner", "EnvDaskTaskRunner")
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setenv("CLIPMILL_DASK_WORKERS", "2")  # asked for explicitly
+    assert runner(600.0) == "EnvDaskTaskRunner"
+    monkeypatch.delenv("CLIPMILL_DASK_WORKERS")
+    monkeypatch.setenv("CLIPMILL_DASK_ADDRESS", "tcp://scheduler:8786")
+    assert runner(15.0) == "EnvDaskTaskRunner"
