@@ -18,7 +18,8 @@ import numpy as np
 
 from clipmill.errors import InputError
 from clipmill.vision.detections import Detections
-from clipmill.vision.identity import reidentify, track_embedding
+from clipmill.vision.embeddings import track_embedding
+from clipmill.vision.identity import reidentify
 from clipmill.vision.sampling import AdaptiveSampler, sample_keyframes, sample_motion, sample_uniform
 from clipmill.vision.tracking import Track, TrackerConfig, stitch_tracks, track_faces
 

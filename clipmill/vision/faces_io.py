@@ -247,20 +247,13 @@ class _FrameDetector:
         batch = np.ascontiguousarray(frames[np.asarray(indices) - first])
         for i, frame, dets in zip(indices, batch, self.ensemble.detect(batch)):
             self.sampled[i] = dets.scale(*self.scale)
-            if self.embedder is not None and self.embeddings is not None:
-                self.embeddings[i] = self.embedder.embed(frame, dets.xyxy, _finite_landmarks(dets))
+            if self.embeddings is not None:
+                self.embeddings[i] = self.embedder.embed(frame, dets.xyxy, dets.landmarks)
 
     def detect_one(self, frames: np.ndarray, index: int, first: int) -> Detections:
         """Detections of frame ``index`` (detected now if not yet)."""
         self.detect(frames, [index], first)
         return self.sampled[index]
-
-
-def _finite_landmarks(dets: Detections) -> np.ndarray | None:
-    """Landmarks for the embedder, or None where a merged detector left some rows without them."""
-    if dets.landmarks is None or not np.all(np.isfinite(dets.landmarks)):
-        return None
-    return dets.landmarks
 
 
 def _detect_stream(

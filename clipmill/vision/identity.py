@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from clipmill.errors import InputError, ModelUnavailable
+from clipmill.vision.embeddings import cosine_distances, track_embedding, unit_rows
 from clipmill.vision.tracking import Track
 
 __all__ = [
@@ -70,12 +71,6 @@ class Embedder(Protocol):
         ...
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, np.float32)
-    norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return np.divide(vectors, norm, out=np.zeros_like(vectors), where=norm > 0)
-
-
 def _check_inputs(frame_rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray | None) -> tuple:
     frame = np.asarray(frame_rgb)
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
@@ -113,7 +108,7 @@ class DlibEmbedder:
         shapes = self._dlib.full_object_detections()
         for x1, y1, x2, y2 in np.round(boxes).astype(int):
             shapes.append(self._predictor(frame, self._dlib.rectangle(int(x1), int(y1), int(x2), int(y2))))
-        return _normalise(np.asarray(self._recognizer.compute_face_descriptor(frame, shapes), np.float32))
+        return unit_rows(np.asarray(self._recognizer.compute_face_descriptor(frame, shapes), np.float32))
 
 
 def align_face(frame_rgb: np.ndarray, landmarks: np.ndarray, *, size: int = 112) -> np.ndarray:
@@ -152,7 +147,7 @@ class ArcFaceEmbedder:
             blob = cv2.dnn.blobFromImage(crop, scalefactor=1 / 127.5, mean=(127.5, 127.5, 127.5))
             self._net.setInput(blob)
             out.append(np.asarray(self._net.forward(), np.float32).reshape(-1))
-        return _normalise(np.stack(out)) if out else np.zeros((0, 0), np.float32)
+        return unit_rows(np.stack(out)) if out else np.zeros((0, 0), np.float32)
 
 
 IDENTITY_THRESHOLDS = {DlibEmbedder.name: DlibEmbedder.threshold, ArcFaceEmbedder.name: ArcFaceEmbedder.threshold}
@@ -199,19 +194,6 @@ def load_embedder(name: str, *, arcface_model: Path | None = None) -> Embedder:
         except cv2.error as exc:
             raise ModelUnavailable(f"identity backend 'arcface': cannot load {path} ({ARCFACE_MODEL_ENV}): {exc}") from exc
     raise InputError(f"unknown identity backend {name!r}; valid backends: {', '.join(IDENTITY_BACKENDS)}")
-
-
-def track_embedding(embeddings: np.ndarray) -> np.ndarray:
-    """One embedding for a track: the L2-normalised mean of its per-frame embeddings ``(K, D)``."""
-    embeddings = np.asarray(embeddings, np.float32)
-    if embeddings.ndim != 2 or not len(embeddings):
-        raise InputError(f"need a non-empty (K, D) array of embeddings, got shape {embeddings.shape}")
-    return _normalise(_normalise(embeddings).mean(axis=0))
-
-
-def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise ``1 - cos`` between rows of ``a`` (N, D) and ``b`` (M, D), shape (N, M)."""
-    return 1.0 - _normalise(np.atleast_2d(a)).astype(np.float64) @ _normalise(np.atleast_2d(b)).T.astype(np.float64)
 
 
 def _overlap(a: Track, b: Track) -> bool:

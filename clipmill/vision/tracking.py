@@ -5,11 +5,12 @@ DeepSORT parametrisation) in seconds, so sampling may be uneven. At every sample
 predicted, matched to detections by IoU with ``scipy.optimize.linear_sum_assignment`` and updated with a
 measurement noise that grows as detection confidence falls. With face embeddings (identity on), the
 cost adds the cosine distance between a detection and the track's mean embedding, and a detection too
-far from it cannot join the track: another person stepping into the same place starts a new track. Tracks lost behind an occluder keep
-predicting and are matched again by centre distance (occlusion bridging) until ``max_age_s``. Frames
-between samples get boxes interpolated between the filtered states either side, and frames after the
-last sample are predicted, so every output frame inside a track has a box. Chunks decoded separately
-(overlapping by a few frames) are joined by :func:`stitch_tracks` so one person keeps one id.
+far from it cannot join the track: another person stepping into the same place starts a new track.
+Tracks lost behind an occluder keep predicting and are matched again by centre distance (occlusion
+bridging) until ``max_age_s``. Frames between samples get boxes interpolated between the filtered
+states either side, and frames after the last sample are predicted, so every output frame inside a
+track has a box. Chunks decoded separately (overlapping by a few frames) are joined by
+:func:`stitch_tracks` so one person keeps one id.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from scipy.optimize import linear_sum_assignment
 
 from clipmill.errors import InputError
 from clipmill.vision.detections import Detections, box_iou
+from clipmill.vision.embeddings import cosine_distances, unit_rows
 
 __all__ = ["FaceTracker", "KalmanBoxFilter", "Track", "TrackerConfig", "stitch_tracks", "track_faces"]
 
@@ -249,14 +251,7 @@ class _LiveTrack:
     @property
     def embedding(self) -> np.ndarray | None:
         """Mean of the matched detections' unit embeddings, normalised; None without embeddings."""
-        return None if self.embedding_sum is None else _unit(self.embedding_sum)
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    vectors = np.asarray(vectors, np.float32)
-    norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return np.divide(vectors, norm, out=np.zeros_like(vectors), where=norm > 0)
+        return None if self.embedding_sum is None else unit_rows(self.embedding_sum)
 
 
 def _assign(cost: np.ndarray, *, max_cost: float) -> list[tuple[int, int]]:
@@ -296,7 +291,7 @@ class FaceTracker:
         if self._last_t is not None and t <= self._last_t:
             raise InputError(f"tracker times must increase: got {t} after {self._last_t}")
         if embeddings is not None:
-            embeddings = _unit(np.asarray(embeddings, np.float32).reshape(len(detections), -1))
+            embeddings = unit_rows(np.asarray(embeddings, np.float32).reshape(len(detections), -1))
         self._last_t = t
         c = self.config
         for tr in self._live:
@@ -357,7 +352,7 @@ class FaceTracker:
             mean = tr.embedding
             if mean is None or mean.shape[-1] != embeddings.shape[-1]:
                 continue
-            d = 1.0 - embeddings.astype(np.float64) @ mean.astype(np.float64)
+            d = cosine_distances(embeddings, mean)[:, 0]
             distance[i] = np.where(d <= limit, self.config.embedding_weight * d / limit, _INFEASIBLE)
         return distance
 
