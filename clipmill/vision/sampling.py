@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 from clipmill.errors import InputError
 from clipmill.vision.detections import Detections, box_iou
 
-__all__ = ["AdaptiveSampler", "motion_energy", "sample_keyframes", "sample_motion", "sample_uniform"]
+__all__ = ["AdaptiveSampler", "frame_gaps", "motion_energy", "sample_keyframes", "sample_motion", "sample_uniform"]
 
 
 def sample_uniform(
@@ -78,6 +78,16 @@ def motion_energy(frames: np.ndarray, *, size: int = 64) -> np.ndarray:
     return energy
 
 
+def frame_gaps(fps: float, min_rate_hz: float, max_rate_hz: float) -> tuple[int, int]:
+    """Shortest and longest gap between samples, in frames, for a detection rate between two bounds."""
+    if fps <= 0 or not 0 < min_rate_hz <= max_rate_hz:
+        raise InputError(
+            f"need fps > 0 and 0 < min_rate_hz <= max_rate_hz, got {fps}, {min_rate_hz}, {max_rate_hz}"
+        )
+    min_gap = max(1, int(round(fps / max_rate_hz)))
+    return min_gap, max(min_gap, int(round(fps / min_rate_hz)))
+
+
 def sample_motion(
     energy: np.ndarray,
     *,
@@ -100,15 +110,10 @@ def sample_motion(
         Frame rate of the chunk.
     """
     energy = np.asarray(energy, np.float64).reshape(-1)
-    if fps <= 0 or not 0 < min_rate_hz <= max_rate_hz:
-        raise InputError(
-            f"need fps > 0 and 0 < min_rate_hz <= max_rate_hz, got {fps}, {min_rate_hz}, {max_rate_hz}"
-        )
+    min_gap, max_gap = frame_gaps(fps, min_rate_hz, max_rate_hz)
     n = len(energy)
     if n == 0:
         return np.zeros(0, np.int64)
-    min_gap = max(1, int(round(fps / max_rate_hz)))
-    max_gap = max(min_gap, int(round(fps / min_rate_hz)))
     chosen = [0]
     accumulated = 0.0
     for i in range(1, n):
@@ -144,18 +149,15 @@ def sample_keyframes(
     keyframes : ndarray of int
         Indices of key frames (and shot cuts) in the chunk; out-of-range values are ignored.
     """
-    if not 0 < min_rate_hz <= max_rate_hz or confirm < 0:
-        raise InputError(
-            f"need 0 < min_rate_hz <= max_rate_hz and confirm >= 0, got {min_rate_hz}, {max_rate_hz}, {confirm}"
-        )
+    quick, max_gap = frame_gaps(fps, min_rate_hz, max_rate_hz)
+    if confirm < 0:
+        raise InputError(f"confirm must be >= 0, got {confirm}")
     if n_frames == 0:
         return np.zeros(0, np.int64)
     keyframes = np.asarray(keyframes, np.int64).reshape(-1)
     keyframes = np.unique(np.concatenate([[0], keyframes[(keyframes >= 0) & (keyframes < n_frames)]]))
-    quick = max(1, int(round(fps / max_rate_hz)))
     following = (keyframes[:, None] + quick * np.arange(1, confirm + 1)[None, :]).reshape(-1)
     chosen = np.unique(np.concatenate([keyframes, following[following < n_frames], [n_frames - 1]]))
-    max_gap = max(1, int(round(fps / min_rate_hz)))
     filled = [chosen] + [np.arange(a + max_gap, b, max_gap, dtype=np.int64) for a, b in zip(chosen[:-1], chosen[1:])]
     return np.unique(np.concatenate(filled))
 
@@ -193,12 +195,7 @@ class AdaptiveSampler:
         confident: float = 0.6,
         max_speed: float = 0.5,
     ) -> None:
-        if fps <= 0 or not 0 < min_rate_hz <= max_rate_hz:
-            raise InputError(
-                f"need fps > 0 and 0 < min_rate_hz <= max_rate_hz, got {fps}, {min_rate_hz}, {max_rate_hz}"
-            )
-        self.min_gap = max(1, int(round(fps / max_rate_hz)))
-        self.max_gap = max(self.min_gap, int(round(fps / min_rate_hz)))
+        self.min_gap, self.max_gap = frame_gaps(fps, min_rate_hz, max_rate_hz)
         self.fps = fps
         self.motion_threshold = motion_threshold
         self.confident = confident
