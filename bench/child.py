@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,14 +44,9 @@ def start_prefect_server() -> Any:
     restarting Prefect's event services and grows about 1.2 MiB per request (measured: flat at
     570 MiB over 90 requests against this server, +124 MiB per 100 requests without it).
     """
-    from prefect.server.api.server import SubprocessASGIServer
+    from clipmill.cli_orchestrate import start_api_server
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = SubprocessASGIServer(port=port)
-    server.start()
-    return server
+    return start_api_server()
 
 
 def _start_prefect() -> float:

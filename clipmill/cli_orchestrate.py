@@ -92,14 +92,12 @@ def prefect_api() -> Iterator[None]:
     process grows about 1.2 MiB per request; against a server in its own process it stays flat
     (bench/results/load: +2 MiB per 100 requests over 200).
     """
-    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     if get_current_settings().api.url:
         yield
         return
-    server = SubprocessASGIServer(port=free_port())
-    server.start()
+    server = start_api_server()
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield
@@ -107,11 +105,19 @@ def prefect_api() -> Iterator[None]:
         server.stop()
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
+def start_api_server() -> Any:
+    """A Prefect API server started in a process of its own on a free local port (``.api_url``, ``.stop()``).
+
+    An explicit port keeps it apart from the server Prefect's implicit ephemeral mode shares per process.
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        port = int(sock.getsockname()[1])
+    server = SubprocessASGIServer(port=port)
+    server.start()
+    return server
 
 
 def submit(
