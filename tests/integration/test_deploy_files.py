@@ -1,4 +1,4 @@
-"""The deployment files, checked without running them (no container engine, no cluster here).
+"""The deployment files, checked without running them (scripts/check_docker_image.sh runs the image).
 
 - prefect.yaml: read as `prefect deploy` reads it; every entrypoint imports (no placeholder flow), its
   parameters exist in the flow's signature and pass its parameter schema, every work pool it names is

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = MODELS_DIR / "mediapipe" / "face_detection_short_range.tflite"
 WEIGHTS_ENV = "CLIPMILL_MEDIAPIPE_WEIGHTS"
+#: Debian/Ubuntu packages with the libEGL.so.1 and libGLESv2.so.2 that mediapipe's Tasks library links
+SYSTEM_PACKAGES = "apt-get install libegl1 libgles2"
 
 
 class MediaPipeDetector:
@@ -105,6 +107,13 @@ def load(config: DetectorConfig) -> MediaPipeDetector:
         ) from exc
     try:
         detector = MediaPipeDetector(weights, config)
+    except OSError as exc:
+        # the Tasks C library is loaded on first use and links the system's EGL and GLES even on CPU
+        raise ModelUnavailable(
+            f"the mediapipe face detector cannot load its native library: {exc}; install the system's "
+            f"EGL and GLES libraries ({SYSTEM_PACKAGES}; scripts/setup.sh does it), or run without mediapipe "
+            "(clipmill faces --detector yunet)"
+        ) from exc
     except (RuntimeError, ValueError) as exc:
         raise ModelUnavailable(f"cannot load MediaPipe face model {weights}: {exc}") from exc
     log.info("loaded mediapipe face detector from %s (max_side=%s)", weights, config.max_side)
