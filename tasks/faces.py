@@ -51,7 +51,7 @@ def local_segment(store: ObjectStore, segment_key: str, job_id: str, settings: S
     return target
 
 
-@clip_task(name="detect-faces-chunk")
+@clip_task(name="detect-faces-chunk", task_run_name="detect-faces-chunk[{spec.index} at {spec.start_s:.1f} s]")
 def detect_faces_chunk(
     job_id: str,
     segment_key: str,

@@ -9,7 +9,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from prefect import task
@@ -19,6 +19,7 @@ from prefect.tasks import exponential_backoff
 from blocks.object_store import resolve
 from clipmill.config import Settings, load_settings
 from clipmill.errors import ClipmillError, InputError
+from clipmill.jobs import ClipJob
 from clipmill.sources import (
     SourceRef, admit_to_cache, cached_copy, check_bucket, check_under_roots, classify, local_path, parse_object_uri,
     sha256_file,
@@ -51,8 +52,34 @@ def retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
     return not isinstance(exc, ClipmillError) or exc.retryable
 
 
+def run_subject(parameters: dict[str, Any]) -> str | None:
+    """What a task run works on, read off its parameters: the request, the source, or the clip."""
+    job = parameters.get("job")
+    if isinstance(job, ClipJob):
+        return f"{job.source.name} {job.start_s:g}–{job.end_s:g}"
+    ref = parameters.get("ref")
+    if isinstance(ref, SourceRef) and "start_s" in parameters:
+        return f"{ref.name} {parameters['start_s']:g}–{parameters['end_s']:g}"
+    if isinstance(parameters.get("source"), str):
+        return PurePosixPath(parameters["source"]).name
+    for key in ("published", "manifest"):
+        if isinstance(clip_id := getattr(parameters.get(key), "clip_id", None), str):
+            return clip_id
+    return None
+
+
+def named_runs(task_name: str) -> Callable[..., str]:
+    """Task-run names that say what each run is about, e.g. ``extract-segment[talk.mp4 10–30]``."""
+
+    def task_run_name(parameters: dict[str, Any]) -> str:
+        subject = run_subject(parameters)
+        return f"{task_name}[{subject}]" if subject else task_name
+
+    return task_run_name
+
+
 def clip_task(fn: Callable | None = None, **options: Any) -> Any:
-    """`@task` with clipmill's retry policy; results live in the object store, not in Prefect."""
+    """`@task` with clipmill's retry policy and named runs; results live in the object store, not in Prefect."""
     settings = load_settings()
     defaults = dict(
         retries=settings.task_retries,
@@ -62,6 +89,8 @@ def clip_task(fn: Callable | None = None, **options: Any) -> Any:
         cache_policy=NO_CACHE,
         persist_result=False,
     )
+    if "name" in options:
+        defaults["task_run_name"] = named_runs(options["name"])
     decorator = task(**{**defaults, **options})
     return decorator(fn) if fn is not None else decorator
 

@@ -85,15 +85,16 @@ def _ready(url: str) -> bool:
 
 
 @contextmanager
-def prefect_server(home: Path, **extra_env: str) -> Iterator[Server]:
-    """A `prefect server start` process with API auth, ready to take requests."""
+def prefect_server(home: Path, *, auth: bool = True, **extra_env: str) -> Iterator[Server]:
+    """A `prefect server start` process (API auth on unless `auth` is false) with its UI, ready to take requests."""
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
-        "PREFECT_HOME": str(home), "PREFECT_API_URL": api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_API_AUTH_STRING": AUTH, "PREFECT_API_AUTH_STRING": AUTH, "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_LOGGING_LEVEL": "INFO", **extra_env,
+        "PREFECT_HOME": str(home), "PREFECT_API_URL": api_url, "PREFECT_UI_API_URL": api_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_LOGGING_LEVEL": "INFO",
+        **({"PREFECT_SERVER_API_AUTH_STRING": AUTH, "PREFECT_API_AUTH_STRING": AUTH} if auth else {}),
+        **extra_env,
     }
     server = start([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, home / "server.log")
     try:

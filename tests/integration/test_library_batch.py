@@ -51,11 +51,11 @@ def by_row(summary: dict) -> dict[int, dict]:
 
 
 def tasks_run_by(summary: dict, rows: tuple[int, ...]) -> set[str]:
-    """The task names (without Prefect's run suffix) the clip-job subflows of these rows ran."""
+    """The task names (without what each run was about) the clip-job subflows of these rows ran."""
     flow_run_ids = [by_row(summary)[row]["flow_run_id"] for row in rows]
     with get_client(sync_client=True) as client:
         task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=flow_run_ids)))
-    return {run.name.rsplit("-", 1)[0] for run in task_runs}
+    return {run.name.split("[")[0] for run in task_runs}
 
 
 def test_a_batch_publishes_good_requests_and_records_bad_ones_then_reruns_cheaply(clip_env, library):
