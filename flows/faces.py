@@ -68,7 +68,10 @@ class EnvDaskTaskRunner(DaskTaskRunner):
         return DaskTaskRunner(**dask_runner_options(os.environ))
 
 
-@flow(name="face-tracks", task_runner=EnvDaskTaskRunner(), validate_parameters=False)
+@flow(
+    name="face-tracks", flow_run_name="face-tracks[{width}x{height}, {duration_s:g} s, {sampling}]",
+    task_runner=EnvDaskTaskRunner(), validate_parameters=False,
+)
 def face_tracks(
     job_id: str,
     segment_key: str,

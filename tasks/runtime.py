@@ -56,10 +56,10 @@ def run_subject(parameters: dict[str, Any]) -> str | None:
     """What a task run works on, read off its parameters: the request, the source, or the clip."""
     job = parameters.get("job")
     if isinstance(job, ClipJob):
-        return f"{job.source.name} {job.start_s:g}–{job.end_s:g}"
+        return f"{job.source.name} {job.start_s:g}-{job.end_s:g}"
     ref = parameters.get("ref")
     if isinstance(ref, SourceRef) and "start_s" in parameters:
-        return f"{ref.name} {parameters['start_s']:g}–{parameters['end_s']:g}"
+        return f"{ref.name} {parameters['start_s']:g}-{parameters['end_s']:g}"
     if isinstance(parameters.get("source"), str):
         return PurePosixPath(parameters["source"]).name
     for key in ("published", "manifest"):
@@ -69,7 +69,7 @@ def run_subject(parameters: dict[str, Any]) -> str | None:
 
 
 def named_runs(task_name: str) -> Callable[..., str]:
-    """Task-run names that say what each run is about, e.g. ``extract-segment[talk.mp4 10–30]``."""
+    """Task-run names that say what each run is about, e.g. ``extract-segment[talk.mp4 10-30]``."""
 
     def task_run_name(parameters: dict[str, Any]) -> str:
         subject = run_subject(parameters)

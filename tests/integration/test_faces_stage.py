@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterName
+from prefect.client.schemas.sorting import FlowRunSort
 
 from clipmill.errors import InputError
 from clipmill.vision.faces_io import read_tracks, write_tracks
@@ -121,6 +124,15 @@ def test_a_single_talker_keeps_one_id_across_chunk_boundaries(clip_env, dask_add
     assert [t.id for t in tracks] == [1]
     assert result["summary"]["dominant_track_id"] == 1
     assert len(tracks[0]) >= 0.97 * 225 and tracks[0].start == 0.0
+
+    # the run and its chunks are named for what they work on (this is the session's only 9 s segment)
+    with get_client(sync_client=True) as client:
+        [run, *_] = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=["face-tracks[360x288, 9 s, uniform]"])),
+            sort=FlowRunSort.START_TIME_DESC,
+        )
+        chunk_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    assert {"detect-faces-chunk[0 at 0.0 s]", "detect-faces-chunk[4 at 8.0 s]"} <= {r.name for r in chunk_runs}
 
 
 def test_runner_options_follow_the_environment():

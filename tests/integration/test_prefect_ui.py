@@ -62,7 +62,7 @@ def test_the_flow_run_page_shows_the_clip_job_and_its_named_task_runs(seaweed, t
     assert re.search(r"\b1[0-9] Task runs\b", text), "the header counts the job's task runs"
     assert "stage-source[grid_concat_11speakers_33s.mp4]" in text
     for stage in STAGES:
-        assert f"{stage}[grid_concat_11speakers_33s.mp4 4.5–8]" in text, f"{stage}'s run, named for its request, logs on the page"
+        assert f"{stage}[grid_concat_11speakers_33s.mp4 4.5-8]" in text, f"{stage}'s run, named for its request, logs on the page"
     for step in ("validate-contracts", "verify-published"):
         assert f"{step}[{manifest['clip_id']}]" in text, f"{step}'s run is named for the clip it checks"
     assert f"published s3://clipmill-test/clips/{manifest['clip_id']}.mp4" in text

@@ -13,12 +13,12 @@ JOB = plan_job(SOURCE, INFO, start_s=10.0, end_s=30.5, options=ClipOptions())
 
 
 def test_a_run_on_a_job_names_the_source_and_range():
-    assert named_runs("extract-segment")({"job": JOB, "info": INFO}) == "extract-segment[My Talk (final).mp4 10–30.5]"
+    assert named_runs("extract-segment")({"job": JOB, "info": INFO}) == "extract-segment[My Talk (final).mp4 10-30.5]"
 
 
 def test_probing_names_the_requested_range_before_there_is_a_job():
     name = named_runs("probe-source")({"ref": SOURCE, "start_s": 2.0, "end_s": 3.25, "options": ClipOptions()})
-    assert name == "probe-source[My Talk (final).mp4 2–3.25]"
+    assert name == "probe-source[My Talk (final).mp4 2-3.25]"
 
 
 def test_staging_names_the_file_of_a_path_or_object_uri():
