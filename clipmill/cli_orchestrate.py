@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ import typer
 
 from clipmill.batch import parse_option_pairs
 from clipmill.errors import ClipmillError, InputError
+from clipmill.ports import free_loopback_ports
 from clipmill.storage.keys import safe_name
 
 TIMEOUT_EXIT = 124
@@ -112,9 +112,7 @@ def start_api_server() -> Any:
     """
     from prefect.server.api.server import SubprocessASGIServer
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    [port] = free_loopback_ports(1)
     server = SubprocessASGIServer(port=port)
     server.start()
     return server

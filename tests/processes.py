@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from clipmill.ports import free_loopback_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -32,12 +33,6 @@ class Server:
     api_url: str
     env: dict[str, str]
     home: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -87,7 +82,7 @@ def _ready(url: str) -> bool:
 @contextmanager
 def prefect_server(home: Path, *, auth: bool = True, **extra_env: str) -> Iterator[Server]:
     """A `prefect server start` process (API auth on unless `auth` is false) with its UI, ready to take requests."""
-    port = free_port()
+    [port] = free_loopback_ports(1)
     api_url = f"http://127.0.0.1:{port}/api"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},

@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import urllib3
 from minio import Minio
 
 from clipmill.errors import StorageError
+from clipmill.ports import free_loopback_ports
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def _start(store_dir: Path, *, startup_timeout_s: float) -> EmbeddedServer:
 def _launch(store_dir: Path, *, startup_timeout_s: float, detach: bool) -> tuple[EmbeddedServer, subprocess.Popen]:
     store_dir = store_dir.resolve()
     credentials = _credentials(store_dir)
-    ports = _free_ports(len(_PORT_FLAGS))
+    ports = free_loopback_ports(len(_PORT_FLAGS))
     data = store_dir / "data"
     data.mkdir(exist_ok=True)
     command = [
@@ -212,20 +212,6 @@ def _terminate(pid: int, *, timeout_s: float = 30.0) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def _free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports (bound then released, so reuse by others is unlikely)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @contextmanager

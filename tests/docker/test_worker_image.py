@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import BIN, Server, prefect, prefect_server, start, stop
+from tests.processes import BIN, REPO_ROOT, Server, prefect, prefect_server, start, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -53,8 +53,8 @@ def image() -> str:
     return IMAGE
 
 
-def in_image(script: str, *, volumes: dict[Path, str] = {}, timeout_s: float = 300) -> subprocess.CompletedProcess:
-    mounts = [arg for host, inside in volumes.items() for arg in ("-v", f"{host}:{inside}")]
+def in_image(script: str, *, volumes: dict[Path, str] | None = None, timeout_s: float = 300) -> subprocess.CompletedProcess:
+    mounts = [arg for host, inside in (volumes or {}).items() for arg in ("-v", f"{host}:{inside}")]
     return docker("run", "--rm", "--network", "host", *mounts, IMAGE, "sh", "-c", script, timeout_s=timeout_s)
 
 
@@ -102,7 +102,7 @@ def docker_pool(seaweed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
              "B(endpoint=os.environ['CLIPMILL_STORAGE__ENDPOINT'], access_key=os.environ['CLIPMILL_STORAGE__ACCESS_KEY'], "
              "secret_key=os.environ['CLIPMILL_STORAGE__SECRET_KEY'], bucket=os.environ['CLIPMILL_STORAGE__BUCKET'])"
              ".save(sys.argv[1])", block],
-            cwd=Path(__file__).resolve().parents[2], env=server.env, check=True, timeout=60,
+            cwd=REPO_ROOT, env=server.env, check=True, timeout=60,
         )
         prefect(server.env, "work-pool", "create", "clipmill-docker", "--type", "docker")
         prefect(server.env, "--no-prompt", "deploy", "--name", "clip-job-docker")
