@@ -90,9 +90,30 @@ def _composite_lines(video: list[str], crop: Crop) -> list[str]:
     ]
 
 
-def _frame_index(segment: EditSegment, rate: Fraction, time: str) -> str:
+def _frames(segment: EditSegment, rate: Fraction) -> int:
+    """Source frames `segment` spans on the grid of `rate` (its boundaries are frame boundaries)."""
+    return round((segment.src_end - segment.src_start) * rate)
+
+
+def _source_index(segment: EditSegment, rate: Fraction, time: str) -> str:
+    """Expression: index, from the segment's first frame, of the grid frame nearest to `time`.
+
+    Rounding to the nearest frame (not comparing times) makes membership immune to the boundaries'
+    printed precision and to a sub-frame offset of the decoded timestamps (an input seek that lands
+    just after a grid point), which on 2997/100 material otherwise gains or loses a frame per cut.
+    """
+    return f"floor(({time}-{segment.src_start:.6f})*{rate.numerator}/{rate.denominator}+0.5)"
+
+
+def _output_index(segment: EditSegment, rate: Fraction, time: str) -> str:
     """Expression: the output frame index within `segment` of the source frame at `time`."""
-    return f"floor(({time}-{segment.src_start:.6f})*{float(rate):.6f}/{segment.speed:.9f}+1e-6)"
+    index = _source_index(segment, rate, time)
+    return index if segment.speed == 1.0 else f"floor({index}/{segment.speed:.9f}+1e-6)"
+
+
+def _inside(segment: EditSegment, rate: Fraction, time: str) -> str:
+    """Expression: the frame at `time` is one of the segment's source frames."""
+    return f"between({_source_index(segment, rate, time)},0,{_frames(segment, rate) - 1})"
 
 
 def _keep_frame(segment: EditSegment, rate: Fraction) -> str:
@@ -101,21 +122,30 @@ def _keep_frame(segment: EditSegment, rate: Fraction) -> str:
     At speed 1 that is every frame; at speed k about one in k, chosen on the output frame grid so
     the piece plays exactly ``output_duration * fps`` frames.
     """
-    inside = f"gte(t,{segment.src_start:.6f})*lt(t,{segment.src_end:.6f})"
+    inside = _inside(segment, rate, "t")
     if segment.speed == 1.0:
         return inside
-    step = f"{float(1 / rate):.9f}"
-    return f"{inside}*gt({_frame_index(segment, rate, 't')},{_frame_index(segment, rate, f'(t-{step})')})"
+    step = f"{rate.denominator}/{rate.numerator}"
+    return f"{inside}*gt({_output_index(segment, rate, 't')},{_output_index(segment, rate, f'(t-{step})')})"
 
 
 def _retime(segments: tuple[EditSegment, ...], rate: Fraction) -> str:
-    """Piecewise map from source time ``T`` to output time on the frame grid: one term is non-zero."""
-    terms, offset = [], 0.0
+    """Piecewise map from source time ``T`` to output time on the frame grid: one term is non-zero.
+
+    Offsets are counted in whole output frames, so the output grid never accumulates rounding.
+    """
+    terms, offset = [], 0
     for s in segments:
-        inside = f"gte(T,{s.src_start:.6f})*lt(T,{s.src_end:.6f})"
-        terms.append(f"{inside}*({offset:.6f}+{_frame_index(s, rate, 'T')}/{float(rate):.6f})")
-        offset += s.output_duration
+        terms.append(
+            f"{_inside(s, rate, 'T')}*({offset}+{_output_index(s, rate, 'T')})*{rate.denominator}/{rate.numerator}"
+        )
+        offset += output_frames(s, rate)
     return _balanced_sum(terms)
+
+
+def output_frames(segment: EditSegment, rate: Fraction) -> int:
+    """Output frames `segment` plays: its source frames divided by its speed (a whole number by plan)."""
+    return round(_frames(segment, rate) / segment.speed)
 
 
 def _balanced_sum(terms: list[str]) -> str:

@@ -16,7 +16,8 @@ PLAN = EditPlan(
 def test_video_is_selected_once_and_retimed_without_an_fps_filter():
     video = filter_graph(PLAN, has_audio=False)
     assert video.count("select=") == 1 and "fps=" not in video
-    assert "gte(t,3.000000)*lt(t,4.000000)" in video
+    assert "between(floor((t-3.000000)*25/1+0.5),0,24)" in video  # 3-4 s: source frames 75..99, by index
+    assert "(62+floor((T-4.000000)*25/1+0.5))*1/25" in video  # after 50 + 12 output frames, on the grid
     assert video.endswith("[vout]") and "[aout]" not in video
 
 
