@@ -1,14 +1,19 @@
 """Where a clip's source comes from: a local path or an ``s3://bucket/key`` object.
 
 A source is identified by its content (sha256), not its name, so job ids and caches survive
-renames and notice silent replacements. Object-store sources are copied once into a local cache
-keyed by that hash; local sources are read in place and never modified.
+renames and notice silent replacements. Every source is read once into a local cache keyed by that
+hash (a *snapshot*: object sources are downloaded, local files copied, hashing the very bytes that
+are written), and every stage reads the snapshot: a file that is rewritten while a job runs (a sync
+still copying) can neither be rendered from other bytes than its manifest's sha256 names nor be
+half-read. Local sources are only ever read, never modified.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,19 +112,55 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 
 def cached_copy(cache_dir: Path, ref: SourceRef) -> Path | None:
-    """The cached local copy of an object source, when one with the right hash exists."""
-    path = cache_path(cache_dir, ref)
+    """The cached snapshot of a source, when one with the right hash exists."""
+    path = cache_path(cache_dir, ref.sha256, ref.name)
     return path if path.is_file() and path.stat().st_size == ref.size_bytes else None
 
 
-def cache_path(cache_dir: Path, ref: SourceRef) -> Path:
-    suffix = Path(ref.name).suffix.lower()[:10]
-    return cache_dir / "sources" / f"{ref.sha256}{suffix}"
+def cache_path(cache_dir: Path, sha256: str, name: str) -> Path:
+    """Where the snapshot of content `sha256` lives (the extension kept for tools that look at it)."""
+    suffix = Path(name).suffix.lower()[:10]
+    return cache_dir / "sources" / f"{sha256}{suffix}"
 
 
 def admit_to_cache(download: Path, cache_dir: Path, ref: SourceRef) -> Path:
-    """Move a verified download into the cache under its hash (atomic rename)."""
-    target = cache_path(cache_dir, ref)
+    """Move a verified download into the cache under its hash (atomic rename), read-only."""
+    target = cache_path(cache_dir, ref.sha256, ref.name)
     target.parent.mkdir(parents=True, exist_ok=True)
+    download.chmod(0o444)
     shutil.move(str(download), target)
     return target
+
+
+def snapshot_local(path: Path, cache_dir: Path) -> SourceRef:
+    """Hash local file `path` and make sure the cache holds a snapshot of exactly those bytes.
+
+    A snapshot already cached under the file's hash is reused; otherwise the file is copied and
+    the copy's bytes are hashed as they are written, so the `SourceRef` names what the copy holds
+    even when the file changes meanwhile.
+    """
+    digest, size = sha256_file(path)
+    ref = SourceRef(uri=str(path), sha256=digest, size_bytes=size, name=path.name)
+    if cached_copy(cache_dir, ref) is not None:
+        return ref
+    folder = cache_dir / "sources"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=folder, prefix=".copy-")
+    copy = Path(name)
+    try:
+        with path.open("rb") as source, os.fdopen(handle, "wb") as target:
+            digest, size = _copy_hashing(source, target)
+        ref = SourceRef(uri=str(path), sha256=digest, size_bytes=size, name=path.name)
+        admit_to_cache(copy, cache_dir, ref)
+    finally:
+        copy.unlink(missing_ok=True)
+    return ref
+
+
+def _copy_hashing(source: BinaryIO, target: BinaryIO) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    while block := source.read(_CHUNK):
+        target.write(block)
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size

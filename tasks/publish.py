@@ -57,7 +57,12 @@ def _published(job_id: str, clip_id: str, *, reused: bool, timeline: bool = Fals
 
 @clip_task(name="find-published")
 def find_published(job: ClipJob) -> PublishedClip | None:
-    """The clip this exact job already published, if any; a name taken by another job is an error."""
+    """The clip this exact job already published, if any; a name taken by another job is an error.
+
+    A publication is reused only when the clip's bytes still hash to the sha256 its manifest
+    records: a clip deleted or altered in the store is withdrawn (manifest included) and published
+    again, never handed out as ``reused``.
+    """
     store = object_store()
     key = clip_key(job.clip_id, "json")
     if not store.exists(key):
@@ -68,8 +73,19 @@ def find_published(job: ClipJob) -> PublishedClip | None:
             f"clip name {job.clip_id!r} is already published by another job ({existing.get('job_id')}); "
             "choose another clip_name"
         )
-    get_run_logger().info("job %s already published as %s: nothing to do", job.job_id, key)
-    return _published(job.job_id, job.clip_id, reused=True, timeline="timeline" in existing.get("stages", {}))
+    timeline = "timeline" in existing.get("stages", {})
+    published = _published(job.job_id, job.clip_id, reused=True, timeline=timeline)
+    recorded = existing["outputs"][0]["sha256"]
+    actual = store.sha256(published.clip_key)
+    if actual != recorded:
+        get_run_logger().warning(
+            "%s %s (manifest records sha256 %s): withdrawing the publication and publishing it again",
+            published.clip_key, "is missing" if actual is None else f"was altered (sha256 {actual})", recorded,
+        )
+        _remove(published)
+        return None
+    get_run_logger().info("job %s already published as %s (sha256 verified): nothing to do", job.job_id, key)
+    return published
 
 
 @clip_task(name="make-manifest")

@@ -21,8 +21,8 @@ from clipmill.config import Settings, load_settings
 from clipmill.errors import ClipmillError, InputError
 from clipmill.jobs import ClipJob
 from clipmill.sources import (
-    SourceRef, admit_to_cache, cached_copy, check_bucket, check_under_roots, classify, local_path, parse_object_uri,
-    sha256_file,
+    SourceRef, admit_to_cache, cache_path, cached_copy, check_bucket, check_under_roots, classify, local_path, parse_object_uri,
+    sha256_file, snapshot_local,
 )
 from clipmill.storage import ObjectStore, open_store
 
@@ -104,7 +104,7 @@ def scratch_dir(settings: Settings) -> Iterator[Path]:
 
 
 def fingerprint(source: str, settings: Settings) -> SourceRef:
-    """Locate `source` and hash its content (object sources are downloaded into the cache once).
+    """Locate `source`, snapshot it into the cache and hash the snapshot (see `clipmill.sources`).
 
     Local sources must resolve under ``settings.source_roots`` and object sources live in
     ``settings.source_buckets`` (or the storage bucket); anything else is an `InputError`.
@@ -122,18 +122,20 @@ def fingerprint(source: str, settings: Settings) -> SourceRef:
             if cached_copy(settings.cache_dir, ref) is None:
                 admit_to_cache(download, settings.cache_dir, ref)
         return ref
-    path = check_under_roots(source, local_path(source), settings.source_roots)
-    digest, size = sha256_file(path)
-    return SourceRef(uri=str(path), sha256=digest, size_bytes=size, name=path.name)
+    return snapshot_local(check_under_roots(source, local_path(source), settings.source_roots), settings.cache_dir)
 
 
 def source_file(ref: SourceRef, settings: Settings) -> Path:
-    """A local path with the source's bytes: the file itself, or the cached copy of the object."""
-    if not ref.is_object:
-        return Path(ref.uri)
+    """The local snapshot holding exactly the bytes `ref` hashes, made again where it is missing
+    (another machine, a cleaned cache) and refused when the source no longer has those bytes."""
     cached = cached_copy(settings.cache_dir, ref)
     if cached is not None:
         return cached
+    if not ref.is_object:
+        again = snapshot_local(Path(ref.uri), settings.cache_dir)
+        if again.sha256 != ref.sha256:
+            raise InputError(f"source {ref.uri!r} changed while the job ran (sha256 {again.sha256} != {ref.sha256})")
+        return cache_path(settings.cache_dir, again.sha256, again.name)
     bucket, key = parse_object_uri(ref.uri)
     with scratch_dir(settings) as folder:
         download = object_store(settings).with_bucket(bucket).get_file(key, folder / "download")

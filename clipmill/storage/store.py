@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import hashlib
 import io
 import logging
 from collections.abc import Iterator
@@ -116,6 +117,26 @@ class ObjectStore:
             finally:
                 response.close()
                 response.release_conn()
+
+    def sha256(self, key: str) -> str | None:
+        """Hex sha256 of the object's bytes, streamed (nothing written locally); None when it is missing."""
+        digest = hashlib.sha256()
+        try:
+            response = self.client.get_object(self.bucket, key)
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return None
+            raise self._storage_error(f"reading {key!r}", exc) from exc
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._storage_error(f"reading {key!r}", exc) from exc
+        with self._errors(f"reading {key!r}"):
+            try:
+                for block in response.stream(1 << 20):
+                    digest.update(block)
+            finally:
+                response.close()
+                response.release_conn()
+        return digest.hexdigest()
 
     def exists(self, key: str) -> bool:
         try:
