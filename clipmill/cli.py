@@ -21,6 +21,7 @@ from clipmill.cli_faces import faces as faces_command
 from clipmill.cli_orchestrate import batch as batch_command
 from clipmill.cli_orchestrate import submit as submit_command
 from clipmill.cli_presets import presets as presets_command
+from clipmill.cli_suggest import suggest as suggest_command
 from clipmill.errors import ClipmillError, InputError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -118,6 +119,7 @@ app.command("audit")(audit_command)
 app.command("batch")(batch_command)
 app.command("submit")(submit_command)
 app.command("presets")(presets_command)
+app.command("suggest")(suggest_command)
 
 
 @store_app.command("status")

@@ -1,0 +1,129 @@
+"""Clip suggestions for one source: its whole analysis, stored once by content, and the candidates.
+
+    source (local path + sha256) → ``analyses/<sha256>/<settings digest>.json`` (measured once,
+    then read back) → `clipmill.segment.suggest` → ``suggestions/<sha256>/<digest>.json``
+
+The analysis key hashes the source's content and the analysis settings, never its name, so a
+renamed or re-uploaded file is not measured again; `clipmill suggest`, library batches and later
+runs share it. The suggestion document is what ``clipmill suggest --json`` prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clipmill import __version__, media
+from clipmill.errors import InputError
+from clipmill.segment import Candidate, LengthRange, SourceAnalysis, suggest
+from clipmill.segment_analysis import AnalysisSettings, from_document, measure_audio, measure_video, to_document
+from clipmill.storage import ObjectStore
+
+ANALYSES_PREFIX = "analyses/"
+SUGGESTIONS_PREFIX = "suggestions/"
+#: bump when what `measure_audio` / `measure_video` produce changes, so stored analyses are remade
+ANALYSIS_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class StoredAnalysis:
+    """A whole-source analysis, the key it is stored under, and whether it was read back (reused)."""
+
+    analysis: SourceAnalysis
+    key: str
+    reused: bool
+
+
+def analysis_key(sha256: str, settings: AnalysisSettings) -> str:
+    """``analyses/<sha256>/<digest of the settings>.json``."""
+    return f"{ANALYSES_PREFIX}{sha256}/{_digest({'settings': settings.to_dict(), 'version': ANALYSIS_VERSION})}.json"
+
+
+def check_duration(duration_s: float, length: LengthRange, source: str) -> None:
+    """A source shorter than the shortest clip asked for is bad input (checked before measuring)."""
+    if duration_s < length.min_s:
+        raise InputError(
+            f"{source} lasts {duration_s:.2f} s, shorter than the shortest clip asked for ({length.min_s:g} s): "
+            "give a smaller --length"
+        )
+
+
+def whole_source_analysis(
+    store: ObjectStore, path: Path, sha256: str, settings: AnalysisSettings, *, ffmpeg: str = "ffmpeg",
+    ffprobe: str = "ffprobe",
+) -> StoredAnalysis:
+    """The stored analysis of the file at `path`, measuring and storing it first when there is none."""
+    key = analysis_key(sha256, settings)
+    if store.exists(key):
+        return StoredAnalysis(from_document(json.loads(store.get_bytes(key))), key, reused=True)
+    info = media.probe_audio(path, ffprobe=ffprobe)
+    if not info.has_audio:
+        raise InputError(f"{path.name!r} has no audio track: clip edges are found in the pauses of speech")
+    samples = media.decode_audio(path, has_audio=True, ffmpeg=ffmpeg)
+    analysis = measure_audio(samples, media.ANALYSIS_SAMPLE_RATE, settings=settings)
+    if settings.video:
+        video = media.probe(path, ffprobe=ffprobe)
+        width, height = video.display_size
+        size = (640, max(2, round(640 * height / width / 2) * 2)) if width > 640 else (width, height)
+        cuts, faces = measure_video(
+            path, duration_s=analysis.duration_s, size=size, settings=settings, ffmpeg=ffmpeg,
+        )
+        analysis = replace(analysis, cuts_s=cuts, faces=faces)
+    store.put_bytes(key, json.dumps(to_document(analysis)).encode(), content_type="application/json")
+    return StoredAnalysis(analysis, key, reused=False)
+
+
+def with_words(analysis: SourceAnalysis, words: list[dict[str, Any]] | None) -> SourceAnalysis:
+    """The analysis with a known transcript's word times (``[{"start", "end", ...}]``) for the speaking rate."""
+    if not words:
+        return analysis
+    try:
+        times = np.asarray([[float(w["start"]), float(w["end"])] for w in words], float)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"words must be a JSON list of {{\"start\", \"end\", \"word\"}} objects ({exc})") from None
+    return replace(analysis, words=times)
+
+
+def suggestion_document(
+    source: str, analysis: SourceAnalysis, candidates: list[Candidate], *, length: LengthRange, count: int,
+    analysis_key: str,
+) -> dict[str, Any]:
+    """``{"source", "duration_s", "candidates": [{"start", "end", "score", "reasons"}], ...}``.
+
+    The first three fields are the stable shape `clipmill suggest --json` prints; ``length``,
+    ``count``, ``analysis_key`` and ``clipmill`` say how it was made.
+    """
+    return {
+        "source": source,
+        "duration_s": round(analysis.duration_s, 3),
+        "candidates": [candidate.to_json() for candidate in candidates],
+        "length": str(length),
+        "count": count,
+        "analysis_key": analysis_key,
+        "clipmill": __version__,
+    }
+
+
+def suggest_for(
+    store: ObjectStore, path: Path, *, source: str, sha256: str, settings: AnalysisSettings, length: LengthRange,
+    count: int, words: list[dict[str, Any]] | None = None, ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe",
+) -> tuple[dict[str, Any], str, StoredAnalysis]:
+    """Suggest clips for one source; store the suggestion document. Returns it, its key and the analysis."""
+    check_duration(media.probe_audio(path, ffprobe=ffprobe).duration_s, length, source)
+    stored = whole_source_analysis(store, path, sha256, settings, ffmpeg=ffmpeg, ffprobe=ffprobe)
+    analysis = with_words(stored.analysis, words)
+    document = suggestion_document(
+        source, analysis, suggest(analysis, length, count), length=length, count=count, analysis_key=stored.key
+    )
+    key = f"{SUGGESTIONS_PREFIX}{sha256}/{_digest({k: document[k] for k in ('length', 'count', 'analysis_key')} | {'words': bool(words)})}.json"
+    store.put_bytes(key, json.dumps(document, indent=1).encode(), content_type="application/json")
+    return document, key, stored
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
