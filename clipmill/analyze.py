@@ -17,20 +17,20 @@ def analyze_file(
 ) -> dict[str, object]:
     """Analyse ``[start, end)`` of `source`; the JSON document has times on the source's timeline."""
     from tasks.audio import audio_settings
-    from tasks.runtime import fingerprint, source_file
+    from tasks.runtime import fingerprint, local_source
 
     settings = load_settings()
     chosen = effective_options(settings.options, options)
-    path = source_file(fingerprint(source, settings), settings)
-    info = media.probe_audio(path, ffprobe=settings.ffprobe)
-    if not info.has_audio:
-        raise InputError(f"{source!r} has no audio track: nothing to analyse")
-    start_s, end_s = check_times(0.0 if start is None else start, info.duration_s if end is None else end)
-    if end_s > info.duration_s + 1e-6:
-        raise InputError(f"end ({end_s} s) is past the end of the source ({info.duration_s:.3f} s)")
-    samples = media.decode_audio(
-        path, has_audio=True, start_s=start_s, duration_s=end_s - start_s, ffmpeg=settings.ffmpeg
-    )
+    with local_source(fingerprint(source, settings), settings) as path:
+        info = media.probe_audio(path, ffprobe=settings.ffprobe)
+        if not info.has_audio:
+            raise InputError(f"{source!r} has no audio track: nothing to analyse")
+        start_s, end_s = check_times(0.0 if start is None else start, info.duration_s if end is None else end)
+        if end_s > info.duration_s + 1e-6:
+            raise InputError(f"end ({end_s} s) is past the end of the source ({info.duration_s:.3f} s)")
+        samples = media.decode_audio(
+            path, has_audio=True, start_s=start_s, duration_s=end_s - start_s, ffmpeg=settings.ffmpeg
+        )
     result = analyze(samples, media.ANALYSIS_SAMPLE_RATE, settings=audio_settings(chosen))
     if plot is not None:
         from clipmill.audio.plot import plot_timeline

@@ -240,25 +240,34 @@ def _jsonl_rows(text: str) -> list[tuple[int, str, dict[str, Any] | str]]:
 
 
 def _csv_rows(text: str) -> list[tuple[int, str, dict[str, Any] | str]]:
-    lines = text.splitlines()
+    """Rows of a CSV requests file, one per line, numbered by line.
+
+    Each line is read on its own and strictly: a request never spans lines, so a quote left open
+    fails its own line (with the line number) instead of swallowing the requests after it.
+    """
     rows: list[tuple[int, str, dict[str, Any] | str]] = []
-    for number, cells in enumerate(csv.reader(lines), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            cells = next(csv.reader([line], strict=True), [])
+        except csv.Error as exc:
+            rows.append((number, line, f"line {number} is not valid CSV ({exc}): a quoted field must be closed "
+                                       'on its line, with quotes inside it doubled ("")'))
+            continue
         if not any(cell.strip() for cell in cells) or cells[0].lstrip().startswith("#"):
             continue
         if number == 1 and [c.strip().lower() for c in cells[:3]] == list(FIELDS[:3]):
             continue
-        raw = lines[number - 1] if number <= len(lines) else ",".join(cells)
         if not 3 <= len(cells) <= 4:
-            rows.append((number, raw, f"expected 3 or 4 columns (source,start,end[,options]), got {len(cells)}"))
+            rows.append((number, line, f"expected 3 or 4 columns (source,start,end[,options]), got {len(cells)}"))
             continue
         row: dict[str, Any] = dict(zip(FIELDS, (c.strip() for c in cells)))
         if row.get("options"):
             try:
                 row["options"] = json.loads(row["options"])
             except json.JSONDecodeError as exc:
-                rows.append((number, raw, f"options column is not valid JSON: {exc.msg}"))
+                rows.append((number, line, f"options column is not valid JSON: {exc.msg}"))
                 continue
-        rows.append((number, raw, row))
+        rows.append((number, line, row))
     return rows
 
 

@@ -8,6 +8,7 @@ parameters always win over the installation's defaults, which is what `effective
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,10 @@ from clipmill.errors import InputError
 
 CONFIG_FILE_ENV = "CLIPMILL_CONFIG"
 DEFAULT_CONFIG_FILE = "clipmill.toml"
+
+#: Widest (and, inverted, narrowest) aspect ratio a reframe may ask for: 4:1 holds 32:9 panoramas
+#: and 1:4 any portrait format; beyond that a crop of ordinary video is a sliver a few pixels high.
+MAX_REFRAME_ASPECT = 4
 
 X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -43,6 +48,11 @@ class ClipOptions(BaseModel):
             width, sep, height = self.reframe.partition(":")
             if not (sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
                 raise ValueError(f"reframe must be none or W:H with positive integers, e.g. 9:16 (got {self.reframe!r})")
+            if not 1 / MAX_REFRAME_ASPECT <= int(width) / int(height) <= MAX_REFRAME_ASPECT:
+                raise ValueError(
+                    f"reframe {self.reframe!r} is too narrow or too wide: W:H must lie between "
+                    f"1:{MAX_REFRAME_ASPECT} and {MAX_REFRAME_ASPECT}:1"
+                )
         return self
 
     crf: int = Field(20, ge=0, le=51, description="x264 constant rate factor: lower is better quality, bigger file.")
@@ -162,8 +172,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
 
     @property
     def temp_dir(self) -> Path:
@@ -176,12 +185,24 @@ class Settings(BaseSettings):
         return self.home / "cache"
 
 
+def config_file() -> Path:
+    """The settings file read: ``CLIPMILL_CONFIG`` or ``clipmill.toml`` in the working folder."""
+    return Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+
+
 def load_settings() -> Settings:
-    """Read the settings, turning a bad value into an `InputError` that names it."""
+    """Read the settings, turning a bad value or an unreadable settings file into an `InputError`
+    of one line that names the file (when one is read) and the value."""
+    path = config_file()
+    origin = f" (from {str(path)!r} and CLIPMILL_* variables)" if path.is_file() else ""
     try:
         return Settings()
     except ValidationError as exc:
-        raise InputError(f"invalid clipmill settings: {_describe(exc)}") from exc
+        raise InputError(f"invalid clipmill settings{origin}: {_describe(exc)}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"settings file {str(path)!r} is not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"settings file {str(path)!r} cannot be read: {exc}") from exc
 
 
 def effective_options(base: ClipOptions, overrides: dict[str, Any] | ClipOptions | None) -> ClipOptions:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from urllib.parse import urlparse
 from clipmill.errors import InputError
 
 _CHUNK = 1 << 20
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,29 @@ class SourceRef:
         return self.uri.startswith("s3://")
 
 
+def printable(text: str) -> str:
+    """`text` with control characters (newlines, escapes) written as ``\\n``-style escapes: how source
+    names appear in logs and run names, so a file name can never forge or split a log line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def parse_object_uri(uri: str) -> tuple[str, str]:
-    """Split ``s3://bucket/key`` into bucket and key, rejecting anything else."""
+    """Split ``s3://bucket/key`` into bucket and key, rejecting anything else.
+
+    Keys with ``.`` or ``..`` segments and bucket names S3 does not allow are refused here, as
+    bad input, before any request reaches the store.
+    """
     parsed = urlparse(uri)
     key = parsed.path.lstrip("/")
     if parsed.scheme != "s3" or not parsed.netloc or not key:
         raise InputError(f"object source must look like s3://bucket/key (got {uri!r})")
+    if {".", ".."} & set(key.split("/")):
+        raise InputError(f"object source {uri!r} has a '.' or '..' segment in its key; give the object's plain key")
+    if not _BUCKET_NAME.fullmatch(parsed.netloc) or ".." in parsed.netloc:
+        raise InputError(
+            f"object source {uri!r} names bucket {parsed.netloc!r}, which is not a valid S3 bucket name "
+            "(3-63 lowercase letters, digits, dots and hyphens)"
+        )
     return parsed.netloc, key
 
 

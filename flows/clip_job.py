@@ -23,11 +23,13 @@ from typing import Any, Iterator
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 from prefect.transactions import transaction
 
 from blocks.presets import resolve_preset
 from clipmill.config import ClipOptions, effective_options, load_settings
 from clipmill.jobs import ClipJob, check_times
+from clipmill.sources import printable
 from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
 from flows.faces import face_flow_for
@@ -46,7 +48,13 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     timings[stage] = time.perf_counter() - started
 
 
-@flow(name="clip-job", flow_run_name="clip {source} [{start}-{end}]", validate_parameters=False)
+def _run_name() -> str:
+    """``clip <source> [start-end]``, the source's control characters escaped."""
+    parameters = flow_run.parameters
+    return f"clip {printable(str(parameters.get('source')))} [{parameters.get('start')}-{parameters.get('end')}]"
+
+
+@flow(name="clip-job", flow_run_name=_run_name, validate_parameters=False)
 def clip_job(
     source: str, start: float, end: float, options: ClipOptions | dict[str, Any] | None = None,
     clip_preset: str | None = None,

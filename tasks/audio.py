@@ -26,7 +26,7 @@ from clipmill.errors import InputError
 from clipmill.jobs import ClipJob
 from clipmill.storage import ObjectStore, job_key
 from clipmill.timeline import Timeline
-from tasks.runtime import clip_task, object_store, source_file
+from tasks.runtime import clip_task, local_source, object_store
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,10 @@ def decode_audio(job: ClipJob) -> str:
     key = job_key(job.analysis_id, "audio.wav")
     if store.exists(key):
         return key
-    samples = media.decode_audio(
-        source_file(job.source, settings), has_audio=True, start_s=job.start_s, duration_s=job.duration_s,
-        ffmpeg=settings.ffmpeg,
-    )
+    with local_source(job.source, settings) as source:
+        samples = media.decode_audio(
+            source, has_audio=True, start_s=job.start_s, duration_s=job.duration_s, ffmpeg=settings.ffmpeg,
+        )
     if samples.size == 0:
         raise InputError(
             f"source {job.source.uri!r} yielded no audio for {job.start_s:.3f}-{job.end_s:.3f} s although it has "

@@ -22,7 +22,7 @@ from clipmill.errors import ClipmillError, InputError
 from clipmill.jobs import ClipJob
 from clipmill.sources import (
     SourceRef, admit_to_cache, cache_path, cached_copy, check_bucket, check_under_roots, classify, local_path, parse_object_uri,
-    sha256_file, snapshot_local,
+    printable, sha256_file, snapshot_local,
 )
 from clipmill.storage import ObjectStore, open_store
 
@@ -56,12 +56,12 @@ def run_subject(parameters: dict[str, Any]) -> str | None:
     """What a task run works on, read off its parameters: the request, the source, or the clip."""
     job = parameters.get("job")
     if isinstance(job, ClipJob):
-        return f"{job.source.name} {job.start_s:g}-{job.end_s:g}"
+        return f"{printable(job.source.name)} {job.start_s:g}-{job.end_s:g}"
     ref = parameters.get("ref")
     if isinstance(ref, SourceRef) and "start_s" in parameters:
-        return f"{ref.name} {parameters['start_s']:g}-{parameters['end_s']:g}"
+        return f"{printable(ref.name)} {parameters['start_s']:g}-{parameters['end_s']:g}"
     if isinstance(parameters.get("source"), str):
-        return PurePosixPath(parameters["source"]).name
+        return printable(PurePosixPath(parameters["source"]).name)
     for key in ("published", "manifest"):
         if isinstance(clip_id := getattr(parameters.get(key), "clip_id", None), str):
             return clip_id
@@ -123,6 +123,20 @@ def fingerprint(source: str, settings: Settings) -> SourceRef:
                 admit_to_cache(download, settings.cache_dir, ref)
         return ref
     return snapshot_local(check_under_roots(source, local_path(source), settings.source_roots), settings.cache_dir)
+
+
+@contextmanager
+def local_source(ref: SourceRef, settings: Settings) -> Iterator[Path]:
+    """The source's snapshot (`source_file`) for the block's tools to read; an error they raise
+    names the source as the user gave it, not the snapshot's path in the cache."""
+    path = source_file(ref, settings)
+    try:
+        yield path
+    except ClipmillError as exc:
+        text = str(exc).replace(str(path), printable(ref.uri)).replace(path.name, printable(ref.name))
+        if text == str(exc):
+            raise
+        raise type(exc)(text) from exc
 
 
 def source_file(ref: SourceRef, settings: Settings) -> Path:

@@ -9,7 +9,7 @@ from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
 from clipmill.storage import job_key
-from tasks.runtime import clip_task, object_store, scratch_dir, source_file
+from tasks.runtime import clip_task, local_source, object_store, scratch_dir
 
 
 @clip_task(name="extract-segment")
@@ -21,10 +21,10 @@ def extract_segment(job: ClipJob, info: MediaInfo) -> str:
     if store.exists(key):
         get_run_logger().info("reusing stored %s", key)
         return key
-    with scratch_dir(settings) as folder:
+    with scratch_dir(settings) as folder, local_source(job.source, settings) as source:
         output = folder / "segment.mp4"
         media.extract_segment(
-            source_file(job.source, settings), output, info=info, start_s=job.start_s, end_s=job.end_s,
+            source, output, info=info, start_s=job.start_s, end_s=job.end_s,
             ffmpeg=settings.ffmpeg, ffprobe=settings.ffprobe,
         )
         store.put_file(key, output, content_type="video/mp4")

@@ -8,15 +8,15 @@ from clipmill import media
 from clipmill.config import ClipOptions, load_settings
 from clipmill.jobs import ClipJob, plan_job
 from clipmill.media import MediaInfo
-from clipmill.sources import SourceRef
-from tasks.runtime import clip_task, fingerprint, source_file
+from clipmill.sources import SourceRef, printable
+from tasks.runtime import clip_task, fingerprint, local_source
 
 
 @clip_task(name="stage-source")
 def stage_source(source: str) -> SourceRef:
     """Locate the source and hash its content; object sources are cached locally once."""
     ref = fingerprint(source, load_settings())
-    get_run_logger().info("source %s: %d bytes, sha256 %s", ref.uri, ref.size_bytes, ref.sha256[:16])
+    get_run_logger().info("source %s: %d bytes, sha256 %s", printable(ref.uri), ref.size_bytes, ref.sha256[:16])
     return ref
 
 
@@ -24,11 +24,12 @@ def stage_source(source: str) -> SourceRef:
 def probe_source(ref: SourceRef, start_s: float, end_s: float, options: ClipOptions) -> tuple[MediaInfo, ClipJob]:
     """Probe the source and validate the requested range against it; derive the job's ids."""
     settings = load_settings()
-    info = media.probe(source_file(ref, settings), ffprobe=settings.ffprobe)
+    with local_source(ref, settings) as path:
+        info = media.probe(path, ffprobe=settings.ffprobe)
     job = plan_job(ref, info, start_s=start_s, end_s=end_s, options=options)
     get_run_logger().info(
         "%s: %.3f s, %dx%d @ %s fps, audio: %s; job %s -> clip %s",
-        ref.name, info.duration_s, info.width, info.height, info.fps, info.audio_codec or "none",
+        printable(ref.name), info.duration_s, info.width, info.height, info.fps, info.audio_codec or "none",
         job.job_id, job.clip_id,
     )
     return info, job

@@ -142,3 +142,18 @@ def ntsc_bursts(target: Path, *, seconds: float = 40.0) -> Path:
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(target),
     )
     return target
+
+
+def one_pixel(target: Path, *, seconds: float = 1.0) -> Path:
+    """A 1x1 video (raw RGB in a mov): legal in the container, too small for a 4:2:0 encoder."""
+    ffmpeg("-f", "lavfi", "-i", f"color=c=red:size=16x16:rate=25:duration={seconds}", "-vf", "scale=1:1",
+           "-c:v", "rawvideo", "-pix_fmt", "rgb24", str(target))
+    return target
+
+
+def with_cover_art(sample: Path, target: Path) -> Path:
+    """An m4a of the sample's sound carrying a still cover picture (an ``attached_pic`` video stream)."""
+    ffmpeg("-i", str(sample), "-f", "lavfi", "-i", "color=c=blue:size=64x64:duration=1", "-t", "4",
+           "-map", "0:a:0", "-map", "1:v:0", "-frames:v", "1", "-c:a", "aac", "-c:v", "png",
+           "-disposition:v:0", "attached_pic", str(target))
+    return target

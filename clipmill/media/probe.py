@@ -17,6 +17,10 @@ from clipmill.media.tool import SOURCE_FORMATS, input_guard, require, stderr_tai
 #: declare huge dimensions so that decoding them would exhaust memory.
 MAX_PIXELS = 8192 * 8192
 
+#: Smallest side clipmill cuts: H.264 4:2:0 needs even sides of at least 2 pixels, and the face and
+#: framing stages need a picture to look at, so anything narrower is refused rather than retried.
+MIN_SIDE = 16
+
 
 @dataclass(frozen=True)
 class MediaInfo:
@@ -135,7 +139,7 @@ def parse_probe(data: dict[str, Any], *, path: Path, size_bytes: int) -> MediaIn
         None,
     )
     if video is None:
-        raise InputError(f"source {str(path)!r} has no video stream (found: {_stream_kinds(streams)})")
+        raise InputError(f"source {str(path)!r} has no video stream to cut: {_stream_kinds(streams)}")
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     fmt = data.get("format", {})
     duration = _first_number(fmt.get("duration"), video.get("duration"))
@@ -144,6 +148,11 @@ def parse_probe(data: dict[str, Any], *, path: Path, size_bytes: int) -> MediaIn
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if width <= 0 or height <= 0:
         raise InputError(f"source {str(path)!r} has a video stream without dimensions ({width}x{height})")
+    if min(width, height) < MIN_SIDE:
+        raise InputError(
+            f"source {str(path)!r} is {width}x{height} video, too small to make a clip of: "
+            f"clipmill needs at least {MIN_SIDE}x{MIN_SIDE} pixels"
+        )
     if width * height > MAX_PIXELS:
         raise InputError(
             f"source {str(path)!r} declares {width}x{height} video ({width * height / 1e6:.1f} Mpx), more than "
@@ -215,8 +224,16 @@ def _first_number(*values: Any) -> float | None:
 
 
 def _stream_kinds(streams: list[dict[str, Any]]) -> str:
-    kinds = [s.get("codec_type", "unknown") for s in streams]
-    return ", ".join(kinds) if kinds else "no streams"
+    """What a file without a cuttable video stream holds, in words (a cover picture is not a video)."""
+    kinds = [
+        "a still cover picture" if s.get("disposition", {}).get("attached_pic")
+        else f"{s.get('codec_type', 'unknown')} ({s.get('codec_name', '?')})"
+        for s in streams
+    ]
+    if not kinds:
+        return "it holds no streams"
+    audio_file = "; it is an audio file" if any(s.get("codec_type") == "audio" for s in streams) else ""
+    return f"it holds {', '.join(kinds)}{audio_file}"
 
 
 def keyframe_times(

@@ -69,11 +69,10 @@ def ensure_running(home: Path, *, startup_timeout_s: float = 60.0) -> EmbeddedSe
         running = _read_state(store_dir)
         if running and _alive(running.pid) and _serving(running):
             return running
-        if running and _alive(running.pid):
-            _terminate(running.pid)
+        for pid in _server_pids(store_dir, running):
+            _terminate(pid, timeout_s=5.0)
         server = _start(store_dir, startup_timeout_s=startup_timeout_s)
-        (store_dir / "server.json").write_text(json.dumps(asdict(server), indent=2))
-        os.chmod(store_dir / "server.json", 0o600)
+        _write_state(store_dir, server)
         return server
 
 
@@ -87,12 +86,44 @@ def stop(home: Path, *, timeout_s: float = 30.0) -> bool:
     """Stop the embedded store under `home`; True when one was running."""
     store_dir = home / "store"
     with _locked(store_dir / "server.lock"):
-        running = _read_state(store_dir)
+        pids = _server_pids(store_dir, _read_state(store_dir))
+        for pid in pids:
+            _terminate(pid, timeout_s=timeout_s)
+        if still := [pid for pid in pids if _alive(pid)]:
+            raise StorageError(f"the embedded store (pid {still}) did not stop; {store_dir / 'server.json'} is kept")
         (store_dir / "server.json").unlink(missing_ok=True)
-        if running is None or not _alive(running.pid):
-            return False
-        _terminate(running.pid, timeout_s=timeout_s)
-        return True
+        return bool(pids)
+
+
+def _server_pids(store_dir: Path, state: EmbeddedServer | None) -> list[int]:
+    """The live `weed` processes serving `store_dir`: the recorded one, or, when the state file is
+    missing or unreadable, any `weed server` whose data folder is this one (found in /proc), so a
+    damaged state file never leaves a server running unseen or starts a second one on the same data."""
+    if state is not None and _alive(state.pid):
+        return [state.pid]
+    data_flag = f"-dir={(store_dir / 'data').resolve()}".encode()
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(arguments) > 2 and arguments[0].endswith(b"weed") and arguments[1] == b"server" and data_flag in arguments:
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def _write_state(store_dir: Path, server: EmbeddedServer) -> None:
+    """Write ``server.json`` atomically (a temporary file renamed over it, mode 600): a reader sees
+    the old state or the new one, never half of one."""
+    target = store_dir / "server.json"
+    partial = store_dir / f".server.json.{os.getpid()}"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(json.dumps(asdict(server), indent=2))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
 
 
 def start_server(data_dir: Path, *, startup_timeout_s: float = 60.0) -> tuple[EmbeddedServer, subprocess.Popen]:
@@ -198,20 +229,28 @@ def _terminate(pid: int, *, timeout_s: float = 30.0) -> None:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
+    if _gone(pid, timeout_s):
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    _gone(pid, 5.0)
+
+
+def _gone(pid: int, timeout_s: float) -> bool:
+    """Wait up to `timeout_s` for `pid` to exit (reaping it when it is our child); True when it did."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             finished, _ = os.waitpid(pid, os.WNOHANG)
             if finished:
-                return
+                return True
         except ChildProcessError:
             if not _alive(pid):
-                return
+                return True
         time.sleep(0.2)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    return False
 
 
 @contextmanager

@@ -56,6 +56,9 @@ REJECTED = {
     "audio only": (lambda d, s: media_factory.audio_only(s, d / "voice.wav"), "has no video stream"),
     "huge dimensions": (lambda d, s: media_factory.huge_dimensions(d / "huge.mov", width=16000, height=16000),
                         "declares 16000x16000 video"),
+    "1x1 video": (lambda d, s: media_factory.one_pixel(d / "dot.mov"), "is 1x1 video, too small to make a clip of"),
+    "cover art": (lambda d, s: media_factory.with_cover_art(s, d / "song.m4a"),
+                  "it holds audio (aac), a still cover picture; it is an audio file"),
     "absurd dimensions": (lambda d, s: media_factory.huge_dimensions(d / "absurd.mov", width=30000, height=30000),
                           "without dimensions (0x0)"),
 }
@@ -84,6 +87,7 @@ BAD_PARAMETERS = {
     "speed factor negative": (1, 2, {"speed_factor": -2}, "(got -2)"),
     "speed factor too big": (1, 2, {"speed_factor": 17}, "speed_factor: Input should be less than or equal to 16"),
     "unknown option": (1, 2, {"face_detector": "x"}, "face_detector: unknown option (got 'x')"),
+    "reframe to a sliver": (1, 2, {"reframe": "100000:1"}, "reframe '100000:1' is too narrow or too wide"),
 }
 
 

@@ -145,3 +145,19 @@ def test_a_batch_without_a_server_url_gets_a_server_of_its_own_for_its_duration(
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
         with prefect_api():  # a configured server is used as it is
             assert str(get_current_settings().api.url) == "http://127.0.0.1:9/api"
+
+
+def test_a_csv_row_with_an_open_quote_fails_on_its_line_and_every_other_request_runs(clip_env, library):
+    source = clip_env.uri(library + "talk.mp4")
+    options = '"{""remove_silence"": false, ""detect_faces"": false}"'
+    text = f'source,start,end,options\n"{source},1,2,\n{source},1.0,2.5,{options}\n{source},5.0,6.0,{options}\n'
+    key = library + "requests.csv"
+    clip_env.put_bytes(key, text.encode(), content_type="text/csv")
+
+    summary = library_batch(requests_key=key, max_concurrency=2)
+
+    rows = by_row(summary)
+    assert summary["counts"]["requests"] == 3 and summary["counts"]["failed"] == 1, summary["counts"]
+    assert "line 2 is not valid CSV" in rows[2]["reason"] and rows[2]["input"] == f'"{source},1,2,'
+    assert {rows[3]["status"], rows[4]["status"]} <= {"published", "reused"}, rows
+    assert (rows[3]["start_s"], rows[4]["start_s"]) == (1.0, 5.0)

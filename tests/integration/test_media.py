@@ -45,7 +45,7 @@ def test_probe_rejects_what_is_not_a_video(tmp_path, make, message):
 
 def test_probe_rejects_audio_only_files(tmp_path, sample_video):
     wav = media_factory.audio_only(sample_video, tmp_path / "speech.wav")
-    with pytest.raises(InputError, match=r"has no video stream \(found: audio\)"):
+    with pytest.raises(InputError, match=r"has no video stream to cut: it holds audio \(pcm_s16le\); it is an audio file"):
         media.probe(wav)
 
 

@@ -55,3 +55,29 @@ def test_object_sources_outside_allowed_buckets_fail_the_run(clip_env):
     state = clip_job("s3://someone-elses-bucket/a.mp4", 1, 2, None, return_state=True)
     error = state.result(raise_on_failure=False)
     assert isinstance(error, InputError) and "'someone-elses-bucket'" in str(error)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("uri", ["s3://clipmill-test/../../etc/passwd", "s3://clipmill-test/a/./b.mp4",
+                                 "s3://Not_A_Bucket/a.mp4"])
+def test_object_keys_that_climb_or_bad_bucket_names_are_bad_input_tried_once(uri, clip_env):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    state = clip_job(uri, 0, 1, None, return_state=True)
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, InputError) and repr(uri) in str(error) and "\n" not in str(error), error
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    assert [(run.name.split("[")[0], run.run_count) for run in runs] == [("stage-source", 1)]
+
+
+@pytest.mark.timeout(180)
+def test_the_cli_refuses_a_climbing_key_with_exit_2_and_the_key(clip_env):
+    from typer.testing import CliRunner
+
+    from clipmill.cli import app
+
+    done = CliRunner().invoke(app, ["run", "s3://clipmill-test/../../etc/passwd", "--start", "0", "--end", "1"])
+    assert done.exit_code == 2, done.output
+    assert "'s3://clipmill-test/../../etc/passwd'" in done.stderr and "'..' segment" in done.stderr

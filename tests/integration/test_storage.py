@@ -67,3 +67,21 @@ def test_embedded_store_starts_once_and_is_reused(tmp_path: Path):
         assert embedded.stop(home, timeout_s=5)
     assert embedded.running(home) is None
     assert not embedded.stop(home)
+
+
+def test_a_damaged_server_state_never_leaves_the_embedded_store_running_unseen(tmp_path: Path):
+    home = tmp_path / "home"
+    state = home / "store" / "server.json"
+    first = embedded.ensure_running(home)
+    try:
+        assert state.stat().st_mode & 0o077 == 0 and [p.name for p in state.parent.glob(".server.json*")] == []
+        state.write_text(state.read_text()[:40])  # a half-written copy, as a crash mid-write would leave
+        assert embedded.running(home) is None
+        second = embedded.ensure_running(home)
+        assert not embedded._alive(first.pid), "a second server was started beside the unseen first one"
+        assert embedded.running(home) == second
+        state.write_text(state.read_text()[:40])
+    finally:
+        stopped = embedded.stop(home, timeout_s=5)
+    assert stopped and not embedded._alive(second.pid)
+    assert not state.exists()

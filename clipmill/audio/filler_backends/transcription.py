@@ -20,10 +20,9 @@ from clipmill.errors import ModelUnavailable
 from clipmill.timeline import Timeline
 
 MODEL_SR = 16000
-SETTING = (
-    "FillerConfig.whisper_model_path (config key fillers.whisper_model_path) or "
-    "CLIPMILL_WHISPER_MODEL"
-)
+#: How the model is given: an environment variable of the process that runs the job
+#: (clipmill.toml has no key for it; in Python, ``FillerConfig(whisper_model_path=...)`` works too).
+SETTING = "the environment variable CLIPMILL_WHISPER_MODEL"
 #: Whisper drops fillers unless the prompt shows them being transcribed.
 FILLER_PROMPT = "Umm, let me think like, hmm... Okay, uh, here's what I'm, er, thinking."
 

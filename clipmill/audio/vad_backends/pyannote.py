@@ -13,7 +13,9 @@ from clipmill.audio.vad_backends import hysteresis
 from clipmill.errors import ModelUnavailable
 
 MODEL_SR = 16000
-SETTING = "VadConfig.pyannote_model_path (config key vad.pyannote_model_path) or CLIPMILL_PYANNOTE_MODEL"
+#: How the checkpoint is given: an environment variable of the process that runs the job
+#: (clipmill.toml has no key for it; in Python, ``VadConfig(pyannote_model_path=...)`` works too).
+SETTING = "the environment variable CLIPMILL_PYANNOTE_MODEL"
 
 
 @functools.cache
