@@ -8,7 +8,9 @@ the batch goes on.
 Whole files listed under a bucket prefix get ranges from the *window policy*: a video of at most
 ``window_s`` seconds becomes one clip of the whole video; a longer one becomes consecutive windows
 ``[0, w), [w, 2w), …`` and a last piece shorter than ``min_window_s`` joins the window before it,
-so every second of the video is in exactly one clip.
+so every second of the video is in exactly one clip. A listed video may instead bring its own
+ranges (`ListedVideo.ranges`: windows snapped to pauses, or suggested clips, from
+`clipmill.segment_policy`), each with the record of how it was chosen (`ClipRequest.selection`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import io
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -42,6 +44,7 @@ class ClipRequest:
     start_s: float
     end_s: float
     options: dict[str, Any] = field(default_factory=dict)
+    selection: dict[str, Any] | None = None
 
     @property
     def request_id(self) -> str:
@@ -73,11 +76,13 @@ class ParsedRequests:
 
 @dataclass(frozen=True)
 class ListedVideo:
-    """A video found under a prefix: its source URI and duration, or why it could not be probed."""
+    """A video found under a prefix: its source URI and duration, or why it could not be probed;
+    `ranges` ``((start_s, end_s, selection), ...)`` when its clips were planned, else the window policy's."""
 
     source: str
     duration_s: float | None
     error: str | None = None
+    ranges: tuple[tuple[float, float, dict[str, Any]], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -170,21 +175,28 @@ def windows(duration_s: float, *, window_s: float, min_window_s: float = 1.0) ->
 def expand_listing(
     videos: Sequence[ListedVideo], *, window_s: float, min_window_s: float = 1.0, defaults: dict[str, Any] | None = None
 ) -> ParsedRequests:
-    """Requests for whole listed videos by the window policy; unprobed videos become failures."""
+    """Requests for whole listed videos by their planned ranges, else the window policy; unprobed videos
+    (and videos whose planning failed) become failures."""
     rows: list[tuple[int, str, dict[str, Any] | str]] = []
     failures: list[RowFailure] = []
+    chosen: dict[tuple[str, float, float], dict[str, Any]] = {}
     for position, video in enumerate(videos, start=1):
-        if video.duration_s is None:
+        if video.duration_s is None or video.error:
             failures.append(RowFailure(position, video.source, video.error or "duration unknown"))
             continue
         try:
-            ranges = windows(video.duration_s, window_s=window_s, min_window_s=min_window_s)
+            ranges = video.ranges if video.ranges is not None else [
+                (a, b, None) for a, b in windows(video.duration_s, window_s=window_s, min_window_s=min_window_s)]
         except InputError as exc:
             failures.append(RowFailure(position, video.source, f"{video.source}: {exc}"))
             continue
-        rows.extend((position, video.source, {"source": video.source, "start": a, "end": b}) for a, b in ranges)
+        for a, b, selection in ranges:
+            rows.append((position, video.source, {"source": video.source, "start": a, "end": b}))
+            if selection is not None:
+                chosen[(video.source, float(a), float(b))] = selection
     parsed = _validate_rows(rows, defaults or {})
-    return ParsedRequests(parsed.requests, tuple(failures) + parsed.failures, parsed.duplicates)
+    requests = tuple(replace(r, selection=chosen.get((r.source, r.start_s, r.end_s))) for r in parsed.requests)
+    return ParsedRequests(requests, tuple(failures) + parsed.failures, parsed.duplicates)
 
 
 def is_video_key(key: str) -> bool:

@@ -26,6 +26,7 @@ import typer
 from clipmill.batch import parse_option_pairs
 from clipmill.errors import ClipmillError, InputError
 from clipmill.ports import free_loopback_ports
+from clipmill.segment import parse_length
 from clipmill.storage.keys import safe_name
 
 TIMEOUT_EXIT = 124
@@ -52,13 +53,16 @@ def batch(
         Optional[str],
         typer.Option("--requests", "-r", help="Requests file (CSV or JSONL): a local file (uploaded first), a key or s3:// URI."),
     ] = None,
-    window: Annotated[float, typer.Option("--window", help="Whole videos up to this long are one clip; longer ones, windows of it (s).")] = 60.0,
+    window: Annotated[float, typer.Option("--window", help="Whole videos up to this long are one clip; longer ones, windows of it, edges moved into pauses (s).")] = 60.0,
     option: Annotated[
         Optional[list[str]], typer.Option("--option", "-o", help="Option name=value for every request (a request's own win).")
     ] = None,
     max_concurrency: Annotated[int, typer.Option("--max-concurrency", min=1, help="Clip jobs at a time.")] = 4,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Requests started per batch.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="Print the whole summary (every request) as the JSON line.")] = False,
+    auto: Annotated[bool, typer.Option("--auto", help="Cut the clips `clipmill suggest` finds instead of windows.")] = False,
+    length: Annotated[str, typer.Option("--length", help="With --auto: clip length MIN-MAX in seconds.")] = "20-60",
+    count: Annotated[int, typer.Option("--count", min=1, help="With --auto: clips per video (at most).")] = 5,
 ) -> None:
     """Clip every video under PREFIX, or every request of a requests file, and summarise the batch."""
     from flows.library_batch import library_batch
@@ -66,11 +70,13 @@ def batch(
     try:
         if (prefix is None) == (requests is None):
             raise InputError("give a PREFIX or --requests FILE (one of them)")
+        bounds = parse_length(length)
         key = upload_requests(Path(requests)) if requests and Path(requests).is_file() else requests
         with prefect_api():
             summary = library_batch(
                 prefix=prefix, requests_key=key, window_s=window, options=parse_option_pairs(option or []) or None,
-                max_concurrency=max_concurrency, batch_size=batch_size,
+                max_concurrency=max_concurrency, batch_size=batch_size, segmentation="auto" if auto else "windows",
+                min_length_s=bounds.min_s, max_length_s=bounds.max_s, count=count,
             )
     except ClipmillError as exc:
         _fail(exc)

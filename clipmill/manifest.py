@@ -54,6 +54,17 @@ class OutputFile(_Strict):
     fps: str = Field(pattern=r"^[0-9]+/[0-9]+$")
 
 
+class RangeSelection(_Strict):
+    """How a library batch chose the clip's range: a suggested candidate, or a window snapped to pauses."""
+
+    policy: Literal["auto", "windows"] = Field(description="auto: a `clipmill suggest` candidate; windows: the window policy.")
+    score: float | None = Field(default=None, ge=0, le=1, description="The candidate's score (auto).")
+    reasons: dict[str, Any] = Field(default_factory=dict, description="The candidate's named features (auto).")
+    snapped: bool | None = Field(default=None, description="Whether the window's edges were moved into pauses (windows).")
+    suggestion_key: str | None = Field(default=None, description="Key of the suggestion document (auto).")
+    analysis_key: str | None = Field(default=None, description="Key of the whole-source analysis the range came from.")
+
+
 class Manifest(_Strict):
     schema_version: Literal["1"] = "1"
     clip_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -65,6 +76,7 @@ class Manifest(_Strict):
     stages: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-stage summaries (profile, speech, silences, fillers, tracks, ...)."
     )
+    selection: RangeSelection | None = Field(default=None, description="How the range was chosen, for batch clips.")
     outputs: list[OutputFile] = Field(min_length=1)
     versions: dict[str, str] = Field(description="clipmill, ffmpeg, python, prefect and model versions.")
     timings_s: dict[str, float] = Field(description="Wall time per stage in seconds.")
@@ -117,11 +129,11 @@ def check_consistency(manifest: Manifest, *, frame_s: float) -> None:
 def build_manifest(
     *, clip_id: str, job_id: str, created_at: datetime, flow_run_id: str | None, source: SourceSection,
     request: RequestSection, output: OutputFile, versions: dict[str, str], timings_s: dict[str, float],
-    stages: dict[str, dict[str, Any]] | None = None,
+    stages: dict[str, dict[str, Any]] | None = None, selection: RangeSelection | None = None,
 ) -> Manifest:
     """Assemble a manifest from the stages' results (no I/O: the caller gathers the facts)."""
     return Manifest(
         clip_id=clip_id, job_id=job_id, created_at=created_at, flow_run_id=flow_run_id, source=source,
-        request=request, stages=stages or {}, outputs=[output], versions=versions,
+        request=request, stages=stages or {}, selection=selection, outputs=[output], versions=versions,
         timings_s={name: round(seconds, 4) for name, seconds in timings_s.items()},
     )

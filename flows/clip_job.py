@@ -57,7 +57,7 @@ def _run_name() -> str:
 @flow(name="clip-job", flow_run_name=_run_name, validate_parameters=False)
 def clip_job(
     source: str, start: float, end: float, options: ClipOptions | dict[str, Any] | None = None,
-    clip_preset: str | None = None,
+    clip_preset: str | None = None, selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Cut ``[start, end)`` out of `source`, encode it and publish it with its manifest.
 
@@ -67,6 +67,7 @@ def clip_job(
         end: End of the clip in seconds (exclusive); at most the source's duration.
         options: Per-run options over the preset and the installation's defaults.
         clip_preset: Name of a saved clip preset (`clipmill presets`), applied before `options`.
+        selection: How a library batch chose the range (`clipmill.manifest.RangeSelection`), for the manifest.
     """
     log = get_run_logger()
     start, end = check_times(start, end)
@@ -105,7 +106,7 @@ def clip_job(
         stages["timeline"] = {"key": export_timeline(job, info, plan.key, framing_key).key}
     with _timed(timings, "render"):
         rendered = render_clip(job, segment_key, plan.key, info.has_audio, framing_key)
-    manifest = make_manifest(job, info, rendered, timings, stages)
+    manifest = make_manifest(job, info, rendered, timings, stages, selection)
     with transaction():
         validate_contracts(manifest)
         published = publish_clip(job, rendered, manifest)

@@ -1,6 +1,7 @@
 """The library batch: many clip requests, one `clip_job` subflow run each, a bounded number at a time.
 
-    requests (videos under a prefix by the window policy, or a requests file in the store)
+    requests (videos under a prefix: each planned from its whole-source analysis, by windows snapped
+    to pauses or by suggested clips; or a requests file in the store)
       → batches of `batch_size` → each batch: `max_concurrency` clip-job subflow runs at a time
       → outcome per request (published / reused / failed + reason) → progress artifact
       → batches/<batch_id>/summary.json + table artifact
@@ -23,19 +24,22 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from contextvars import copy_context
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
 
-from clipmill.batch import ClipRequest, ParsedRequests, RequestOutcome, batch_id, batches, summarize
+from clipmill.batch import ClipRequest, ParsedRequests, RequestOutcome, batch_id, batches, expand_listing, summarize
 from clipmill.errors import InputError
+from clipmill.segment import LengthRange
+from clipmill.segment_policy import Segmentation
 from flows.clip_job import clip_job
-from tasks.batch import list_library, read_requests, store_summary
+from tasks.batch import list_library, plan_clips, read_requests, store_summary
 
 TABLE_ROWS = 1000
+PLANNING_THREADS = 2  # whole-source analyses at a time: each decodes and analyses a whole video
 
 
 def _run_name() -> str:
@@ -52,6 +56,10 @@ def library_batch(
     max_concurrency: int = 4,
     batch_size: int = 50,
     concurrency_limit_name: str | None = None,
+    segmentation: Literal["windows", "auto"] = "windows",
+    min_length_s: float = 20.0,
+    max_length_s: float = 60.0,
+    count: int = 5,
 ) -> dict[str, Any]:
     """Clip every request of a library or requests file; record each as published, reused or failed.
 
@@ -63,10 +71,16 @@ def library_batch(
         max_concurrency: Clip-job runs at a time in this batch.
         batch_size: Requests started per batch; the next batch starts when this one has ended.
         concurrency_limit_name: A Prefect global concurrency limit each clip job takes one slot of.
+        segmentation: How videos under `prefix` are cut: ``windows`` of `window_s` with their edges
+            moved to the nearest pause, or ``auto``: the `count` best clips `clipmill suggest` finds.
+        min_length_s: Shortest clip ``auto`` proposes (seconds).
+        max_length_s: Longest clip ``auto`` proposes (seconds).
+        count: How many clips ``auto`` cuts from each video (at most).
     """
     log = get_run_logger()
     started = time.perf_counter()
-    origin, parsed = _requests(prefix, requests_key, window_s, options or {})
+    policy = Segmentation(segmentation, window_s, LengthRange(min_length_s, max_length_s), count)
+    origin, parsed = _requests(prefix, requests_key, policy, options or {})
     batch = batch_id(parsed.requests, origin=origin)
     log.info("batch %s: %d requests from %s, %d bad rows", batch, len(parsed.requests), origin, len(parsed.failures))
 
@@ -89,13 +103,18 @@ def library_batch(
 
 
 def _requests(
-    prefix: str | None, requests_key: str | None, window_s: float, options: dict[str, Any]
+    prefix: str | None, requests_key: str | None, policy: Segmentation, options: dict[str, Any]
 ) -> tuple[str, ParsedRequests]:
     if (prefix is None) == (requests_key is None):
         raise InputError("give exactly one of prefix (videos under a key prefix) or requests_key (a requests file)")
-    if prefix is not None:
-        return f"prefix:{prefix}", list_library(prefix, window_s, options)
-    return f"requests:{requests_key}", read_requests(requests_key, options)
+    if prefix is None:
+        return f"requests:{requests_key}", read_requests(requests_key, options)
+    videos = list_library(prefix)
+    with ThreadPoolExecutor(max_workers=PLANNING_THREADS, thread_name_prefix="plan-clips") as pool:
+        futures = [pool.submit(copy_context().run, plan_clips, video, policy) for video in videos]
+        planned = [future.result() for future in futures]
+    origin = f"prefix:{prefix}" if policy.mode == "windows" else f"prefix:{prefix} auto {policy.length}x{policy.count}"
+    return origin, expand_listing(planned, window_s=policy.window_s, defaults=options)
 
 
 def _run_batch(chunk: Sequence[ClipRequest], max_concurrency: int, limit_name: str | None) -> list[RequestOutcome]:
@@ -112,7 +131,10 @@ def _run_request(request: ClipRequest, limit_name: str | None) -> RequestOutcome
     started = time.perf_counter()
     try:
         with concurrency(limit_name, occupy=1) if limit_name else nullcontext():
-            state = clip_job(request.source, request.start_s, request.end_s, request.options or None, return_state=True)
+            state = clip_job(
+                request.source, request.start_s, request.end_s, request.options or None, selection=request.selection,
+                return_state=True,
+            )
     except Exception as exc:  # the run could not even start: record it, keep the batch going
         return RequestOutcome.of_failure(
             request, f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started, flow_run_id=None

@@ -1,29 +1,35 @@
-"""Batch tasks: list the videos under a prefix, read a requests file, store the batch summary."""
+"""Batch tasks: list the videos under a prefix, plan each one's clips, read a requests file, store the summary."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from prefect import get_run_logger
+from prefect.artifacts import create_table_artifact
 
-from clipmill.batch import (
-    VIDEO_EXTENSIONS, ListedVideo, ParsedRequests, expand_listing, is_video_key, parse_requests,
-)
-from clipmill.config import load_settings
+from clipmill import media
+from clipmill.batch import VIDEO_EXTENSIONS, ListedVideo, ParsedRequests, is_video_key, parse_requests
+from clipmill.config import Settings, load_settings
 from clipmill.errors import InputError
-from clipmill.sources import parse_object_uri
+from clipmill.segment_analysis import AnalysisSettings
+from clipmill.segment_policy import PlannedRange, Segmentation, snapped_windows, suggested_ranges
+from clipmill.sources import SourceRef, parse_object_uri
 from clipmill.storage import ObjectStore
-from tasks.runtime import clip_task, object_store
+from clipmill.suggest import suggest_for, whole_source_analysis
+from tasks.runtime import clip_task, fingerprint, object_store, source_file
 
 PROBE_THREADS = 8
 
 
 @clip_task(name="list-library")
-def list_library(prefix: str, window_s: float, defaults: dict[str, Any]) -> ParsedRequests:
-    """Requests for every video under `prefix` in the configured bucket, by the window policy."""
+def list_library(prefix: str) -> list[ListedVideo]:
+    """Every video under `prefix` in the configured bucket, with its duration (or why it has none)."""
     settings = load_settings()
     store = object_store(settings)
     keys = sorted(key for key in store.list(prefix) if is_video_key(key))
@@ -32,7 +38,58 @@ def list_library(prefix: str, window_s: float, defaults: dict[str, Any]) -> Pars
     with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
         videos = list(pool.map(lambda key: _listed(store, key, settings.ffprobe), keys))
     get_run_logger().info("%d videos under %s", len(videos), store.uri(prefix))
-    return expand_listing(videos, window_s=window_s, defaults=defaults)
+    return videos
+
+
+@clip_task(name="plan-clips")
+def plan_clips(video: ListedVideo, policy: Segmentation) -> ListedVideo:
+    """The video's clip ranges by the segmentation policy, from its whole-source analysis (stored by
+    content and reused); a table artifact lists them. A video that cannot be planned keeps the reason."""
+    if video.duration_s is None:
+        return video
+    settings = load_settings()
+    store = object_store(settings)
+    try:
+        ref = fingerprint(video.source, settings)
+        path = source_file(ref, settings)
+        ranges = _plan(store, path, ref, video, policy, settings)
+    except InputError as exc:
+        return replace(video, error=f"{video.source}: {exc}")
+    _ranges_artifact(video.source, policy, ranges)
+    get_run_logger().info("%s: %d clips by %s", video.source, len(ranges), policy.mode)
+    return replace(video, ranges=tuple((r.start_s, r.end_s, r.selection) for r in ranges))
+
+
+def _plan(
+    store: ObjectStore, path: Path, ref: SourceRef, video: ListedVideo, policy: Segmentation, settings: Settings
+) -> list[PlannedRange]:
+    if policy.mode == "auto":
+        document, key, _ = suggest_for(
+            store, path, source=video.source, sha256=ref.sha256, settings=AnalysisSettings(), length=policy.length,
+            count=policy.count, ffmpeg=settings.ffmpeg, ffprobe=settings.ffprobe,
+        )
+        if not document["candidates"]:
+            raise InputError(f"no range of {policy.length} s starts and ends in a pause")
+        return suggested_ranges(document, suggestion_key=key)
+    if not media.probe_audio(path, ffprobe=settings.ffprobe).has_audio:
+        return snapped_windows(video.duration_s, policy.window_s, None, analysis_key=None)
+    stored = whole_source_analysis(store, path, ref.sha256, AnalysisSettings(), ffmpeg=settings.ffmpeg, ffprobe=settings.ffprobe)
+    return snapped_windows(video.duration_s, policy.window_s, stored.analysis, analysis_key=stored.key)
+
+
+def _ranges_artifact(source: str, policy: Segmentation, ranges: list[PlannedRange]) -> None:
+    """A table of the planned clips of one source, so a UI user can look before they are cut."""
+    rows = [
+        {"rank": rank, "start_s": r.start_s, "end_s": r.end_s, "length_s": round(r.end_s - r.start_s, 3),
+         "score": r.selection.get("score", ""),
+         "reasons": ", ".join(f"{k}={v}" for k, v in r.selection.get("reasons", {}).items() if k != "rate_unit")}
+        for rank, r in enumerate(ranges, start=1)
+    ]
+    how = f"best {policy.count} of {policy.length} s" if policy.mode == "auto" else f"{policy.window_s:g} s windows snapped to pauses"
+    create_table_artifact(
+        key="clips-" + re.sub(r"[^a-z0-9]+", "-", PurePosixPath(source).stem.lower()).strip("-")[:40],
+        table=rows, description=f"{source}: {len(rows)} clips ({how})",
+    )
 
 
 @clip_task(name="read-requests")

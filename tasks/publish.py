@@ -23,7 +23,8 @@ from clipmill.config import load_settings
 from clipmill.errors import ContractViolation, InputError
 from clipmill.jobs import ClipJob
 from clipmill.manifest import (
-    Manifest, OutputFile, RequestSection, SourceSection, build_manifest, check_consistency, validate_manifest,
+    Manifest, OutputFile, RangeSelection, RequestSection, SourceSection, build_manifest, check_consistency,
+    validate_manifest,
 )
 from clipmill.media import MediaInfo, tool_version
 from clipmill.storage import clip_key
@@ -91,9 +92,10 @@ def find_published(job: ClipJob) -> PublishedClip | None:
 @clip_task(name="make-manifest")
 def make_manifest(
     job: ClipJob, source_info: MediaInfo, rendered: RenderedClip, timings_s: dict[str, float],
-    stages: dict[str, dict[str, Any]],
+    stages: dict[str, dict[str, Any]], selection: dict[str, Any] | None = None,
 ) -> Manifest:
-    """Assemble and validate the manifest against data_contracts/manifest.schema.json."""
+    """Assemble and validate the manifest against data_contracts/manifest.schema.json (`selection`:
+    how a batch chose the range, see `clipmill.manifest.RangeSelection`)."""
     settings = load_settings()
     store = object_store(settings)
     video_key = clip_key(job.clip_id, "mp4")
@@ -120,6 +122,7 @@ def make_manifest(
         },
         timings_s=timings_s,
         stages=stages,
+        selection=RangeSelection(**selection) if selection else None,
     )
     validate_manifest(json.loads(manifest.to_json()))
     check_consistency(manifest, frame_s=source_info.frame_s)

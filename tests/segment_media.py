@@ -70,3 +70,14 @@ def joined_video(media: Path, target: Path, *, repeats: int = 6) -> Path:
         check=True,
     )
     return target
+
+
+def talk_video(talk: Path, target: Path) -> Path:
+    """The joined talk under a plain 320x240 picture, as an H.264/AAC mp4 a library batch lists."""
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         "color=c=0x335577:s=320x240:r=25", "-i", str(talk), "-shortest", "-c:v", "libx264", "-preset", "ultrafast",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", str(target)],
+        check=True,
+    )
+    return target

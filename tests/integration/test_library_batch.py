@@ -14,7 +14,9 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 
 from clipmill.cli_orchestrate import batch
 from flows.library_batch import library_batch
-from tasks.batch import list_library
+from clipmill.batch import expand_listing
+from clipmill.segment_policy import Segmentation
+from tasks.batch import list_library, plan_clips
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -116,13 +118,19 @@ def test_the_batch_command_uploads_a_local_requests_file_and_exits_1_on_failures
     assert any(key.endswith("-requests.jsonl") for key in clip_env.list("requests/"))
 
 
-def test_a_prefix_lists_videos_with_durations_and_windows(clip_env, library):
-    parsed = list_library(library, 15.0, {"crf": 28})
+def test_a_prefix_lists_videos_with_durations_and_windows_snapped_to_pauses(clip_env, library):
+    videos = list_library(library)
+    planned = [plan_clips(video, Segmentation("windows", 15.0)) for video in videos]
+    parsed = expand_listing(planned, window_s=15.0, defaults={"crf": 28})
 
     source = clip_env.uri(library + "talk.mp4")
-    assert [(r.source, r.start_s) for r in parsed.requests] == [(source, 0.0), (source, 15.0), (source, 30.0)]
+    starts = [r.start_s for r in parsed.requests]
+    assert [r.source for r in parsed.requests] == [source] * 3 and starts[0] == 0.0
+    assert starts[1] == pytest.approx(15.0, abs=2.0) and starts[2] == pytest.approx(30.0, abs=2.0)
+    assert starts[1:] != [15.0, 30.0], "the edges moved from the plain windows into the pauses"
     assert parsed.requests[-1].end_s == pytest.approx(33.0, abs=0.1)
-    assert all(r.options == {"crf": 28} for r in parsed.requests)
+    assert all(r.options == {"crf": 28} and r.selection["policy"] == "windows" and r.selection["snapped"]
+               for r in parsed.requests)
     assert [f.text for f in parsed.failures] == [clip_env.uri(library + "broken.mp4")]
     assert "not readable media" in parsed.failures[0].reason and "X-Amz" not in parsed.failures[0].reason
 

@@ -72,7 +72,7 @@ def real_video(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_suggested_clips_of_the_joined_talk_start_and_end_between_words(seaweed, talk):
     path, words = talk
-    result = suggest_cli(str(path), "--json", "--count", "10")
+    result = suggest_here(str(path), "--json", "--count", "10")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert set(document) == {"source", "duration_s", "candidates"}

@@ -147,3 +147,26 @@ def test_measure_audio_finds_the_pause_between_two_tones():
     inner = bounds.times_s[(bounds.times_s > 5) & (bounds.times_s < 25)]
     assert len(inner) == 1 and 13.1 < inner[0] < 14.9
     assert bounds.pause_s[(bounds.times_s > 5) & (bounds.times_s < 25)][0] == pytest.approx(2.0, abs=0.15)
+
+
+def test_segmentation_policies_plan_ranges_with_how_they_were_chosen():
+    from clipmill.batch import ListedVideo, expand_listing
+    from clipmill.segment_policy import Segmentation, snapped_windows, suggested_ranges
+
+    analysis = talk([(1, 58), (59.5, 118), (121, 170)], 171.0)
+    ranges = snapped_windows(171.0, 60.0, analysis, analysis_key="analyses/x/y.json")
+    assert [(r.start_s, r.end_s) for r in ranges] == [(0.0, 58.75), (58.75, 119.5), (119.5, 171.0)]
+    assert all(r.selection == {"policy": "windows", "snapped": True, "analysis_key": "analyses/x/y.json"} for r in ranges)
+    plain = snapped_windows(171.0, 60.0, None, analysis_key=None)
+    assert [(r.start_s, r.end_s, r.selection["snapped"]) for r in plain] == [
+        (0.0, 60.0, False), (60.0, 120.0, False), (120.0, 171.0, False)]
+    document = {"analysis_key": "analyses/x/y.json",
+                "candidates": [c.to_json() for c in suggest(analysis, LengthRange(40, 70), 2)]}
+    auto = suggested_ranges(document, suggestion_key="suggestions/x/z.json")
+    video = ListedVideo("s3://b/talk.mp4", 171.0, ranges=tuple((r.start_s, r.end_s, r.selection) for r in auto))
+    [request, *_] = expand_listing([video], window_s=60.0).requests
+    assert request.selection["policy"] == "auto" and request.selection["suggestion_key"] == "suggestions/x/z.json"
+    assert request.selection["score"] == document["candidates"][0]["score"]
+    for bad in ({"mode": "scenes"}, {"count": 0}, {"window_s": -1.0}):
+        with pytest.raises(InputError):
+            Segmentation(**bad)

@@ -1,0 +1,86 @@
+"""Library batches that cut at natural boundaries: `segmentation` auto (suggested clips) and windows
+(edges snapped to pauses), for real: SeaweedFS, a Prefect server, ffmpeg, the clip-job subflows.
+Every published clip's range starts and ends between the joined talk's words, and its manifest
+says how the range was chosen."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import numpy as np
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from flows.library_batch import library_batch
+from tests.segment_media import joined_talk, talk_video
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+QUICK = {"remove_silence": False, "detect_faces": False, "preset": "ultrafast"}
+TOLERANCE_S = 0.03
+
+
+@pytest.fixture(scope="module")
+def talk_library(shared_media, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("talk-library")
+    words = joined_talk(shared_media, folder / "talk.wav", rounds=1)
+    return talk_video(folder / "talk.wav", folder / "talk.mp4"), np.array([w[:2] for w in words])
+
+
+def _published(store, summary: dict) -> list[dict]:
+    assert summary["counts"]["failed"] == 0, summary["results"]
+    return [json.loads(store.get_bytes(r["manifest_uri"].split("/", 3)[3])) for r in summary["results"]]
+
+
+def _outside_words(manifests: list[dict], words: np.ndarray) -> None:
+    for manifest in manifests:
+        for edge in (manifest["request"]["start_s"], manifest["request"]["end_s"]):
+            assert not ((words[:, 0] + TOLERANCE_S < edge) & (edge < words[:, 1] - TOLERANCE_S)).any(), edge
+
+
+def test_auto_batches_cut_the_suggested_clips_and_say_why(clip_env, talk_library):
+    video, words = talk_library
+    prefix = f"library-auto/{uuid.uuid4().hex[:8]}/"
+    clip_env.put_file(prefix + "talk.mp4", video, content_type="video/mp4")
+
+    summary = library_batch(prefix=prefix, segmentation="auto", min_length_s=15.0, max_length_s=40.0, count=2,
+                            options=QUICK, max_concurrency=1)
+
+    manifests = _published(clip_env, summary)
+    assert len(manifests) == 2
+    _outside_words(manifests, words)
+    spans = sorted((m["request"]["start_s"], m["request"]["end_s"]) for m in manifests)
+    assert spans[0][1] <= spans[1][0] and all(15 - 1e-3 <= b - a <= 40 + 1e-3 for a, b in spans)
+    for manifest in manifests:
+        selection = manifest["selection"]
+        assert selection["policy"] == "auto" and 0 < selection["score"] <= 1
+        assert {"speech_share", "dead_air_s", "start_pause_s"} <= set(selection["reasons"])
+        suggestion = json.loads(clip_env.get_bytes(selection["suggestion_key"]))
+        assert [manifest["request"]["start_s"], manifest["request"]["end_s"]] in [
+            [c["start"], c["end"]] for c in suggestion["candidates"]]
+        assert clip_env.exists(selection["analysis_key"])
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["clips-talk"])))
+    table = next(a for a in artifacts if str(a.flow_run_id) == summary["flow_run_id"])
+    assert [(row["start_s"], row["end_s"]) for row in json.loads(table.data)] == [
+        (m["request"]["start_s"], m["request"]["end_s"]) for m in sorted(manifests, key=lambda m: -m["selection"]["score"])]
+
+
+def test_window_batches_move_their_edges_into_pauses_and_reuse_the_analysis(clip_env, talk_library):
+    video, words = talk_library
+    prefix = f"library-windows/{uuid.uuid4().hex[:8]}/"
+    clip_env.put_file(prefix + "talk.mp4", video, content_type="video/mp4")
+    analyses_before = set(clip_env.list("analyses/"))
+
+    summary = library_batch(prefix=prefix, window_s=35.0, options=QUICK, max_concurrency=1)
+
+    manifests = _published(clip_env, summary)
+    assert len(manifests) == 2
+    _outside_words(manifests, words)
+    inner = sorted(m["request"]["start_s"] for m in manifests)[1]
+    assert inner != 35.0 and abs(inner - 35.0) < 35.0 / 2
+    assert all(m["selection"]["policy"] == "windows" and m["selection"]["snapped"] for m in manifests)
+    key = manifests[0]["selection"]["analysis_key"]
+    assert key in analyses_before or not analyses_before, "the analysis the auto batch stored is reused"
