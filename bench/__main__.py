@@ -1,4 +1,4 @@
-"""``python -m bench [--quick | --load [--requests N] | --scaling]``: build the input, measure, print, write JSON."""
+"""``python -m bench [--quick | --load [--requests N] | --scaling | --cli]``: build the input, measure, print, write JSON."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from bench.buckets import drop_bucket, drop_stale
+from bench.cli_run import cli_rows
 from bench.detectors import detector_rows
 from bench.faces import face_rows
 from bench.job import faces_job_rows, job_rows, memory_rows
@@ -93,6 +94,9 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true",
                         help="only the scaling group: a batch of 8 clips with faces on an external Dask cluster of "
                              "1 then 2 workers (results in results/scaling/)")
+    parser.add_argument("--cli", action="store_true",
+                        help="only the cost of a fresh `clipmill run` beyond its stages, with the local Prefect "
+                             "server up (results in results/cli/)")
     args = parser.parse_args()
     if args.requests is not None and not args.load:
         parser.error("--requests goes with --load")
@@ -104,6 +108,8 @@ def main() -> None:
         return load_main(args.requests or REQUESTS)
     if args.scaling:
         return scaling_main()
+    if args.cli:
+        return cli_main()
     mode = "quick" if args.quick else "full"
     long_s, short_s, faces_s = MODES[mode]
     env = child_env()
@@ -126,6 +132,7 @@ def main() -> None:
         short = talking_head(short_s)
         results.add(memory_rows(short, short_s, long_s, raw, env=env, work=work))
         results.add(faces_job_rows(short, short_s, env=env, work=work))
+        results.add(cli_rows(short, short_s, env=env, work=work))
         results.add(scaling_rows(env=env))
         results.add(vad_rows())
     finally:
@@ -148,6 +155,20 @@ def load_main(requests: int = REQUESTS) -> None:
 def scaling_main() -> None:
     """The scaling group alone: the batch with faces on 1 then 2 external Dask workers."""
     _group_main({"mode": "scaling"}, RESULTS / "scaling", "", lambda env: scaling_rows(env=env))
+
+
+def cli_main() -> None:
+    """The `clipmill run` overhead rows alone, on the quick mode's short input."""
+    _, short_s, _ = MODES["quick"]
+
+    def measure(env: dict[str, str]) -> list[Row]:
+        work = Path(tempfile.mkdtemp(prefix="clipmill-bench-cli-"))
+        try:
+            return cli_rows(talking_head(short_s), short_s, env=env, work=work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    _group_main({"mode": "cli", "input_s": short_s}, RESULTS / "cli", "", measure)
 
 
 def _group_main(run: dict, folder: Path, suffix: str, measure) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from prefect.blocks.core import Block
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
@@ -64,9 +65,17 @@ def register_presets() -> list[str]:
 
 
 def saved_presets() -> dict[str, dict[str, Any]]:
-    """Every preset saved on the Prefect server, by name, as stored (``options``, ``description``)."""
-    with get_client(sync_client=True) as client:
-        documents = client.read_block_documents_by_type(BLOCK_TYPE_SLUG)
+    """Every preset saved on the Prefect server, by name, as stored (``options``, ``description``);
+    none on a server where no preset was ever saved (the block type is not registered there yet)."""
+    try:
+        with get_client(sync_client=True) as client:
+            documents = client.read_block_documents_by_type(BLOCK_TYPE_SLUG)
+    except ObjectNotFound:
+        return {}
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return {}
+        raise
     return {doc.name: doc.data for doc in documents if doc.name}
 
 

@@ -7,11 +7,26 @@ This module and `clipmill.cli` are the entry points above the flows; nothing els
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from clipmill.config import ClipOptions, Settings, effective_options, load_settings
+from clipmill.errors import InputError
+from clipmill.jobs import check_open_times
 from clipmill.manifest import Manifest
+from clipmill.sources import check_under_roots, classify, local_path, parse_object_uri
+
+log = logging.getLogger(__name__)
+
+#: Tag prefix of the runs a process starts (`process_tag`).
+PROCESS_TAG_PREFIX = "clipmill-process:"
 
 
 @dataclass(frozen=True)
@@ -36,20 +51,29 @@ class ClipResult:
 
 
 def process_clip(
-    source: str, *, start: float, end: float, out_dir: str | Path = "clips", clip_preset: str | None = None,
-    **options: Any,
+    source: str, *, start: float = 0.0, end: float | None = None, out_dir: str | Path = "clips",
+    clip_preset: str | None = None, **options: Any,
 ) -> ClipResult:
     """Run the `clip_job` flow on ``[start, end)`` of `source` and download the clip and manifest.
 
     Options are `clipmill.config.ClipOptions` fields (``crf=23``, ``clip_name="intro"``); an unknown
-    one fails the flow run with an `InputError` that names it. `clip_preset` names a saved preset
-    (`clipmill presets`) that the options override. Without ``PREFECT_API_URL`` the flow
-    runs on an ephemeral Prefect server; without a configured endpoint, on the embedded store.
+    one raises an `InputError` that names it. Without `end` the clip runs to the end of the source.
+    `clip_preset` names a saved preset (`clipmill presets`) that the options override. Everything
+    that needs no media (times, options, preset, `out_dir`, the source's scheme and path) is checked
+    before the flow runs. The flow runs on the Prefect server the settings name (``PREFECT_API_URL``;
+    `clipmill run` starts a local one), on the embedded store without a configured endpoint.
     """
+    from prefect import tags
+
+    from blocks.presets import resolve_preset
     from flows.clip_job import clip_job
     from tasks.runtime import object_store
 
-    published = clip_job(source, start, end, options or None, clip_preset)
+    settings = load_settings()
+    check_request(source, start=start, end=end, out_dir=out_dir, options=options, settings=settings)
+    effective_options(effective_options(settings.options, resolve_preset(clip_preset)), options)
+    with tags(process_tag()):
+        published = clip_job.with_options(on_running=[_announce])(source, start, end, options or None, clip_preset)
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     store = object_store()
@@ -62,3 +86,105 @@ def process_clip(
         manifest_uri=published["manifest_uri"], reused=published["reused"],
         timeline_path=store.get_file(timeline, target / Path(timeline).name) if timeline else None,
     )
+
+
+def check_request(
+    source: str, *, start: object, end: object | None, out_dir: str | Path, options: dict[str, Any],
+    settings: Settings,
+) -> ClipOptions:
+    """Check what a clip request can be checked on without media, store or server; its options.
+
+    Times, options (the clip name among them) over the installation's defaults, the source's scheme
+    (and a local source's path and folder), and that `out_dir` is, or can become, a writable folder.
+    """
+    check_open_times(start, end)
+    chosen = effective_options(settings.options, options)
+    if classify(source) == "object":
+        parse_object_uri(source)
+    else:
+        check_under_roots(source, local_path(source), settings.source_roots)
+    check_out_dir(Path(out_dir))
+    return chosen
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """`out_dir` is a writable folder, or one that can be made in a writable folder; else `InputError`."""
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():
+            raise InputError(f"--out {str(out_dir)!r}: {str(existing)!r} is a dangling symlink")
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"--out {str(out_dir)!r}: {str(existing)!r} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing, prefix=".clipmill-write-check-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"--out {str(out_dir)!r}: cannot write in {str(existing)!r} ({exc.strerror or exc})") from exc
+
+
+def process_tag(pid: int | None = None) -> str:
+    """The tag on every run this process starts: host and pid, so runs a killed process left can be found."""
+    return f"{PROCESS_TAG_PREFIX}{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+def crash_unfinished_runs(api_url: str, *, own: bool, message: str, timeout_s: float = 2.0) -> int:
+    """Mark unfinished flow and task runs on the server at `api_url` Crashed: this process's (``own``,
+    failed ones too: on the way out of a stop), else those of dead processes on this host. Returns how many flow runs were marked; a server that
+    does not answer is let be."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags, TaskRunFilter,
+        TaskRunFilterState, TaskRunFilterStateType, TaskRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.states import Crashed
+
+    unfinished = [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED, StateType.PAUSED, StateType.CANCELLING]
+    if own:  # the stop made this process's runs fail on their way out: say why they ended
+        unfinished += [StateType.FAILED]
+    marked = 0
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(
+            sync_client=True, httpx_settings={"timeout": timeout_s}
+        ) as client:
+            flow_runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=unfinished)),
+                    tags=FlowRunFilterTags(all_=[process_tag()]) if own else None,
+                ),
+                limit=200,
+            )
+            for tag in sorted({t for run in flow_runs for t in run.tags if _abandoned(t, own=own)}):
+                for run in (r for r in flow_runs if tag in r.tags):
+                    client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+                    marked += 1
+                task_runs = client.read_task_runs(
+                    task_run_filter=TaskRunFilter(
+                        state=TaskRunFilterState(type=TaskRunFilterStateType(any_=unfinished)),
+                        tags=TaskRunFilterTags(all_=[tag]),
+                    ),
+                    limit=500,
+                )
+                for task_run in task_runs:
+                    client.set_task_run_state(task_run.id, Crashed(message=message), force=True)
+    except Exception as exc:  # bookkeeping on the way out must never hide the real outcome
+        log.debug("could not mark unfinished runs: %s", exc)
+    return marked
+
+
+def _abandoned(tag: str, *, own: bool) -> bool:
+    if not tag.startswith(PROCESS_TAG_PREFIX):
+        return False
+    host, _, pid = tag.removeprefix(PROCESS_TAG_PREFIX).rpartition(":")
+    if own:
+        return tag == process_tag()
+    return host == socket.gethostname() and pid.isdigit() and not psutil.pid_exists(int(pid))
+
+
+def _announce(flow: Any, flow_run: Any, state: Any) -> None:
+    """Say where the run can be watched, as it starts."""
+    from clipmill.cli_orchestrate import run_url
+
+    log.info("flow run %r: %s", flow_run.name, run_url(flow_run.id))

@@ -1,21 +1,30 @@
 """The `clipmill` command.
 
-``clipmill run SOURCE --start S --end E`` runs the clip job flow (on an ephemeral Prefect server
-unless PREFECT_API_URL points at one), downloads the clip and its manifest to ``--out`` and prints
-the manifest's local path as its last line, so scripts can pick it up with ``tail -n1``.
+``clipmill run SOURCE [--start S] [--end E]`` checks the request, runs the clip job flow (on the
+local Prefect server, started on first use, unless PREFECT_API_URL points at one), downloads the
+clip and its manifest to ``--out`` and prints the manifest's local path as its last line, so scripts
+can pick it up with ``tail -n1``. Errors are one line (exit 2 for bad input, 1 otherwise); the
+traceback comes with ``--debug`` or CLIPMILL_DEBUG=1.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
+import click
 import typer
 
 from clipmill.batch import parse_option_pairs
+from clipmill.cli_logging import configure_console, debug_requested, quiet_native_libraries
+from clipmill.cli_server import prefect_api, server_app
+from clipmill.interrupts import stop_on_signals
+from clipmill.scratch import reap_orphans, remove_own
 from clipmill.cli_audit import audit as audit_command
 from clipmill.cli_faces import faces as faces_command
 from clipmill.cli_orchestrate import batch as batch_command
@@ -24,14 +33,22 @@ from clipmill.cli_presets import presets as presets_command
 from clipmill.cli_suggest import suggest as suggest_command
 from clipmill.errors import ClipmillError, InputError
 
+if TYPE_CHECKING:
+    from clipmill.api import ClipResult
+    from clipmill.config import Settings
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Long videos in, finished clips out.")
 store_app = typer.Typer(no_args_is_help=True, help="The embedded object store (used when no endpoint is configured).")
 app.add_typer(store_app, name="store")
+app.add_typer(server_app, name="server")
 
 
-def _fail(exc: BaseException) -> None:
+def _fail(exc: BaseException, *, debug: bool = False) -> None:
+    """One line on stderr (the traceback too with ``--debug``); exit 2 for bad input, else 1."""
+    if debug_requested(debug):
+        traceback.print_exception(exc, file=sys.stderr)
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2 if isinstance(exc, InputError) else 1)
 
@@ -39,8 +56,10 @@ def _fail(exc: BaseException) -> None:
 @app.command()
 def run(
     source: Annotated[str, typer.Argument(help="Video file path or s3://bucket/key.")],
-    start: Annotated[float, typer.Option("--start", "-s", help="Clip start in seconds.")],
-    end: Annotated[float, typer.Option("--end", "-e", help="Clip end in seconds (exclusive).")],
+    start: Annotated[Optional[float], typer.Option("--start", "-s", help="Clip start in seconds (default: 0).")] = None,
+    end: Annotated[
+        Optional[float], typer.Option("--end", "-e", help="Clip end in seconds, exclusive (default: the source's end).")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the clip and its manifest.")] = Path("clips"),
     remove_silence: Annotated[
         Optional[bool], typer.Option("--remove-silence/--keep-silence", help="Cut pauses (default) or keep them.")
@@ -65,9 +84,16 @@ def run(
     clip_preset: Annotated[
         Optional[str], typer.Option("--clip-preset", help="A saved preset (clipmill presets) the options override.")
     ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show Prefect's INFO run logs and native libraries' output.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (also CLIPMILL_DEBUG=1).")] = False,
 ) -> None:
-    """Cut one clip out of SOURCE and publish it with its manifest."""
-    from clipmill.api import process_clip
+    """Cut one clip out of SOURCE (all of it without --start/--end) and publish it with its manifest.
+
+    Everything that needs no media is checked before any server or store starts. Ctrl-C (SIGINT)
+    or SIGTERM stops the job within seconds: nothing is published and its scratch is removed.
+    """
+    from clipmill.api import check_request
+    from clipmill.config import load_settings
 
     flags = {
         "remove_silence": remove_silence, "speed_up_silence": speed_up_silence, "speed_factor": speed_factor,
@@ -76,14 +102,41 @@ def run(
     }
     if speed_up_silence and remove_silence is None:
         flags["remove_silence"] = False
+    start = 0.0 if start is None else start
     try:
         options = {**parse_option_pairs(option or []), **{k: v for k, v in flags.items() if v is not None}}
-        result = process_clip(source, start=start, end=end, out_dir=out, clip_preset=clip_preset, **options)
+        settings = load_settings()
+        check_request(source, start=start, end=end, out_dir=out, options=options, settings=settings)
+        configure_console(verbose=verbose, debug=debug_requested(debug))
+        result = _run_job(source, start, end, out, clip_preset, options, settings)
     except ClipmillError as exc:
-        _fail(exc)
+        _fail(exc, debug=debug)
     verb = "reused" if result.reused else "published"
     typer.echo(f"{verb} {result.clip_uri} ({result.duration_s:.3f} s) -> {result.clip_path}", err=True)
     typer.echo(str(result.manifest_path))
+
+
+def _run_job(
+    source: str, start: float, end: float | None, out: Path, clip_preset: str | None, options: dict[str, object],
+    settings: "Settings",
+) -> "ClipResult":
+    """The checked request on the Prefect server, stopping cleanly on SIGINT/SIGTERM."""
+    from clipmill.api import crash_unfinished_runs, process_clip
+
+    reap_orphans(settings.temp_dir)
+    api_url: list[str] = []
+
+    def stopped(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if api_url:
+            crash_unfinished_runs(api_url[0], own=True, message=f"clipmill run stopped by {name}")
+        remove_own(settings.temp_dir)
+        typer.secho(f"error: stopped by {name}: the job did not finish and published nothing", fg=typer.colors.RED, err=True)
+
+    with stop_on_signals(stopped), prefect_api(settings.home) as url:
+        api_url.append(url)
+        crash_unfinished_runs(url, own=False, message="the clipmill process running it is gone")
+        return process_clip(source, start=start, end=end, out_dir=out, clip_preset=clip_preset, **options)
 
 
 @app.command()
@@ -146,11 +199,31 @@ def store_stop() -> None:
 
 
 def main() -> None:
+    """The console script: quiet native libraries (unless --verbose), one-line errors (unless --debug)."""
+    if "--verbose" not in sys.argv:
+        quiet_native_libraries()
     try:
-        app()
+        code = app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
     except ClipmillError as exc:  # settings errors raised before a command body runs
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2 if isinstance(exc, InputError) else 1)
+        _fail_and_exit(exc, 2 if isinstance(exc, InputError) else 1)
+    except Exception as exc:
+        _fail_and_exit(exc, 1, hint=" (run with --debug or CLIPMILL_DEBUG=1 for the traceback)")
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail_and_exit(exc: BaseException, code: int, *, hint: str = "") -> None:
+    if debug_requested("--debug" in sys.argv):
+        traceback.print_exception(exc, file=sys.stderr)
+        hint = ""
+    typer.secho(f"error: {exc}{hint}", fg=typer.colors.RED, err=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """``clipmill batch`` and ``clipmill submit``: bulk runs here, single runs through a deployment.
 
 ``batch`` runs the library-batch flow in this process (on the server PREFECT_API_URL names, or
-an ephemeral one) and prints the summary as one JSON line, last; exit code 1 when any request
+the local one `clipmill run` also uses) and prints the summary as one JSON line, last; exit code 1 when any request
 failed. ``submit`` creates a flow run of a deployment through the Prefect API, prints its id and
 UI link, and with ``--follow`` prints its state changes and logs until it ends: exit code 0 when
 it completed, 1 when it failed, crashed or was cancelled, 124 when ``--timeout`` ran out first.
@@ -15,8 +15,6 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 from uuid import UUID
@@ -24,8 +22,10 @@ from uuid import UUID
 import typer
 
 from clipmill.batch import parse_option_pairs
+from clipmill.cli_server import prefect_api
+from clipmill.config import load_settings
+from clipmill.scratch import reap_orphans
 from clipmill.errors import ClipmillError, InputError
-from clipmill.ports import free_loopback_ports
 from clipmill.segment import parse_length
 from clipmill.storage.keys import safe_name
 
@@ -73,6 +73,7 @@ def batch(
         bounds = parse_length(length)
         key = upload_requests(Path(requests)) if requests and Path(requests).is_file() else requests
         with prefect_api():
+            reap_orphans(load_settings().temp_dir)
             summary = library_batch(
                 prefix=prefix, requests_key=key, window_s=window, options=parse_option_pairs(option or []) or None,
                 max_concurrency=max_concurrency, batch_size=batch_size, segmentation="auto" if auto else "windows",
@@ -88,40 +89,6 @@ def batch(
     typer.echo(json.dumps(summary if json_output else brief))
     if summary["counts"]["failed"]:
         raise typer.Exit(code=1)
-
-
-@contextmanager
-def prefect_api() -> Iterator[None]:
-    """The server PREFECT_API_URL names, or a local one in its own process for as long as the batch runs.
-
-    Prefect's implicit ephemeral mode restarts its event services over a long batch and the flow
-    process grows about 1.2 MiB per request; against a server in its own process it stays flat
-    (bench/results/load: +2 MiB per 100 requests over 200).
-    """
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-
-    if get_current_settings().api.url:
-        yield
-        return
-    server = start_api_server()
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            yield
-    finally:
-        server.stop()
-
-
-def start_api_server() -> Any:
-    """A Prefect API server started in a process of its own on a free local port (``.api_url``, ``.stop()``).
-
-    An explicit port keeps it apart from the server Prefect's implicit ephemeral mode shares per process.
-    """
-    from prefect.server.api.server import SubprocessASGIServer
-
-    [port] = free_loopback_ports(1)
-    server = SubprocessASGIServer(port=port)
-    server.start()
-    return server
 
 
 def submit(

@@ -1,6 +1,6 @@
 """``clipmill presets``: list the clip presets saved on the Prefect server; ``--register`` saves the built-ins.
 
-Talks to the server PREFECT_API_URL names. Prints one line per preset: name, description and its
+Talks to the server PREFECT_API_URL names, else to the local one `clipmill run` uses. Prints one line per preset: name, description and its
 options as JSON. Register with ``app.command("presets")(presets)``.
 """
 
@@ -19,10 +19,12 @@ def presets(
 ) -> None:
     """List the clip presets a clip job's `preset` parameter can name."""
     from blocks.presets import register_presets, saved_presets
+    from clipmill.cli_server import prefect_api
 
-    if register:
-        typer.echo(f"registered: {', '.join(register_presets())}")
-    found = saved_presets()
+    with prefect_api():
+        if register:
+            typer.echo(f"registered: {', '.join(register_presets())}")
+        found = saved_presets()
     if not found:
         typer.echo("no clip presets saved; run `clipmill presets --register`")
     for name, preset in sorted(found.items()):

@@ -63,6 +63,16 @@ def check_times(start_s: object, end_s: object) -> tuple[float, float]:
     return start_s, end_s
 
 
+def check_open_times(start_s: object, end_s: object | None) -> tuple[float, float | None]:
+    """`check_times` where the end may be None: up to the end of the source, known after the probe."""
+    if end_s is not None:
+        return check_times(start_s, end_s)
+    start_s = seconds("start", start_s)
+    if start_s < 0:
+        raise InputError(f"start must be >= 0 s (got {start_s!r})")
+    return start_s, None
+
+
 def check_range(start_s: float, end_s: float, info: MediaInfo) -> None:
     """Reject a range that does not fit the source, or is shorter than one frame."""
     check_times(start_s, end_s)

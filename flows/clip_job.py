@@ -28,7 +28,7 @@ from prefect.transactions import transaction
 
 from blocks.presets import resolve_preset
 from clipmill.config import ClipOptions, effective_options, load_settings
-from clipmill.jobs import ClipJob, check_times
+from clipmill.jobs import ClipJob, check_open_times
 from clipmill.sources import printable
 from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
@@ -56,7 +56,7 @@ def _run_name() -> str:
 
 @flow(name="clip-job", flow_run_name=_run_name, validate_parameters=False)
 def clip_job(
-    source: str, start: float, end: float, options: ClipOptions | dict[str, Any] | None = None,
+    source: str, start: float = 0.0, end: float | None = None, options: ClipOptions | dict[str, Any] | None = None,
     clip_preset: str | None = None, selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Cut ``[start, end)`` out of `source`, encode it and publish it with its manifest.
@@ -64,13 +64,13 @@ def clip_job(
     Args:
         source: Local path or s3://bucket/key of the source video.
         start: Start of the clip in seconds from the beginning of the source.
-        end: End of the clip in seconds (exclusive); at most the source's duration.
+        end: End of the clip in seconds (exclusive); at most the source's duration (empty: its end).
         options: Per-run options over the preset and the installation's defaults.
         clip_preset: Name of a saved clip preset (`clipmill presets`), applied before `options`.
         selection: How a library batch chose the range (`clipmill.manifest.RangeSelection`), for the manifest.
     """
     log = get_run_logger()
-    start, end = check_times(start, end)
+    start, end = check_open_times(start, end)
     settings = load_settings()
     chosen = effective_options(effective_options(settings.options, resolve_preset(clip_preset)), options)
     timings: dict[str, float] = {}

@@ -19,7 +19,9 @@ from prefect.tasks import exponential_backoff
 from blocks.object_store import resolve
 from clipmill.config import Settings, load_settings
 from clipmill.errors import ClipmillError, InputError
+from clipmill.interrupts import stop_requested
 from clipmill.jobs import ClipJob
+from clipmill.scratch import folder_prefix
 from clipmill.sources import (
     SourceRef, admit_to_cache, cache_path, cached_copy, check_bucket, check_under_roots, classify, local_path, parse_object_uri,
     printable, sha256_file, snapshot_local,
@@ -47,7 +49,10 @@ def object_store(settings: Settings | None = None) -> ObjectStore:
 
 
 def retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry failures clipmill marks retryable (storage, tools) and unexpected ones; never bad input."""
+    """Retry failures clipmill marks retryable (storage, tools) and unexpected ones; never bad input,
+    and nothing once the command is stopping on a signal (its ffmpeg was stopped on purpose)."""
+    if stop_requested():
+        return False
     exc = state.result(raise_on_failure=False)
     return not isinstance(exc, ClipmillError) or exc.retryable
 
@@ -97,9 +102,13 @@ def clip_task(fn: Callable | None = None, **options: Any) -> Any:
 
 @contextmanager
 def scratch_dir(settings: Settings) -> Iterator[Path]:
-    """A private temporary folder under the clipmill home, removed however the task ends."""
+    """A private temporary folder under the clipmill home, removed however the task ends.
+
+    Its name carries this process's id, so a killed process's leftovers are reaped later
+    (`clipmill.scratch`).
+    """
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=settings.temp_dir, prefix="job-") as folder:
+    with tempfile.TemporaryDirectory(dir=settings.temp_dir, prefix=folder_prefix()) as folder:
         yield Path(folder)
 
 

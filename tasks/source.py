@@ -21,11 +21,15 @@ def stage_source(source: str) -> SourceRef:
 
 
 @clip_task(name="probe-source")
-def probe_source(ref: SourceRef, start_s: float, end_s: float, options: ClipOptions) -> tuple[MediaInfo, ClipJob]:
-    """Probe the source and validate the requested range against it; derive the job's ids."""
+def probe_source(
+    ref: SourceRef, start_s: float, end_s: float | None, options: ClipOptions
+) -> tuple[MediaInfo, ClipJob]:
+    """Probe the source and validate the requested range against it (no end: the source's end);
+    derive the job's ids."""
     settings = load_settings()
     with local_source(ref, settings) as path:
         info = media.probe(path, ffprobe=settings.ffprobe)
+    end_s = info.duration_s if end_s is None else end_s
     job = plan_job(ref, info, start_s=start_s, end_s=end_s, options=options)
     get_run_logger().info(
         "%s: %.3f s, %dx%d @ %s fps, audio: %s; job %s -> clip %s",

@@ -1,4 +1,4 @@
-"""The README's commands, run as a new user would: embedded store, ephemeral Prefect, sample media."""
+"""The README's commands, run as a new user would: embedded store, the local Prefect server, sample media."""
 
 from __future__ import annotations
 
@@ -52,11 +52,16 @@ def test_readme_run_command_makes_a_clip_with_the_embedded_store(tmp_path):
         planned = document["stages"]["edit"]["output_duration_s"]
         assert abs(float(probe.stdout) - planned) <= 0.04 + 1e-6
         assert planned < end - start, "the sample's pauses are cut by default"
-        status = subprocess.run([str(VENV_BIN / "clipmill"), "store", "status"], cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=60)
-        assert json.loads(status.stdout)["running"] is True
+        for what in ("store", "server"):
+            status = subprocess.run([str(VENV_BIN / "clipmill"), what, "status"], cwd=tmp_path, env=env,
+                                    capture_output=True, text=True, timeout=60)
+            assert json.loads(status.stdout)["running"] is True, what
+        ui_url = json.loads(status.stdout)["ui_url"]
+        assert re.match(r"http://127\.0\.0\.1:\d+$", ui_url) and "http://127.0.0.1:<port>" in README
+        assert f"flow run 'clip " in done.stderr and ui_url + "/runs/flow-run/" in done.stderr
     finally:
-        subprocess.run([str(VENV_BIN / "clipmill"), "store", "stop"], cwd=tmp_path, env=env, timeout=120)
+        for what in ("store", "server"):
+            subprocess.run([str(VENV_BIN / "clipmill"), what, "stop"], cwd=tmp_path, env=env, timeout=120)
 
 
 def test_bad_input_on_the_command_line_exits_2_with_the_message(tmp_path):

@@ -135,23 +135,31 @@ def test_a_prefix_lists_videos_with_durations_and_windows_snapped_to_pauses(clip
     assert "not readable media" in parsed.failures[0].reason and "X-Amz" not in parsed.failures[0].reason
 
 
-def test_a_batch_without_a_server_url_gets_a_server_of_its_own_for_its_duration():
-    """Without PREFECT_API_URL, `clipmill batch` runs against a real server process it starts and stops."""
+def test_a_batch_without_a_server_url_runs_on_the_local_server_and_leaves_it_for_the_next_command(tmp_path):
+    """Without PREFECT_API_URL, `clipmill batch` reports to the local server (a real process) and leaves it up."""
     import httpx
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-    from clipmill.cli_orchestrate import prefect_api
+    from clipmill import prefect_server
+    from clipmill.cli_server import prefect_api
 
-    with temporary_settings(updates={PREFECT_API_URL: None}):
-        with prefect_api():
-            url = str(get_current_settings().api.url)
-            assert url.startswith("http://127.0.0.1:")
+    home = tmp_path / "home"
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: None}):
+            with prefect_api(home):
+                url = str(get_current_settings().api.url)
+                assert url.startswith("http://127.0.0.1:")
+                assert httpx.get(f"{url}/health", timeout=10).json() is True
+            assert get_current_settings().api.url is None
             assert httpx.get(f"{url}/health", timeout=10).json() is True
-        assert get_current_settings().api.url is None
-        with pytest.raises(httpx.ConnectError):
-            httpx.get(f"{url}/health", timeout=2)
+            with prefect_api(home):
+                assert str(get_current_settings().api.url) == url
+    finally:
+        assert prefect_server.stop(home)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/health", timeout=2)
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
-        with prefect_api():  # a configured server is used as it is
+        with prefect_api(home):  # a configured server is used as it is
             assert str(get_current_settings().api.url) == "http://127.0.0.1:9/api"
 
 

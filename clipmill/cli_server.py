@@ -1,0 +1,72 @@
+"""``clipmill server start|status|stop`` and `prefect_api`: which Prefect server a command's flows report to.
+
+Commands that run flows use the server Prefect's settings name (``PREFECT_API_URL``), else the local
+server (`clipmill.prefect_server`), started on first use and shared by later commands. Register with
+``app.add_typer(server_app, name="server")``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from clipmill import prefect_server
+
+server_app = typer.Typer(no_args_is_help=True, help="The local Prefect server (API and UI) used without PREFECT_API_URL.")
+
+
+@contextmanager
+def prefect_api(home: Path | None = None) -> Iterator[str]:
+    """Point Prefect at the configured server, or at the local one under `home` (started on demand).
+
+    The local server's URL also goes into the environment, for child processes (Dask workers).
+    Yields the API URL.
+    """
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    configured = get_current_settings().api.url
+    if configured:
+        yield str(configured)
+        return
+    server = prefect_server.ensure_running(home or _home())
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+def _home() -> Path:
+    from clipmill.config import load_settings
+
+    return load_settings().home
+
+
+@server_app.command("start")
+def server_start() -> None:
+    """Start the local server now (a run would start it on first use); print its UI address."""
+    typer.echo(prefect_server.ensure_running(_home()).ui_url)
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Print the local server's UI and API addresses and data folder as JSON (exit 1 when it is not running)."""
+    state = prefect_server.running(_home())
+    if state is None:
+        typer.echo(json.dumps({"running": False}))
+        raise typer.Exit(code=1)
+    typer.echo(json.dumps({
+        "running": True, "pid": state.pid, "ui_url": state.ui_url, "api_url": state.api_url, "data_dir": state.data_dir,
+    }))
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the local server (its database stays for the next run)."""
+    typer.echo("stopped" if prefect_server.stop(_home()) else "not running")
