@@ -201,7 +201,8 @@ def working_in(folder: Path) -> list[str]:
 
 
 def test_runs_share_one_local_server_and_a_killed_runs_leftovers_are_reaped(local_home):
-    """SIGKILL leaves scratch and a Running flow run; the next run reaps both, on the same server."""
+    """SIGKILL leaves scratch and a Running flow run; the next run (with faces: MediaPipe, YuNet) reaps both,
+    on the same server, and prints its task lines without the detectors' native logging."""
     home, env = local_home
     cwd = home.parent
     process, err = start_run(env, cwd)
@@ -214,7 +215,7 @@ def test_runs_share_one_local_server_and_a_killed_runs_leftovers_are_reaped(loca
     assert left, "the killed run left no scratch folder: the test did not kill it mid-job"
     assert any(r["state_type"] == "RUNNING" for r in flow_runs(server["api_url"]))
 
-    done = clipmill(env, "run", str(SAMPLE), "--start", "2", "--end", "4", "-o", "detect_faces=false", cwd=cwd)
+    done = clipmill(env, "run", str(SAMPLE), "--start", "2", "--end", "4", "--reframe", "9:16", cwd=cwd)
     assert done.returncode == 0, done.stderr[-3000:]
     assert Path(cwd, done.stdout.strip().splitlines()[-1]).is_file()
     assert server_state(env, cwd)["pid"] == server["pid"], "the run started a server of its own"
@@ -222,7 +223,10 @@ def test_runs_share_one_local_server_and_a_killed_runs_leftovers_are_reaped(loca
     runs = flow_runs(server["api_url"])
     assert not [r["name"] for r in runs if r["state_type"] == "RUNNING"]
     assert any(r["state_type"] == "CRASHED" and "gone" in (r["state"]["message"] or "") for r in runs)
-    assert "Traceback" not in done.stderr and "Logging before InitGoogle" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert "Traceback" not in done.stderr and any("render-clip" in line for line in lines)
+    native = [line for line in lines if line.startswith(("INFO: ", "WARNING: Logging before", "W0000", "[ WARN:"))]
+    assert native == [], "the face detectors' native logging reached the console"
 
 
 def test_an_unknown_clip_preset_lists_the_saved_ones_and_runs_nothing(local_home):
