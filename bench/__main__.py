@@ -25,6 +25,7 @@ from bench.report import format_table, write_results
 from bench.rows import Row, guarded
 from bench.scaling import scaling_rows
 from bench.stages import StageState, run_stages
+from bench.suggest import suggest_rows
 from bench.vad_quality import vad_rows
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -122,6 +123,7 @@ def main() -> None:
         results.add(guarded("setup", "object store start", start_store))
         state = StageState(source=source, work=work)
         results.add(run_stages(state))
+        results.add(suggest_rows(source))
         faces: dict = {}
         results.add(detector_rows(source))
         results.add(face_rows(state.values.get("segment", source), faces_s, env, faces))

@@ -23,9 +23,13 @@ from clipmill.audio.vad import detect_speech
 from clipmill.segment import FaceSamples, SourceAnalysis
 from clipmill.timeline import Timeline
 
-__all__ = ["AnalysisSettings", "from_document", "measure_audio", "measure_video", "to_document"]
+__all__ = [
+    "AnalysisSettings", "from_document", "measure_audio", "measure_long_audio", "measure_video", "to_document",
+]
 
 SPECTROGRAM_HOP_S = 0.010
+CHUNK_S = 600.0             # long sources are measured in chunks of this length
+EDGE_S = 0.05               # a pause this close to an inner chunk edge was cut by it
 PITCH_SR = 8000
 PITCH_SPAN_S = 0.6          # speech measured on each side of a pause
 PITCH_HZ = (70.0, 400.0)
@@ -76,6 +80,47 @@ def measure_audio(samples: np.ndarray, sr: int, *, settings: AnalysisSettings = 
         pause_gap_s=_gaps(pauses, speech, duration),
         pitch_fall_st=fall, pitch_before_hz=before, pitch_after_hz=after, hop_s=per_hop * SPECTROGRAM_HOP_S,
         level_db=level_db, syllables=syllables,
+    )
+
+
+def measure_long_audio(
+    samples: np.ndarray, sr: int, *, settings: AnalysisSettings = AnalysisSettings(), chunk_s: float = CHUNK_S
+) -> SourceAnalysis:
+    """`measure_audio` over consecutive chunks of about `chunk_s`, joined: memory is bounded by one
+    chunk's spectrogram, and each chunk's thresholds adapt to its own noise floor (a long source's
+    room, microphone or music bed changes). A pause that touches an inner chunk edge is dropped
+    (the chunk saw only part of it); speech is joined across the edges."""
+    hop = int(round(settings.hop_s * sr))
+    step = max(1, int(round(chunk_s / settings.hop_s))) * hop
+    parts = [(first / sr, measure_audio(samples[first:first + step], sr, settings=settings))
+             for first in range(0, len(samples), step)]
+    if len(parts) == 1:
+        return parts[0][1]
+    duration = len(samples) / sr
+    kept = []
+    for k, (offset, part) in enumerate(parts):
+        starts, ends = part.pauses.array.T if len(part.pauses) else (np.zeros(0), np.zeros(0))
+        keep = np.ones(len(starts), bool)
+        if k > 0:
+            keep &= starts > EDGE_S
+        if k < len(parts) - 1:
+            keep &= ends < part.duration_s - EDGE_S
+        kept.append(keep)
+
+    def joined(name: str, shift: bool = False) -> np.ndarray:
+        return np.concatenate([np.asarray(getattr(part, name))[keep] + (offset if shift else 0)
+                               for (offset, part), keep in zip(parts, kept)])
+
+    speech = Timeline.from_list([span for offset, part in parts for span in part.speech.shift(offset).to_list()])
+    pauses = Timeline(np.concatenate([part.pauses.shift(offset).array.reshape(-1, 2)[keep]
+                                      for (offset, part), keep in zip(parts, kept)]))
+    hops = step // hop
+    return SourceAnalysis(
+        duration_s=duration, speech=speech, pauses=pauses, pause_cut_s=joined("pause_cut_s", shift=True),
+        pause_gap_s=_gaps(pauses, speech, duration), pitch_fall_st=joined("pitch_fall_st"),
+        pitch_before_hz=joined("pitch_before_hz"), pitch_after_hz=joined("pitch_after_hz"),
+        hop_s=parts[0][1].hop_s, level_db=np.concatenate([part.level_db[:hops] for _, part in parts]),
+        syllables=np.concatenate([part.syllables[:hops] for _, part in parts]),
     )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from clipmill import __version__, media
 from clipmill.errors import InputError
 from clipmill.segment import Candidate, LengthRange, SourceAnalysis, suggest
-from clipmill.segment_analysis import AnalysisSettings, from_document, measure_audio, measure_video, to_document
+from clipmill.segment_analysis import AnalysisSettings, from_document, measure_long_audio, measure_video, to_document
 from clipmill.storage import ObjectStore
 
 ANALYSES_PREFIX = "analyses/"
@@ -65,7 +65,7 @@ def whole_source_analysis(
     if not info.has_audio:
         raise InputError(f"{path.name!r} has no audio track: clip edges are found in the pauses of speech")
     samples = media.decode_audio(path, has_audio=True, ffmpeg=ffmpeg)
-    analysis = measure_audio(samples, media.ANALYSIS_SAMPLE_RATE, settings=settings)
+    analysis = measure_long_audio(samples, media.ANALYSIS_SAMPLE_RATE, settings=settings)
     if settings.video:
         video = media.probe(path, ffprobe=ffprobe)
         width, height = video.display_size

@@ -48,7 +48,7 @@ def joined_talk(media: Path, target: Path, *, rounds: int = 2) -> list[tuple[flo
         offset += _duration(audio) + pause
     chain = "[lead]" + "".join(f"[p{k}]" for k in range(len(pieces)))
     filters.append(f"{chain}concat=n={len(pieces) + 1}:v=0:a=1[talk]")
-    filters.append(f"anoisesrc=color=pink:amplitude=0.02:sample_rate=16000:duration={offset:.3f}[noise]")
+    filters.append(f"anoisesrc=color=pink:amplitude=0.008:sample_rate=16000:duration={offset:.3f}[noise]")
     filters.append("[talk][noise]amix=inputs=2:normalize=0:duration=first[out]")
     subprocess.run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *inputs, "-filter_complex",

@@ -90,7 +90,7 @@ def test_no_proposed_edge_and_no_snapped_window_edge_falls_inside_a_word(seaweed
     analysis = whole_source_analysis(seaweed, path, _sha256(path), AnalysisSettings()).analysis
     for length in (LengthRange(20, 60), LengthRange(10, 30)):
         every = [c.to_json() for c in propose(analysis, length)]
-        assert len(every) > 10
+        assert len(every) >= 5
         edges = [c[k] for c in every for k in ("start", "end")]
         assert inside_words(edges, words) == []
         assert all(length.min_s - 1e-3 <= c["end"] - c["start"] <= length.max_s + 1e-3 for c in every)

@@ -170,3 +170,21 @@ def test_segmentation_policies_plan_ranges_with_how_they_were_chosen():
     for bad in ({"mode": "scenes"}, {"count": 0}, {"window_s": -1.0}):
         with pytest.raises(InputError):
             Segmentation(**bad)
+
+
+def test_long_sources_are_measured_in_chunks_and_joined():
+    from clipmill.segment_analysis import AnalysisSettings, measure_long_audio
+
+    sr = 16_000
+    t = np.arange(int(sr * 40)) / sr
+    voiced = sum(0.05 / k * np.sin(2 * np.pi * 150 * k * t) for k in range(1, 16)) * (1 + 0.8 * np.sin(2 * np.pi * 4 * t))
+    gate = ((t > 1) & (t < 9)) | ((t > 11) & (t < 19)) | ((t > 21.5) & (t < 29)) | ((t > 31) & (t < 39))
+    samples = (voiced * gate + 0.001 * np.random.default_rng(2).standard_normal(len(t))).astype(np.float32)
+    settings = AnalysisSettings(vad_backend="energy")
+    whole = measure_long_audio(samples, sr, settings=settings)
+    chunked = measure_long_audio(samples, sr, settings=settings, chunk_s=20.0)
+    assert len(chunked.level_db) == len(whole.level_db) and chunked.duration_s == whole.duration_s
+    inner = lambda a: sorted(round(x) for x in find_boundaries(a).times_s if 5 < x < 35)  # noqa: E731
+    assert inner(whole) == [10, 20, 30]
+    assert inner(chunked) == [10, 30], "the pause the chunk edge at 20 s cut is dropped, not halved"
+    assert len(chunked.pauses) == len(chunked.pause_cut_s) == len(chunked.pause_gap_s) == len(chunked.pitch_fall_st)

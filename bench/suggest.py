@@ -1,0 +1,60 @@
+"""Suggestion time per hour of 720p source: the whole-source analysis plus proposing and picking clips.
+
+Measured on the bench's talking-head input, in this process: the audio-only path (decode the
+audio, `measure_long_audio`, `clipmill.segment.suggest`) with the default silero VAD and with the
+energy VAD, and the video path (frames at 2 Hz for shot cuts, faces at 1 Hz) on top. The store
+round-trip is left out (one small JSON put). Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from bench.rows import Row, guarded, rtf_row, stopwatch
+from clipmill import media
+from clipmill.segment import LengthRange, suggest
+from clipmill.segment_analysis import AnalysisSettings, measure_long_audio, measure_video
+
+GROUP = "suggest"
+
+
+def suggest_rows(source: Path) -> list[Row]:
+    """Audio-only suggestions with silero and energy VAD, then the video path's extra cost."""
+    rows: list[Row] = []
+    for vad in ("silero", "energy"):
+        rows += guarded(GROUP, f"audio only, {vad} VAD", lambda v=vad: [_audio_only(source, v)])
+    return rows + guarded(GROUP, "with video: cuts 2 Hz, faces 1 Hz", lambda: [_with_video(source)])
+
+
+def _audio_only(source: Path, vad: str) -> Row:
+    info = media.probe(source)
+    with stopwatch() as elapsed:
+        samples = media.decode_audio(source, has_audio=True)
+        decoded = elapsed()
+        analysis = measure_long_audio(samples, media.ANALYSIS_SAMPLE_RATE, settings=AnalysisSettings(vad_backend=vad))
+        measured = elapsed()
+        chosen = suggest(analysis, LengthRange(20, 60), 5)
+    per_hour = 3600 * elapsed() / info.duration_s
+    return rtf_row(
+        GROUP, f"audio only, {vad} VAD", info.duration_s, elapsed(),
+        f"{per_hour:.1f} s per hour of source (decode {decoded:.2f} s, analysis {measured - decoded:.2f} s, "
+        f"propose+select {elapsed() - measured:.3f} s); {len(analysis.pauses)} pauses, {len(chosen)} clips",
+        per_hour_s=per_hour,
+    )
+
+
+def _with_video(source: Path) -> Row:
+    info = media.probe(source)
+    settings = AnalysisSettings(video=True)
+    samples = media.decode_audio(source, has_audio=True)
+    analysis = measure_long_audio(samples, media.ANALYSIS_SAMPLE_RATE, settings=settings)
+    with stopwatch() as elapsed:
+        cuts, faces = measure_video(source, duration_s=info.duration_s, size=(640, 360), settings=settings)
+        chosen = suggest(replace(analysis, cuts_s=cuts, faces=faces), LengthRange(20, 60), 5)
+    per_hour = 3600 * elapsed() / info.duration_s
+    return rtf_row(
+        GROUP, "with video: cuts 2 Hz, faces 1 Hz", info.duration_s, elapsed(),
+        f"video pass alone: {per_hour:.0f} s per hour of source on top of the audio path "
+        f"({len(faces.times_s)} face samples, {len(cuts)} cuts, {len(chosen)} clips)", per_hour_s=per_hour,
+    )
