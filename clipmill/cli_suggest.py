@@ -32,7 +32,7 @@ def suggest(
     json_output: Annotated[bool, typer.Option("--json", help="Print the suggestion document as one JSON object.")] = False,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Draw the candidates on the analysis timeline (PNG).")] = None,
     video: Annotated[bool, typer.Option("--video/--audio-only", help="Also sample frames at 1 Hz: shot cuts and faces.")] = False,
-    vad: Annotated[str, typer.Option("--vad", help="silero | webrtc | energy | pyannote")] = "silero",
+    vad: Annotated[str, typer.Option("--vad", help="energy | silero | webrtc | pyannote")] = "energy",
     words: Annotated[
         Optional[Path], typer.Option("--words", help="Known word times (JSON [{start, end, word}]) for the speaking rate.")
     ] = None,

@@ -39,9 +39,13 @@ CUT_DIFFERENCE = 0.15       # mean absolute grey-level change (0..1) between sam
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    """What a whole-source analysis depends on; part of its storage key."""
+    """What a whole-source analysis depends on; part of its storage key.
 
-    vad_backend: str = "silero"
+    The energy VAD is the default: over a whole library it is ~4x faster than silero, and on the
+    joined talk and the real videos the clip edges lie in the same pauses with all three VADs (the
+    silence detector's level check decides where a pause is quiet enough to cut)."""
+
+    vad_backend: str = "energy"
     min_silence_s: float = 0.3
     padding_s: float = 0.1
     hop_s: float = 0.1
@@ -255,13 +259,15 @@ def _pause_pitch(samples: np.ndarray, sr: int, pauses: Timeline, speech: Timelin
     before, after, fall = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     if not n:
         return before, after, fall
-    signal = scipy.signal.resample_poly(samples, PITCH_SR, sr) if sr != PITCH_SR else samples
-    span = int(PITCH_SPAN_S * PITCH_SR)
+    span = int(PITCH_SPAN_S * sr)
+
+    def at_pitch_rate(piece: np.ndarray) -> np.ndarray:
+        return scipy.signal.resample_poly(piece, PITCH_SR, sr) if sr != PITCH_SR and len(piece) else piece
+
     for k, (start, end) in enumerate(pauses.array):
-        head = int(round(start * PITCH_SR))
-        tail = int(round(end * PITCH_SR))
-        left = _pitch_track(signal[max(0, head - span):head])
-        right = _pitch_track(signal[tail:tail + span])
+        head, tail = int(round(start * sr)), int(round(end * sr))
+        left = _pitch_track(at_pitch_rate(samples[max(0, head - span):head]))
+        right = _pitch_track(at_pitch_rate(samples[tail:tail + span]))
         if np.isfinite(left).sum() >= 3:
             before[k] = np.nanmedian(left)
             third = len(left) * 2 // 3

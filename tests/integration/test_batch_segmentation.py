@@ -84,3 +84,15 @@ def test_window_batches_move_their_edges_into_pauses_and_reuse_the_analysis(clip
     assert all(m["selection"]["policy"] == "windows" and m["selection"]["snapped"] for m in manifests)
     key = manifests[0]["selection"]["analysis_key"]
     assert key in analyses_before or not analyses_before, "the analysis the auto batch stored is reused"
+
+
+def test_batch_auto_refuses_a_bad_length_before_anything_starts():
+    import typer
+    from typer.testing import CliRunner
+
+    from clipmill.cli_orchestrate import batch
+
+    app = typer.Typer()
+    app.command()(batch)
+    result = CliRunner().invoke(app, ["library/", "--auto", "--length", "60-20"])
+    assert result.exit_code == 2 and "MIN (60 s) is greater than MAX (20 s)" in result.stderr
