@@ -117,7 +117,7 @@ def _fillers(state: StageState) -> Row:
             backend=ClipOptions().filler_backend,
         )
     state.values["fillers"] = result
-    return rtf_row(GROUP, "fillers", _media_s(state), elapsed(), f"{len(result.timeline)} fillers (acoustic)")
+    return rtf_row(GROUP, "fillers", _media_s(state), elapsed(), f"{len(result.labels)} fillers (acoustic)")
 
 
 def _plan(state: StageState) -> Row:

@@ -36,8 +36,8 @@ def analyze_file(
         from clipmill.audio.plot import plot_timeline
 
         figure = plot_timeline(
-            samples, media.ANALYSIS_SAMPLE_RATE, speech=result.speech, silences=result.silences.timeline,
-            fillers=result.fillers.timeline, threshold_db=result.silences.threshold_db, profile=result.profile,
+            samples, media.ANALYSIS_SAMPLE_RATE, speech=result.speech, silences=result.silences,
+            fillers=result.fillers, profile=result.profile, min_silence_s=chosen.min_silence_s,
         )
         figure.savefig(plot, dpi=110)
     return result.to_json(offset_s=start_s)

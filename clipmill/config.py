@@ -79,8 +79,10 @@ class ClipOptions(BaseModel):
         False, description="Play pauses faster (speed_factor) instead of cutting them; excludes remove_silence."
     )
     speed_factor: float = Field(2.0, gt=1.0, le=16.0, description="Playback speed of sped-up pauses.")
-    max_silence_s: float = Field(
-        2.0, gt=0.0, le=60.0, description="Longest pause left in the clip, whatever the mode (longer ones are shortened)."
+    max_silence_s: float | None = Field(
+        None, gt=0.0, le=60.0,
+        description="Longest pause left in the clip, whatever the mode (longer ones are shortened); unset: "
+        "kept or sped-up pauses stay whole.",
     )
     remove_fillers: bool = Field(False, description='Cut detected filler sounds ("um", "uh").')
     detect_faces: bool = Field(True, description="Detect and track faces (needed for reframing; recorded in the manifest).")

@@ -33,18 +33,25 @@ class AudioSettings:
 
 @dataclass(frozen=True)
 class AudioAnalysis:
-    """Everything the audio stages found in one segment."""
+    """Everything the audio stages found in one segment.
+
+    ``speech`` is the VAD's timeline; ``min_silence_s`` is the shortest pause the editor cuts,
+    so shorter gaps in the speech are rhythm and `to_json` reports them bridged.
+    """
 
     profile: AudioProfile
     speech: Timeline
     silences: SilenceResult
     fillers: FillerResult
+    min_silence_s: float = 0.0
 
     def to_json(self, *, offset_s: float = 0.0) -> dict[str, object]:
-        """``{"profile", "speech", "silences", "fillers"}`` with times shifted by `offset_s`."""
+        """``{"profile", "speech", "silences", "fillers"}`` with times shifted by `offset_s`; the
+        speech the editor works with (gaps under ``min_silence_s`` bridged)."""
         return {
             "profile": self.profile.to_dict(),
-            "speech": intervals(self.speech, offset_s=offset_s),
+            "speech": intervals(self.speech.merge_gaps(self.min_silence_s - 1e-9) if self.min_silence_s > 0
+                                else self.speech, offset_s=offset_s),
             "silences": intervals(self.silences.timeline, offset_s=offset_s),
             "fillers": fillers_document(self.fillers, offset_s=offset_s)["events"],
         }
@@ -79,7 +86,8 @@ def analyze(samples: np.ndarray, sr: int, *, settings: AudioSettings = AudioSett
         samples, sr, speech=speech, profile=profile, backend=settings.filler_backend,
         spectrogram=spectrogram,
     )
-    return AudioAnalysis(profile=profile, speech=speech, silences=silences, fillers=fillers)
+    return AudioAnalysis(profile=profile, speech=speech, silences=silences, fillers=fillers,
+                         min_silence_s=settings.min_silence_s)
 
 
 def timeline_document(kind: str, timeline: Timeline, *, duration_s: float, offset_s: float = 0.0) -> dict[str, object]:

@@ -105,38 +105,47 @@ class FillerConfig:
 
 @dataclass(frozen=True)
 class FillerResult:
-    """Fillers found in a segment: a timeline with a label and a confidence per interval."""
+    """Fillers found in a segment: one ``(start, end)`` row, label and confidence per event.
 
-    timeline: Timeline
+    Events stay separate even when they touch ("um" 1.0-1.2 s then "uh" 1.2-1.4 s);
+    `timeline` is their union, for set algebra.
+    """
+
+    intervals: np.ndarray
     labels: tuple[str, ...]
     confidences: np.ndarray
 
     def __post_init__(self) -> None:
-        if not len(self.timeline) == len(self.labels) == len(self.confidences):
+        if not len(self.intervals) == len(self.labels) == len(self.confidences):
             raise InputError(
                 f"FillerResult needs one label and confidence per interval, got "
-                f"{len(self.timeline)}, {len(self.labels)}, {len(self.confidences)}"
+                f"{len(self.intervals)}, {len(self.labels)}, {len(self.confidences)}"
             )
+
+    @property
+    def timeline(self) -> Timeline:
+        """The union of the events (touching ones merge here, not in `intervals`)."""
+        return Timeline(self.intervals)
 
     def to_list(self) -> list[dict[str, object]]:
         """``[{"start", "end", "label", "confidence"}, ...]`` in seconds, ready for JSON."""
         return [
-            {"start": interval.start, "end": interval.end, "label": label,
+            {"start": float(start), "end": float(end), "label": label,
              "confidence": round(float(confidence), 3)}
-            for interval, label, confidence in zip(self.timeline, self.labels, self.confidences)
+            for (start, end), label, confidence in zip(self.intervals, self.labels, self.confidences)
         ]
 
     @classmethod
     def from_events(cls, events: list[tuple[float, float, str, float]]) -> FillerResult:
         """Build from ``(start, end, label, confidence)`` tuples; overlapping events keep the
-        most confident one."""
+        most confident one, touching ones are all kept."""
         kept: list[tuple[float, float, str, float]] = []
         for event in sorted(events, key=lambda item: -item[3]):
             if all(event[1] <= other[0] or event[0] >= other[1] for other in kept):
                 kept.append(event)
         kept.sort()
         return cls(
-            timeline=Timeline([(start, end) for start, end, _, _ in kept]),
+            intervals=np.array([(start, end) for start, end, _, _ in kept], dtype=np.float64).reshape(-1, 2),
             labels=tuple(label for _, _, label, _ in kept),
             confidences=np.array([confidence for *_, confidence in kept], dtype=np.float64),
         )
@@ -194,5 +203,5 @@ def detect_fillers(
         samples, sr, model, speech=speech, profile=profile, config=config, spectrogram=spectrogram
     )
     result = FillerResult.from_events(events)
-    logger.debug("%s fillers: %d found", backend, len(result.timeline))
+    logger.debug("%s fillers: %d found", backend, len(result.labels))
     return result

@@ -1,7 +1,9 @@
 """Timeline picture for tuning: waveform and spectrogram with the analysis decisions drawn on top.
 
-Speech, silences and fillers are coloured spans, the silence threshold is a line on the level
-curve, so a user can see why a pause was or was not cut. No file I/O: the caller saves the figure.
+Speech, silences and fillers are coloured spans; the level the silence decision reads is drawn
+with its threshold and the floor and speech level the threshold was placed between; every pause
+(a gap in the speech, or a quiet stretch the VAD called speech) carries the reason it was or was
+not cut. No file I/O: the caller saves the figure.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from matplotlib.patches import Patch
 
 from clipmill.audio.fillers import FillerResult
 from clipmill.audio.profile import AudioProfile, band_levels_db, check_samples, power_spectrogram
+from clipmill.audio.silence import SilenceResult, SilenceTrace
 from clipmill.timeline import Timeline
 
-__all__ = ["plot_timeline"]
+__all__ = ["pause_reasons", "plot_timeline"]
 
 HOP_S = 0.010
 SPAN_COLOURS = {"speech": "tab:green", "silence": "tab:blue", "filler": "tab:red"}
@@ -25,15 +28,35 @@ def _spans(axes, timeline: Timeline, colour: str, alpha: float) -> None:
         axes.axvspan(start, end, color=colour, alpha=alpha, linewidth=0)
 
 
+def pause_reasons(speech: Timeline, silences: Timeline, trace: SilenceTrace, *,
+                  min_silence_s: float) -> list[tuple[float, float, str]]:
+    """Why each pause was or was not cut: ``(start, end, reason)`` per gap in the speech of at
+    least ``min_silence_s`` and per quiet stretch of that length the VAD called speech."""
+    total_s = len(trace.level_db) * trace.hop_s
+    reasons = []
+    for start, end in speech.complement(0.0, total_s).drop_shorter(min_silence_s).array:
+        if silences.clip(start, end).duration > 0:
+            reasons.append((start, end, "cut"))
+            continue
+        first, last = round(start / trace.hop_s), round(end / trace.hop_s)
+        over = float(np.median(trace.level_db[first:last] - trace.threshold_db[first:last]))
+        reasons.append((start, end, f"kept: {over:+.0f} dB re threshold"))
+    quiet = Timeline.from_mask(trace.quiet, trace.hop_s).drop_shorter(min_silence_s)
+    for start, end in quiet.intersect(speech).drop_shorter(min_silence_s).array:
+        reasons.append((start, end, "kept: VAD says speech"))
+    return sorted(reasons)
+
+
 def plot_timeline(
     samples: np.ndarray,
     sr: int,
     *,
     speech: Timeline,
-    silences: Timeline,
+    silences: SilenceResult | Timeline,
     fillers: FillerResult | Timeline,
     threshold_db: float | None = None,
     profile: AudioProfile | None = None,
+    min_silence_s: float = 0.3,
 ) -> Figure:
     """Waveform, frame level and spectrogram of a mono segment with the decisions as spans.
 
@@ -41,22 +64,29 @@ def plot_timeline(
     ----------
     samples, sr
         Mono float samples and their sample rate.
-    speech, silences
-        Timelines from `detect_speech` and `detect_silences` (seconds from the first sample).
+    speech
+        Timeline from `detect_speech` (seconds from the first sample).
+    silences
+        A `SilenceResult` (its per-frame threshold, floor, speech level and the reason for every
+        pause are drawn) or a bare silence `Timeline`.
     fillers
         A `FillerResult` (labels drawn beside the spans) or a bare filler `Timeline`.
     threshold_db
-        The silence threshold (dBFS), drawn as a line over the 10 ms frame level.
+        A fixed threshold (dBFS) to draw when ``silences`` carries no trace.
     profile
         When given, its noise floor is drawn as a dotted line.
+    min_silence_s
+        The shortest pause the silence decision considered (for the reasons).
     """
     samples = check_samples(samples, sr)
     times = np.arange(len(samples)) / sr
     power, freqs = power_spectrogram(samples, sr, frame_s=0.032, hop_s=HOP_S)
     levels = band_levels_db(power, freqs)
     frame_times = (np.arange(len(levels)) + 0.5) * HOP_S
-    filler_timeline = fillers.timeline if isinstance(fillers, FillerResult) else fillers
+    filler_rows = fillers.intervals if isinstance(fillers, FillerResult) else fillers.array
     labels = fillers.labels if isinstance(fillers, FillerResult) else ()
+    trace = silences.trace if isinstance(silences, SilenceResult) else None
+    silence_timeline = silences.timeline if isinstance(silences, SilenceResult) else silences
 
     figure = Figure(figsize=(14, 7), layout="constrained")
     wave, level, spec = figure.subplots(
@@ -64,10 +94,21 @@ def plot_timeline(
     )
     wave.plot(times, samples, color="0.2", linewidth=0.4)
     wave.set_ylabel("amplitude")
-    level.plot(frame_times, levels, color="0.2", linewidth=0.8, label="level (dBFS)")
-    if threshold_db is not None:
-        level.axhline(threshold_db, color="tab:blue", linestyle="--",
-                      label=f"silence threshold {threshold_db:.1f} dBFS")
+    if trace is None:
+        level.plot(frame_times, levels, color="0.2", linewidth=0.8, label="level (dBFS)")
+        if threshold_db is not None:
+            level.axhline(threshold_db, color="tab:blue", linestyle="--",
+                          label=f"silence threshold {threshold_db:.1f} dBFS")
+    else:
+        trace_times = (np.arange(len(trace.level_db)) + 0.5) * trace.hop_s
+        level.plot(trace_times, trace.level_db, color="0.2", linewidth=0.8, label="level > 300 Hz (dBFS)")
+        level.plot(trace_times, trace.threshold_db, color="tab:blue", linestyle="--", label="silence threshold")
+        level.plot(trace_times, trace.floor_db, color="tab:cyan", linewidth=0.6, label="local floor")
+        level.plot(trace_times, trace.speech_level_db, color="tab:orange", linewidth=0.6, label="local speech level")
+        for start, end, reason in pause_reasons(speech, silence_timeline, trace, min_silence_s=min_silence_s):
+            colour = "tab:blue" if reason == "cut" else "tab:red"
+            level.text((start + end) / 2, float(np.nanmax(trace.speech_level_db)) + 2, reason, rotation=90,
+                       fontsize="x-small", color=colour, ha="center", va="bottom")
     if profile is not None:
         level.axhline(profile.noise_floor_db, color="0.5", linestyle=":",
                       label=f"noise floor {profile.noise_floor_db:.1f} dBFS")
@@ -79,12 +120,12 @@ def plot_timeline(
     spec.set_xlabel("seconds")
     for axes in (wave, level):
         _spans(axes, speech, SPAN_COLOURS["speech"], 0.15)
-        _spans(axes, silences, SPAN_COLOURS["silence"], 0.25)
-        _spans(axes, filler_timeline, SPAN_COLOURS["filler"], 0.35)
-    for (start, end), label in zip(filler_timeline.array, labels):
+        _spans(axes, silence_timeline, SPAN_COLOURS["silence"], 0.25)
+        _spans(axes, Timeline(filler_rows), SPAN_COLOURS["filler"], 0.35)
+    for (start, end), label in zip(filler_rows, labels):
         spec.axvspan(start, end, ymin=0.93, ymax=1.0, color=SPAN_COLOURS["filler"])
         spec.text(start, freqs[-1] * 0.9, label, color="white", fontsize="small")
-    for start, end in filler_timeline.array:
+    for start, end in filler_rows:
         spec.axvline(start, color=SPAN_COLOURS["filler"], linewidth=0.8)
         spec.axvline(end, color=SPAN_COLOURS["filler"], linewidth=0.8)
     wave.legend(handles=[Patch(color=colour, alpha=0.4, label=name)

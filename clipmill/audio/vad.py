@@ -31,6 +31,7 @@ from clipmill.audio.profile import (
     noise_floor_db,
     shared_spectrogram,
 )
+from clipmill.audio.silence import audible_frames
 from clipmill.audio.vad_backends import hysteresis
 from clipmill.errors import InputError
 from clipmill.timeline import Timeline
@@ -90,6 +91,13 @@ class VadConfig:
     refine_floor_window_s
         Length of the sliding window whose 10th level percentile is the local noise floor
         (refinement only); it follows noise that changes over seconds.
+    min_audible_s
+        A speech run with less than this of audible frames (above the silence threshold, see
+        `clipmill.audio.silence.audible_frames`) is dropped: the model fired on a breath or on
+        room tone, not on a word. 0 keeps every run.
+    audible_tail_s
+        Each speech run is trimmed to ``audible_tail_s`` beyond its first and last audible frame:
+        the model's probability lingers into a pause after a word. None keeps the edges.
     energy_on_ratio, energy_off_ratio
         Energy backend: enter / leave speech at this fraction of the way from the speech-band noise
         floor to the speech-band active level (hysteresis, in dB).
@@ -104,14 +112,16 @@ class VadConfig:
         Local path of a pyannote segmentation checkpoint; falls back to ``CLIPMILL_PYANNOTE_MODEL``.
     """
 
-    threshold: float = 0.5
-    neg_threshold: float = 0.35
+    threshold: float = 0.2
+    neg_threshold: float = 0.15
     min_speech_s: float = 0.1
     min_gap_s: float = 0.1
     speech_pad_s: float = 0.0
     refine_window_s: float = 0.25
     refine_margin_db: float = 12.0
     refine_floor_window_s: float = 4.0
+    min_audible_s: float = 0.03
+    audible_tail_s: float | None = 0.1
     energy_on_ratio: float = 0.4
     energy_off_ratio: float = 0.25
     energy_min_margin_db: float = 6.0
@@ -122,7 +132,7 @@ class VadConfig:
 
     def __post_init__(self) -> None:
         for name in ("min_speech_s", "min_gap_s", "speech_pad_s", "refine_window_s",
-                     "refine_floor_window_s"):
+                     "refine_floor_window_s", "min_audible_s"):
             if getattr(self, name) < 0:
                 raise InputError(f"VadConfig.{name} must be non-negative, got {getattr(self, name)}")
         if not 0.0 <= self.neg_threshold <= self.threshold <= 1.0:
@@ -273,6 +283,22 @@ def _refine(
     return Timeline(refined)
 
 
+def _audible(timeline: Timeline, audible: np.ndarray, *, min_active_s: float, tail_s: float | None) -> Timeline:
+    """Intervals of ``timeline`` with at least ``min_active_s`` of audible 10 ms frames, each trimmed
+    to ``tail_s`` around its first and last audible frame (None: edges kept)."""
+    kept = []
+    for start, end in timeline.array:
+        first, last = round(start / REFINE_HOP_S), min(round(end / REFINE_HOP_S), len(audible))
+        (loud,) = np.nonzero(audible[first:last])
+        if loud.size * REFINE_HOP_S < min_active_s - 1e-9 or not loud.size:
+            continue
+        if tail_s is not None:
+            start = max(start, (first + loud[0]) * REFINE_HOP_S - tail_s)
+            end = min(end, (first + loud[-1] + 1) * REFINE_HOP_S + tail_s)
+        kept.append((start, end))
+    return Timeline(kept)
+
+
 def detect_speech(
     samples: np.ndarray,
     sr: int,
@@ -326,6 +352,9 @@ def detect_speech(
         spectrogram=spectrogram,
     )
     speech = _refine(speech, active, window_s=config.refine_window_s, total_s=total_s)
+    if config.min_audible_s > 0 or config.audible_tail_s is not None:
+        audible = audible_frames(*spectrogram)
+        speech = _audible(speech, audible, min_active_s=config.min_audible_s, tail_s=config.audible_tail_s)
     speech = speech.pad(config.speech_pad_s, span=(0.0, total_s))
     logger.debug(
         "%s VAD: %d speech intervals, %.1f s of %.1f s", backend, len(speech), speech.duration,

@@ -2,8 +2,9 @@
 
 Pure set algebra on `Timeline`s: pauses are the silences outside speech, plus the fillers when
 they are to be removed (the only place a cut may enter speech). Each pause is removed, sped up or
-kept; whatever the mode, no pause longer than ``max_silence_s`` survives in the output — a longer
-one keeps its head and tail and loses its middle. Every boundary sits on the frame grid of the
+kept; whatever the mode, when ``max_silence_s`` is set no pause longer than that survives in the
+output — a longer one keeps its head and tail and loses its middle. Kept pauses with no
+``max_silence_s`` are not cut at all. Every boundary sits on the frame grid of the
 rational frame rate, so cuts never drift on 29.97 fps material.
 """
 
@@ -99,7 +100,7 @@ class EditSettings:
     remove_silence: bool = True
     speed_up_silence: bool = False
     speed_factor: float = 2.0
-    max_silence_s: float = 2.0
+    max_silence_s: float | None = None
     remove_fillers: bool = False
     min_keep_frames: int = 2
 
@@ -108,8 +109,8 @@ class EditSettings:
             raise InputError("remove_silence and speed_up_silence exclude each other: choose one")
         if not 0 < self.speed_factor <= 16 or not math.isfinite(self.speed_factor):
             raise InputError(f"speed_factor must be in (0, 16] (got {self.speed_factor!r})")
-        if not self.max_silence_s > 0:
-            raise InputError(f"max_silence_s must be > 0 (got {self.max_silence_s!r})")
+        if self.max_silence_s is not None and not self.max_silence_s > 0:
+            raise InputError(f"max_silence_s must be > 0 or unset (got {self.max_silence_s!r})")
 
 
 def snap(seconds: float, fps: Fraction) -> float:
@@ -142,7 +143,7 @@ def plan_edit(
             removed_silence += length
             continue
         speed = settings.speed_factor if settings.speed_up_silence else 1.0
-        kept = min(length, settings.max_silence_s * speed)
+        kept = length if settings.max_silence_s is None else min(length, settings.max_silence_s * speed)
         if kept < length:
             head = snap(start + kept / 2, rate)
             tail = snap(end - kept / 2, rate)

@@ -104,8 +104,8 @@ def test_silences_respect_min_length_padding_and_threshold():
     fixed = detect_silences(x, SR, speech=Timeline(), profile=profile, adaptive_threshold=False,
                             threshold_db=-35.0)
     assert fixed.threshold_db == -35.0
-    # no speech given: every quiet run >= 0.3 s, none inside the tones
-    assert np.allclose(fixed.timeline.array, [[0.0, 0.5], [1.8, 2.5]], atol=0.011)
+    # no speech given: every quiet run >= 0.3 s, none inside the tones, padding kept next to them
+    assert np.allclose(fixed.timeline.array, [[0.0, 0.4], [1.9, 2.4]], atol=0.011)
     with pytest.raises(InputError, match="min_silence_s"):
         detect_silences(x, SR, speech=speech, profile=profile, min_silence_s=-0.1)
 
@@ -125,6 +125,12 @@ def test_filler_result_and_errors(monkeypatch):
     with pytest.raises(ModelUnavailable, match="CLIPMILL_WHISPER_MODEL"):
         detect_fillers(x, SR, speech=Timeline(), profile=profile, backend="transcription")
     assert detect_fillers(x, SR, speech=Timeline(), profile=profile).to_list() == []
+
+
+def test_touching_fillers_stay_two_events():
+    result = FillerResult.from_events([(1.2, 1.4, "uh", 0.8), (1.0, 1.2, "um", 0.9)])
+    assert [(e["start"], e["end"], e["label"]) for e in result.to_list()] == [(1.0, 1.2, "um"), (1.2, 1.4, "uh")]
+    assert result.timeline.to_list() == [[1.0, 1.4]]
 
 
 def test_aperiodicity_separates_voice_from_low_pass_noise():

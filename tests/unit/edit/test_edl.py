@@ -32,6 +32,13 @@ def test_keeping_pauses_still_shortens_those_over_max_silence():
     assert kept_pause <= 1.0 and plan.removed_silence_s == pytest.approx(7.44 - 5.6)
 
 
+def test_keeping_pauses_without_max_silence_cuts_nothing():
+    plan = plan_edit(10.0, fps="25/1", speech=SPEECH, silences=SILENCES, fillers=Timeline(),
+                     settings=EditSettings(remove_silence=False))
+    assert [(s.src_start, s.src_end) for s in plan.segments] == [(0.0, 10.0)]
+    assert plan.removed_silence_s == 0.0
+
+
 def test_sped_up_pauses_play_whole_frames_and_respect_max_silence():
     settings = EditSettings(remove_silence=False, speed_up_silence=True, speed_factor=3.0, max_silence_s=0.5)
     plan = plan_edit(10.0, fps="25/1", speech=SPEECH, silences=SILENCES, fillers=Timeline(), settings=settings)

@@ -1,0 +1,36 @@
+"""The cut of real word-aligned speech, scored from the clip job's published ``.otio``.
+
+The talk of issue #14 (`talk.TUNED`, 65 s: LibriSpeech, two MFA recordings in a noisy and a quiet
+room, a praatio sentence, each followed by 1.5 s of its own room tone, over a still picture) is
+what the silence decision was tuned on; `talk.HELD_OUT` (two praatio speakers and a GRID talker)
+was only scored at the end. A default clip job must cut into no word (> 30 ms of it removed) and
+cut at least 95 % of the pauses of 0.6 s or more down to ``2 * padding + 0.2 s``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from clipmill import media, process_clip
+
+from talk import HELD_OUT, TUNED, build_talk, kept_from_otio, score_cut
+
+PADDING_S = 0.1
+MIN_PAUSE_SHARE = 0.95
+JOB = {"detect_faces": False, "export_otio": True, "preset": "ultrafast", "padding_s": PADDING_S}
+
+
+def _cut(clip_env, talk, out, **options):
+    end = media.probe(talk.video).duration_s - 0.05
+    result = process_clip(str(talk.video), start=0.0, end=end, out_dir=out, **JOB, **options)
+    return kept_from_otio(result.timeline_path)
+
+
+@pytest.mark.parametrize("names", [TUNED, HELD_OUT], ids=["tuned", "held-out"])
+def test_no_word_cut_and_long_pauses_cut(clip_env, shared_media, tmp_path, names):
+    talk = build_talk(shared_media, names, tmp_path)
+    kept = _cut(clip_env, talk, tmp_path / "default")
+    score = score_cut(talk, kept, padding_s=PADDING_S)
+    print(f"\n[cut {len(talk.words)} words, {talk.duration_s:.1f} s] default: {score.describe()}")
+    assert score.words_cut == ()
+    assert score.pause_share >= MIN_PAUSE_SHARE
