@@ -21,12 +21,10 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 from clipmill.audio.profile import (
-    DIGITAL_SILENCE_DB,
     LEVEL_FLOOR_DB,
     AudioProfile,
     band_levels_db,
     check_samples,
-    noise_floor_db,
     shared_spectrogram,
 )
 from clipmill.audio.vad_backends import hysteresis
@@ -44,6 +42,9 @@ FLOOR_PERCENTILE = 10.0
 SPEECH_PERCENTILE = 95.0
 #: the windowed percentiles are computed every STEP_S and interpolated between
 STEP_S = 0.5
+#: with less than this between the floor and the speech level, level cannot tell a quiet word
+#: from a pause: nothing there is quiet
+MIN_RANGE_DB = 13.0
 #: the band whose level decides silence: above mains hum and room thumps, fricatives included
 SILENCE_BAND_HZ = (300.0, float("inf"))
 
@@ -104,36 +105,35 @@ class SilenceResult:
         }
 
 
-def _windowed_percentiles(levels: np.ndarray, window_s: float, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """(floor, speech level) per frame: low and high percentiles over a sliding window."""
-    n = len(levels)
+def _windowed_percentile(levels: np.ndarray, percentile: float, window_s: float, hop_s: float) -> np.ndarray:
+    """Per frame, a percentile of the levels in a ``window_s`` window centred on it (every `STEP_S`,
+    interpolated between)."""
     step = max(1, round(STEP_S / hop_s))
     half = max(1, round(window_s / hop_s / 2))
-    centres = np.arange(0, n, step)
-    floors, highs = np.empty(len(centres)), np.empty(len(centres))
-    for index, centre in enumerate(centres):
-        chunk = levels[max(0, centre - half) : centre + half]
-        live = chunk[chunk > DIGITAL_SILENCE_DB]
-        live = live if live.size else chunk
-        floors[index], highs[index] = np.percentile(live, [FLOOR_PERCENTILE, SPEECH_PERCENTILE])
-    frames = np.arange(n)
-    return np.interp(frames, centres, floors), np.interp(frames, centres, highs)
+    centres = np.arange(0, len(levels), step)
+    values = [np.percentile(levels[max(0, centre - half) : centre + half], percentile) for centre in centres]
+    return np.interp(np.arange(len(levels)), centres, values)
 
 
 def level_threshold(
     levels_db: np.ndarray, *, hop_s: float = HOP_S, ratio: float = 0.3, min_margin_db: float = 6.0,
-    window_s: float = 8.0,
+    window_s: float = 8.0, speech_window_s: float = 16.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-frame ``(threshold, floor, speech level)`` from the level distribution around each frame.
 
-    The threshold is ``floor + max(min_margin_db, ratio * (speech - floor))``; the floor is never
-    taken below the segment's own floor (a window that holds only a long pause would otherwise
-    set it on the quietest stretch of room tone).
+    The floor is the low percentile in a ``window_s`` window (never below the segment's own), the
+    speech level the high percentile in a longer ``speech_window_s`` one (so the middle of a long
+    pause still knows how loud the talk is); the threshold is
+    ``floor + max(min_margin_db, ratio * (speech - floor))``. Where the speech stands less than
+    `MIN_RANGE_DB` over the floor, level cannot tell a quiet word from a pause (a talk buried in
+    noise): nothing there counts as quiet.
     """
-    floor, speech = _windowed_percentiles(levels_db, window_s, hop_s)
-    floor = np.maximum(floor, noise_floor_db(levels_db, percentile=FLOOR_PERCENTILE))
-    speech = np.maximum(speech, floor)
-    return floor + np.maximum(min_margin_db, ratio * (speech - floor)), floor, speech
+    floor = np.maximum(_windowed_percentile(levels_db, FLOOR_PERCENTILE, window_s, hop_s),
+                       np.percentile(levels_db, FLOOR_PERCENTILE))
+    speech = np.maximum(_windowed_percentile(levels_db, SPEECH_PERCENTILE, speech_window_s, hop_s), floor)
+    threshold = floor + np.maximum(min_margin_db, ratio * (speech - floor))
+    threshold[speech - floor < MIN_RANGE_DB] = LEVEL_FLOOR_DB
+    return threshold, floor, speech
 
 
 def audible_frames(power: np.ndarray, freqs: np.ndarray, *, hop_s: float = HOP_S, **threshold: float) -> np.ndarray:
@@ -153,7 +153,7 @@ def detect_silences(
     threshold_db: float = -35.0,
     adaptive_threshold: bool = True,
     threshold_ratio: float = 0.3,
-    min_margin_db: float = 6.0,
+    min_margin_db: float = 2.0,
     hysteresis_db: float = 3.0,
     smooth_s: float = 0.05,
     max_click_s: float = 0.06,
