@@ -105,6 +105,12 @@ class ClipOptions(BaseModel):
     reframe: str = Field(
         "none", description="Target aspect ratio W:H (9:16, 1:1, 4:5, 16:9, ...) framed around the speaker, or none."
     )
+    allow_truncated: bool = Field(
+        False, description="Cut from a truncated source's data instead of refusing it (the range must lie inside it)."
+    )
+    allow_decode_errors: bool = Field(
+        False, description="Publish although the source has decode errors in the range (counted in the manifest)."
+    )
     export_otio: bool = Field(
         False, description="Also publish the cut and crop path as an OpenTimelineIO file (clipmill[otio])."
     )

@@ -40,3 +40,8 @@ class ModelUnavailable(ClipmillError):
 
 class ContractViolation(ClipmillError):
     """An output broke its data contract; it is not published. The message lists every violation."""
+
+
+class NoSpaceLeft(ClipmillError):
+    """A disk clipmill writes to (scratch, source cache, embedded store data) is full or too full
+    for the next step; the message names the folder. Not retried: space does not come back by itself."""

@@ -10,6 +10,7 @@ half-read. Local sources are only ever read, never modified.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -22,6 +23,7 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 
 from clipmill.errors import InputError
+from clipmill.space import ensure_free, out_of_space
 
 _CHUNK = 1 << 20
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -164,11 +166,12 @@ def snapshot_local(path: Path, cache_dir: Path) -> SourceRef:
         return ref
     folder = cache_dir / "sources"
     folder.mkdir(parents=True, exist_ok=True)
+    ensure_free(folder, size, what=f"the snapshot of {printable(path.name)}")
     handle, name = tempfile.mkstemp(dir=folder, prefix=".copy-")
+    os.close(handle)
     copy = Path(name)
     try:
-        with path.open("rb") as source, os.fdopen(handle, "wb") as target:
-            digest, size = _copy_hashing(source, target)
+        digest, size = _copy_hashing(path, copy)
         ref = SourceRef(uri=str(path), sha256=digest, size_bytes=size, name=path.name)
         admit_to_cache(copy, cache_dir, ref)
     finally:
@@ -176,10 +179,17 @@ def snapshot_local(path: Path, cache_dir: Path) -> SourceRef:
     return ref
 
 
-def _copy_hashing(source: BinaryIO, target: BinaryIO) -> tuple[str, int]:
+def _copy_hashing(path: Path, copy: Path) -> tuple[str, int]:
+    """Copy `path` to `copy`, hashing what is written; a full disk is `NoSpaceLeft`."""
     digest, size = hashlib.sha256(), 0
-    while block := source.read(_CHUNK):
-        target.write(block)
-        digest.update(block)
-        size += len(block)
+    try:
+        with path.open("rb") as source, copy.open("wb") as target:
+            while block := source.read(_CHUNK):
+                target.write(block)
+                digest.update(block)
+                size += len(block)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise out_of_space(copy.parent, f"copying the snapshot of {printable(path.name)}") from exc
+        raise
     return digest.hexdigest(), size

@@ -101,6 +101,8 @@ def make_manifest(
     video_key = clip_key(job.clip_id, "mp4")
     out = rendered.info
     _check_codecs(out)
+    if rendered.decode.errors:
+        stages = {**stages, "source_decode": rendered.decode.to_dict()}
     manifest = build_manifest(
         clip_id=job.clip_id,
         job_id=job.job_id,
@@ -125,7 +127,15 @@ def make_manifest(
         selection=RangeSelection(**selection) if selection else None,
     )
     validate_manifest(json.loads(manifest.to_json()))
-    check_consistency(manifest, frame_s=source_info.frame_s)
+    try:
+        check_consistency(manifest, frame_s=source_info.frame_s)
+    except ContractViolation as exc:
+        if not rendered.decode.errors:
+            raise
+        raise ContractViolation(
+            f"{exc} (the source had {rendered.decode.errors} decode errors in the range, first: "
+            f"{rendered.decode.first})"
+        ) from exc
     return manifest
 
 

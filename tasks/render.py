@@ -12,13 +12,14 @@ from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
 from clipmill.edit.render import Crop, filter_graph, render_args
 from clipmill.vision.framing import FramingPath, crop_commands, foreground, window_commands
-from clipmill.media import EncoderSettings, MediaInfo
-from clipmill.media.tool import run
+from clipmill.media import DecodeReport, EncoderSettings, MediaInfo, decode_report
+from clipmill.media.tool import check_decoded, run
 from clipmill.sources import sha256_file
 from clipmill.storage import job_key
 from tasks.edit import load_plan
 from tasks.framing import load_framing
 from tasks.runtime import clip_task, object_store, scratch_dir, source_file
+from tasks.segment import segment_decode_report
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class RenderedClip:
     sha256: str
     size_bytes: int
     info: MediaInfo
+    decode: DecodeReport = DecodeReport()
 
 
 @clip_task(name="render-clip")
@@ -38,7 +40,9 @@ def render_clip(
     """Apply the edit plan in one ffmpeg pass: H.264/AAC, ``+faststart``, uploaded under the job's key.
 
     Without a segment (`segment_key` None) the range is read straight from the source: one decode
-    and one encode in all, for sources whose frames can be addressed in place.
+    and one encode in all, for sources whose frames can be addressed in place. Decode errors met in
+    the source's range (here, or while the segment was extracted) fail the render unless the request
+    allows them; then they travel to the manifest.
     """
     settings = load_settings()
     store = object_store(settings)
@@ -57,12 +61,15 @@ def render_clip(
         args = render_args(
             source, output, graph, has_audio=has_audio, settings=encoder, window=window, ffmpeg=settings.ffmpeg
         )
-        run(args, what=f"rendering {job.clip_id}")
+        done = run(args, what=f"rendering {job.clip_id}")
+        decode = decode_report(done.stderr) if segment_key is None else segment_decode_report(store, job)
+        check_decoded(decode, source=job.source.uri, start_s=job.start_s, end_s=job.end_s,
+                      allowed=job.options.allow_decode_errors)
         info = media.probe(output, ffprobe=settings.ffprobe)
         digest, size = sha256_file(output)
         store.put_file(key, output, content_type="video/mp4")
     get_run_logger().info("rendered %s: %.3f s, %d bytes", key, info.duration_s, size)
-    return RenderedClip(key=key, sha256=digest, size_bytes=size, info=info)
+    return RenderedClip(key=key, sha256=digest, size_bytes=size, info=info, decode=decode)
 
 
 def _crop(framing_key: str | None, folder: Path) -> Crop | None:

@@ -2,30 +2,62 @@
 
 from __future__ import annotations
 
+import json
+
 from prefect import get_run_logger
 
 from clipmill import media
 from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
-from clipmill.media import MediaInfo
-from clipmill.storage import job_key
+from clipmill.media import DecodeReport, MediaInfo
+from clipmill.media.tool import check_decoded
+from clipmill.space import ensure_free
+from clipmill.storage import ObjectStore, job_key
 from tasks.runtime import clip_task, local_source, object_store, scratch_dir
 
 
 @clip_task(name="extract-segment")
 def extract_segment(job: ClipJob, info: MediaInfo) -> str:
-    """Cut ``[start, end)`` frame-accurately; a stored segment from an earlier run is reused."""
+    """Cut ``[start, end)`` frame-accurately; a stored segment from an earlier run is reused.
+
+    What the decoders reported while reading the source is stored beside the segment
+    (`segment_decode_report`) and checked against the request, so a damaged range fails here, or,
+    when the request allows decode errors, reaches the manifest.
+    """
     settings = load_settings()
     store = object_store(settings)
     key = job_key(job.analysis_id, "segment.mp4")
     if store.exists(key):
         get_run_logger().info("reusing stored %s", key)
+        _check(job, segment_decode_report(store, job))
         return key
     with scratch_dir(settings) as folder, local_source(job.source, settings) as source:
+        ensure_free(folder, int(job.source.size_bytes * job.duration_s / info.duration_s), what="the segment")
         output = folder / "segment.mp4"
-        media.extract_segment(
+        _, report = media.extract_reporting(
             source, output, info=info, start_s=job.start_s, end_s=job.end_s,
             ffmpeg=settings.ffmpeg, ffprobe=settings.ffprobe,
         )
+        _check(job, report)
+        if report.errors:
+            store.put_bytes(_report_key(job), json.dumps(report.to_dict()).encode(), content_type="application/json")
         store.put_file(key, output, content_type="video/mp4")
     return key
+
+
+def segment_decode_report(store: ObjectStore, job: ClipJob) -> DecodeReport:
+    """The decode errors met while the job's segment was extracted (none when nothing was stored)."""
+    key = _report_key(job)
+    if not store.exists(key):
+        return DecodeReport()
+    stored = json.loads(store.get_bytes(key))
+    return DecodeReport(errors=int(stored["decode_errors"]), first=stored["first_decode_error"])
+
+
+def _report_key(job: ClipJob) -> str:
+    return job_key(job.analysis_id, "segment-decode.json")
+
+
+def _check(job: ClipJob, report: DecodeReport) -> None:
+    check_decoded(report, source=job.source.uri, start_s=job.start_s, end_s=job.end_s,
+                  allowed=job.options.allow_decode_errors)

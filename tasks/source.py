@@ -28,7 +28,9 @@ def probe_source(
     derive the job's ids."""
     settings = load_settings()
     with local_source(ref, settings) as path:
-        info = media.probe(path, ffprobe=settings.ffprobe)
+        info = media.check_complete(
+            media.probe(path, ffprobe=settings.ffprobe), path, allow_truncated=options.allow_truncated
+        )
     end_s = info.duration_s if end_s is None else end_s
     job = plan_job(ref, info, start_s=start_s, end_s=end_s, options=options)
     get_run_logger().info(

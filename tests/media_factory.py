@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import struct
 import subprocess
 from pathlib import Path
@@ -156,4 +157,16 @@ def with_cover_art(sample: Path, target: Path) -> Path:
     ffmpeg("-i", str(sample), "-f", "lavfi", "-i", "color=c=blue:size=64x64:duration=1", "-t", "4",
            "-map", "0:a:0", "-map", "1:v:0", "-frames:v", "1", "-c:a", "aac", "-c:v", "png",
            "-disposition:v:0", "attached_pic", str(target))
+    return target
+
+
+def damaged(sample: Path, target: Path, *, at: tuple[float, ...] = (0.30, 0.32, 0.34), length: int = 20_000) -> Path:
+    """`sample` with `length` bytes overwritten (seeded noise) at each fraction of its size: the
+    container is intact, the H.264 and AAC data in that stretch (about 10-11 s in) is not."""
+    data = bytearray(sample.read_bytes())
+    noise = random.Random(21)
+    for fraction in at:
+        offset = int(len(data) * fraction)
+        data[offset:offset + length] = bytes(noise.getrandbits(8) for _ in range(length))
+    target.write_bytes(bytes(data))
     return target

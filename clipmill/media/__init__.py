@@ -1,18 +1,22 @@
 """ffmpeg/ffprobe adapter: probe, extract a segment, encode, decode audio, stream frames in chunks."""
 
 from clipmill.media.audio import ANALYSIS_SAMPLE_RATE, decode_audio, from_wav_bytes, to_wav_bytes
-from clipmill.media.encode import EncoderSettings, extract_segment
+from clipmill.media.encode import EncoderSettings, extract_reporting, extract_segment
 from clipmill.media.frames import FrameChunk, iter_frame_chunks
-from clipmill.media.probe import AudioInfo, MediaInfo, keyframe_times, probe, probe_audio
-from clipmill.media.tool import tool_version
+from clipmill.media.probe import AudioInfo, MediaInfo, check_complete, keyframe_times, probe, probe_audio
+from clipmill.media.tool import DecodeReport, decode_report, tool_version
 
 __all__ = [
     "AudioInfo",
+    "DecodeReport",
     "ANALYSIS_SAMPLE_RATE",
     "EncoderSettings",
     "FrameChunk",
     "MediaInfo",
+    "check_complete",
     "decode_audio",
+    "decode_report",
+    "extract_reporting",
     "extract_segment",
     "from_wav_bytes",
     "iter_frame_chunks",

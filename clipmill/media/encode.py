@@ -11,7 +11,7 @@ from pathlib import Path
 
 from clipmill.errors import InputError
 from clipmill.media.probe import MediaInfo, probe
-from clipmill.media.tool import input_guard, run
+from clipmill.media.tool import DecodeReport, decode_report, input_guard, run
 
 #: Even dimensions: yuv420p H.264 needs them; odd-sized sources lose at most one pixel row/column.
 EVEN_SIZE_FILTER = "scale=trunc(iw/2)*2:trunc(ih/2)*2"
@@ -70,13 +70,25 @@ def extract_segment(
     source: Path, output: Path, *, info: MediaInfo, start_s: float, end_s: float,
     settings: EncoderSettings = INTERMEDIATE, ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe",
 ) -> MediaInfo:
-    """Cut ``[start_s, end_s)`` from `source` into `output` and check the result's duration.
+    """Cut ``[start_s, end_s)`` from `source` into `output` and check the result's duration
+    (`extract_reporting` without the decode report)."""
+    return extract_reporting(
+        source, output, info=info, start_s=start_s, end_s=end_s, settings=settings, ffmpeg=ffmpeg, ffprobe=ffprobe,
+    )[0]
+
+
+def extract_reporting(
+    source: Path, output: Path, *, info: MediaInfo, start_s: float, end_s: float,
+    settings: EncoderSettings = INTERMEDIATE, ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe",
+) -> tuple[MediaInfo, DecodeReport]:
+    """Cut ``[start_s, end_s)`` from `source` into `output`; the segment's probe and what the
+    decoders reported on the way.
 
     A source whose data ends early (truncated after a valid header) yields a short segment; that
     is reported as an `InputError` naming both durations rather than published as a short clip.
     """
-    run(extract_args(source, output, info=info, start_s=start_s, end_s=end_s, settings=settings, ffmpeg=ffmpeg),
-        what=f"extracting {start_s:.3f}-{end_s:.3f} s from {source.name}")
+    done = run(extract_args(source, output, info=info, start_s=start_s, end_s=end_s, settings=settings, ffmpeg=ffmpeg),
+               what=f"extracting {start_s:.3f}-{end_s:.3f} s from {source.name}")
     wanted = end_s - start_s
     try:
         result = probe(output, ffprobe=ffprobe)
@@ -88,4 +100,4 @@ def extract_segment(
             f"source {str(source)!r} yielded {got} for the requested {wanted:.3f} s "
             f"({start_s:.3f}-{end_s:.3f} s): the file is truncated or corrupt in that range"
         )
-    return result
+    return result, decode_report(done.stderr)

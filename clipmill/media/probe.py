@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ class MediaInfo:
     audio_channels: int | None
     format_name: str
     size_bytes: int
+    data_end_s: float | None = None
 
     @property
     def frame_rate(self) -> Fraction:
@@ -64,6 +66,11 @@ class MediaInfo:
             return self.height, self.width
         return self.width, self.height
 
+    @property
+    def truncated(self) -> bool:
+        """The container declares more data than the file holds (`data_end_s` is where it stops)."""
+        return self.data_end_s is not None
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -72,9 +79,67 @@ def probe(path: Path, *, ffprobe: str = "ffprobe") -> MediaInfo:
     """Probe `path` and check it is a video clipmill can cut.
 
     Raises `InputError` when the file is missing, empty, unreadable as media, or has no video stream.
+    An ISO BMFF file (mp4, mov) whose boxes declare more bytes than it holds is *truncated*: its
+    `data_end_s` says where the media data stops (see `check_complete`).
     """
     size = _check_file(path)
-    return parse_probe(_ffprobe_json(path, ffprobe=ffprobe), path=path, size_bytes=size)
+    info = parse_probe(_ffprobe_json(path, ffprobe=ffprobe), path=path, size_bytes=size)
+    if set(info.format_name.split(",")) & {"mov", "mp4"} and overrunning_box(path, size) is not None:
+        data_end_s = _data_end_s(path, ffprobe=ffprobe)
+        if data_end_s < info.duration_s - info.frame_s:  # a box sized too generously around complete data is fine
+            info = replace(info, data_end_s=data_end_s)
+    return info
+
+
+def check_complete(info: MediaInfo, path: Path, *, allow_truncated: bool) -> MediaInfo:
+    """`info` of a complete file as it is; a truncated one is refused with where its data ends, or,
+    with `allow_truncated`, kept with its duration cut to the data that is there."""
+    if not info.truncated:
+        return info
+    if not allow_truncated:
+        raise InputError(
+            f"source {str(path)!r} is truncated: its data ends at {info.data_end_s:.1f} s of {info.duration_s:.1f} s "
+            f"(the container declares more than its {info.size_bytes} bytes); copy it again in full, or set "
+            "allow_truncated=true to cut from the data that is there"
+        )
+    return replace(info, duration_s=info.data_end_s)
+
+
+def overrunning_box(path: Path, size: int) -> str | None:
+    """The first top-level ISO BMFF box (``mdat``, ``moov``, ...) that extends past the file's end, if any."""
+    offset = 0
+    with path.open("rb") as handle:
+        while offset + 8 <= size:
+            handle.seek(offset)
+            header = handle.read(16)
+            length, kind = struct.unpack(">I4s", header[:8])
+            if length == 1 and len(header) == 16:
+                length = struct.unpack(">Q", header[8:16])[0]
+            elif length == 0:
+                return None
+            if length < 8:  # not a box header (padding or junk after the last box): nothing declared
+                return None
+            if offset + length > size:
+                return kind.decode("latin-1")
+            offset += length
+    return None
+
+
+def _data_end_s(path: Path, *, ffprobe: str) -> float:
+    """Where the readable data of a truncated file ends: the earliest of its streams' last packet ends."""
+    command = [
+        require(ffprobe), "-v", "quiet", *input_guard(), "-show_entries",
+        "packet=stream_index,pts_time,duration_time", "-of", "csv=p=0", str(path),
+    ]
+    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    ends: dict[str, float] = {}
+    for line in result.stdout.decode("ascii", "replace").splitlines():
+        stream, pts, duration = (line.split(",") + ["", ""])[:3]
+        if not stream.strip():
+            continue
+        end = (_first_number(pts) or 0.0) + (_first_number(duration) or 0.0)
+        ends[stream] = max(ends.get(stream, 0.0), end)
+    return min(ends.values(), default=0.0)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ import logging
 import shutil
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-from clipmill.errors import ToolError
+from clipmill.errors import InputError, ToolError
+from clipmill.space import out_of_space
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +49,40 @@ def run(args: Sequence[str], *, what: str) -> subprocess.CompletedProcess[bytes]
     command = [require(args[0]), *args[1:]]
     log.debug("running %s", " ".join(command))
     result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    if result.returncode != 0 and b"No space left on device" in result.stderr:
+        raise out_of_space(Path(command[-1]).parent, what)
     if result.returncode != 0:
         raise ToolError(f"{what} failed (exit {result.returncode}): {stderr_tail(result.stderr)}")
     return result
+
+
+@dataclass(frozen=True)
+class DecodeReport:
+    """What a decoder complained about while reading a source that it still got through."""
+
+    errors: int = 0
+    first: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"decode_errors": self.errors, "first_decode_error": self.first}
+
+
+def decode_report(stderr: bytes) -> DecodeReport:
+    """Count the error lines of a *successful* ffmpeg run at ``-loglevel error``: with a damaged
+    source they are the decoders' reports (``error while decoding MB``, ``Invalid NAL unit size``,
+    AAC ``Reserved bit set``); on intact media there are none."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    return DecodeReport(errors=len(lines), first=lines[0].encode("ascii", "backslashreplace").decode() if lines else None)
+
+
+def check_decoded(report: DecodeReport, *, source: str, start_s: float, end_s: float, allowed: bool) -> None:
+    """Refuse a range the decoders reported errors in, unless the request allows them (`allowed`)."""
+    if report.errors and not allowed:
+        raise InputError(
+            f"source {source!r} has {report.errors} decode errors in {start_s:.3f}-{end_s:.3f} s (first: "
+            f"{report.first}): the file is damaged there; copy or export it again, or set "
+            "allow_decode_errors=true to publish anyway with the count in the manifest"
+        )
 
 
 def stderr_tail(stderr: bytes, lines: int = 6) -> str:

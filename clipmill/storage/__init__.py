@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from clipmill.config import StorageSettings
 from clipmill.storage import embedded
 from clipmill.storage.keys import CLIPS_PREFIX, JOBS_PREFIX, clip_key, job_key, safe_name
@@ -38,5 +40,6 @@ def open_store(storage: StorageSettings, *, home) -> ObjectStore:
             server.endpoint, access_key=server.access_key, secret_key=server.secret_key, bucket=storage.bucket,
             connect_timeout_s=storage.connect_timeout_s, read_timeout_s=storage.read_timeout_s,
         )
+        store.local_data = Path(server.data_dir)
     store.ensure_bucket()
     return store

@@ -21,7 +21,8 @@ from minio import Minio
 from minio.commonconfig import CopySource
 from minio.error import MinioException, S3Error
 
-from clipmill.errors import StorageError
+from clipmill.errors import ClipmillError, StorageError
+from clipmill.space import RESERVE_BYTES, ensure_free, free_bytes, out_of_space
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ class ObjectStore:
         self.endpoint = endpoint
         self.bucket = bucket
         self.secure = secure
+        #: Where the store keeps its data when it runs on this machine (the embedded SeaweedFS):
+        #: writes are checked against that disk's free space, and a failed one is named by it.
+        self.local_data: Path | None = None
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
             retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
@@ -71,12 +75,16 @@ class ObjectStore:
                 self.client.make_bucket(self.bucket)
 
     def put_file(self, key: str, path: Path, *, content_type: str = "application/octet-stream") -> None:
+        if self.local_data is not None:
+            ensure_free(self.local_data, path.stat().st_size, what=f"storing {key!r} in the embedded store")
         with self._errors(f"uploading {key!r}"):
             self.client.fput_object(self.bucket, key, str(path), content_type=content_type)
 
     def get_file(self, key: str, path: Path) -> Path:
-        """Download `key` to `path` (written to a temporary name first, then renamed)."""
+        """Download `key` to `path` (written to a temporary name first, then renamed), after
+        checking that it fits there."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_free(path.parent, self.size(key), what=f"downloading {key!r}")
         with self._errors(f"downloading {key!r}"):
             self.client.fget_object(self.bucket, key, str(path))
         return path
@@ -184,14 +192,13 @@ class ObjectStore:
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise self._storage_error(action, exc) from exc
 
-    def _storage_error(self, action: str, exc: BaseException) -> StorageError:
+    def _storage_error(self, action: str, exc: BaseException) -> ClipmillError:
+        if self.local_data is not None and free_bytes(self.local_data) < RESERVE_BYTES:
+            return out_of_space(self.local_data, f"{action} (the embedded store's data)")
         if isinstance(exc, S3Error):
             return StorageError(f"object store at {self.url} refused {action}: {exc.code}: {exc.message}")
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            return StorageError(
-                f"no space left on the local disk while {action} from {self.url} ({exc.filename or 'scratch'}); "
-                "free space under the clipmill home or point CLIPMILL_HOME at a larger disk"
-            )
+            return out_of_space(Path(exc.filename).parent if exc.filename else Path.cwd(), f"{action} from {self.url}")
         if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
             reason = getattr(exc, "reason", None) or exc
             return StorageError(

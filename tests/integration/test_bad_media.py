@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from clipmill import process_clip
-from clipmill.errors import InputError
+from clipmill.errors import ContractViolation, InputError
 from flows.clip_job import clip_job
 from tests import media_factory
 
@@ -51,7 +51,7 @@ REJECTED = {
     "cut at 50 %": (lambda d, s: media_factory.truncated(s, d / "t50.mp4", fraction=0.5, faststart=False),
                    "truncated"),
     "cut at 90 %": (lambda d, s: media_factory.truncated(s, d / "t90.mp4", fraction=0.9, faststart=True),
-                   "truncated or corrupt in that range"),
+                   "is truncated: its data ends at 29.1 s of 33.0 s"),
     "moov missing": (lambda d, s: media_factory.moov_missing(s, d / "nomoov.mp4"), "is not readable media"),
     "audio only": (lambda d, s: media_factory.audio_only(s, d / "voice.wav"), "has no video stream"),
     "huge dimensions": (lambda d, s: media_factory.huge_dimensions(d / "huge.mov", width=16000, height=16000),
@@ -148,3 +148,35 @@ def test_rotated_phone_video_comes_out_portrait_and_upright(clip_env, tmp_path):
     got = first_frame_gray(result.clip_path, 240, 320).astype(int)
     assert np.abs(got - expected).mean() < 8, "output frames are not displayed the way the source is"
     assert abs(float(facts["video"]["duration"]) - float(facts["audio"]["duration"])) <= 0.04 + 1e-3
+
+
+def test_a_truncated_source_is_refused_even_inside_its_data_unless_allowed(clip_env, tmp_path, sample_video):
+    source = media_factory.truncated(sample_video, tmp_path / "partial copy.mp4", fraction=0.15, faststart=True)
+    quick = {"detect_faces": False, "vad_backend": "energy", "remove_silence": False}
+    error = clip_job(str(source), 0.5, 2.5, quick, return_state=True).result(raise_on_failure=False)
+    assert isinstance(error, InputError) and "is truncated: its data ends at 3.9 s of 33.0 s" in str(error), error
+    assert repr(str(source)) in str(error)
+    past = clip_job(str(source), 3.0, 5.0, {**quick, "allow_truncated": True}, return_state=True)
+    assert "past the end of the source (3.855 s)" in str(past.result(raise_on_failure=False))
+    result = process_clip(str(source), start=0.5, end=2.5, out_dir=tmp_path / "out", allow_truncated=True, **quick)
+    assert result.manifest.source.probe["data_end_s"] == pytest.approx(3.855, abs=0.01)
+    assert result.duration_s == pytest.approx(2.0, abs=0.04)
+
+
+@pytest.mark.parametrize("path", ["in place", "through the segment"])
+def test_decode_errors_in_the_range_fail_the_job_or_are_recorded_when_allowed(path, clip_env, tmp_path, sample_video):
+    source = media_factory.damaged(sample_video, tmp_path / f"damaged {path}.mp4")
+    options = {"detect_faces": path != "in place", "vad_backend": "energy", "remove_silence": False}
+    error = clip_job(str(source), 8.0, 12.0, options, return_state=True).result(raise_on_failure=False)
+    assert isinstance(error, InputError) and "decode errors in 8.000-12.000 s" in str(error), error
+    assert source.name in str(error) and not list(clip_env.list(f"clips/damaged-{path.replace(' ', '-')}"))
+    clean = process_clip(str(source), start=20.0, end=22.0, out_dir=tmp_path / "clean", **options)
+    assert "source_decode" not in clean.manifest.stages
+    state = clip_job(str(source), 8.0, 12.0, {**options, "allow_decode_errors": True}, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if state.is_completed():  # published, the count on record for the audit
+        manifest = json.loads(clip_env.get_bytes(outcome["manifest_key"]))
+        assert manifest["stages"]["source_decode"]["decode_errors"] > 0
+    else:  # the damage changed the frames: the contracts refuse the clip and say why
+        assert isinstance(outcome, ContractViolation) and "decode errors in the range" in str(outcome), outcome
+    print(f"\n{path}: allowed decode errors -> {'published' if state.is_completed() else outcome}")

@@ -111,7 +111,7 @@ BAD_REQUESTS = {
     "index cut off": (lambda d, s: str(media_factory.truncated(s, d / "cut.mp4", fraction=0.5, faststart=False)),
                       1, 2, None, InputError, "corrupt, truncated or not media"),
     "data cut off": (lambda d, s: str(media_factory.truncated(s, d / "cut2.mp4", fraction=0.4, faststart=True)),
-                     20, 30, None, InputError, "truncated or corrupt in that range"),
+                     20, 30, None, InputError, "is truncated: its data ends at 12.5 s of 33.0 s"),
     "audio only": (lambda d, s: str(media_factory.audio_only(s, d / "a.wav")), 1, 2, None, InputError,
                    "has no video stream"),
     "start after end": (lambda d, s: str(s), 9, 3, None, InputError, "start (9.0 s) must be before end (3.0 s)"),

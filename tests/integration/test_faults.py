@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from clipmill import process_clip
-from clipmill.errors import StorageError, ToolError
+from clipmill.errors import NoSpaceLeft, StorageError, ToolError
 from clipmill.storage import ObjectStore
 from clipmill.storage.embedded import start_server
 from flows.clip_job import clip_job
@@ -126,35 +126,57 @@ def test_render_dying_leaves_no_temp_files_and_publishes_nothing(how, clip_env, 
     before = set(clip_env.list("clips/"))
     state = clip_job(str(sample_video), 7.0, 9.0, {**FAST, "crf": 31}, return_state=True)
     error = state.result(raise_on_failure=False)
-    assert state.is_failed() and isinstance(error, ToolError), f"{type(error).__name__}: {error}"
+    assert state.is_failed() and isinstance(error, NoSpaceLeft if how == "enospc" else ToolError), \
+        f"{type(error).__name__}: {error}"
     assert "rendering" in str(error)
-    assert ("No space left on device" if how == "enospc" else "exit -9") in str(error)
+    assert (f"no space left on {home / 'tmp'}/job-" if how == "enospc" else "exit -9") in str(error)
     assert list((home / "tmp").iterdir()) == []
     assert set(clip_env.list("clips/")) == before
 
 
-@pytest.fixture
-def tiny_tmpfs(tmp_path: Path):
-    """A 2 MiB tmpfs (needs root and mount); skipped where it cannot be mounted."""
-    mount = tmp_path / "tiny"
+def small_disk(tmp_path: Path, size: str) -> Path:
+    """A tmpfs of `size` (needs root and mount); skipped where it cannot be mounted."""
+    mount = tmp_path / f"disk-{size}"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()}); the fake-ffmpeg test covers ENOSPC")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    return mount
 
 
-@pytest.mark.timeout(60)
-def test_full_temp_disk_fails_clearly_and_cleans_up(tiny_tmpfs, clip_env, sample_video, monkeypatch):
-    monkeypatch.setenv("CLIPMILL_HOME", str(tiny_tmpfs))
+@pytest.fixture
+def small_disks(tmp_path: Path):
+    """Makes small tmpfs disks for a test and unmounts them after it."""
+    made: list[Path] = []
+    yield lambda size: made.append(small_disk(tmp_path, size)) or made[-1]
+    for mount in made:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.timeout(90)
+def test_a_disk_too_small_for_the_source_snapshot_is_named_before_anything_runs(small_disks, clip_env, sample_video,
+                                                                                 monkeypatch):
+    home = small_disks("4m")
+    monkeypatch.setenv("CLIPMILL_HOME", str(home))
+    state = clip_job(str(sample_video), 0.0, 4.0, FAST, return_state=True)
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, NoSpaceLeft), f"{type(error).__name__}: {error}"
+    assert str(error).startswith(f"no space left on {home / 'cache' / 'sources'}: ") and "the snapshot of" in str(error)
+    assert [p.name for p in (home / "cache" / "sources").iterdir()] == []
+
+
+@pytest.mark.timeout(90)
+def test_a_disk_filling_up_during_the_render_is_named_and_cleaned_up(small_disks, clip_env, sample_video, monkeypatch):
+    home = small_disks("11m")
+    monkeypatch.setenv("CLIPMILL_HOME", str(home))
     before = set(clip_env.list("clips/"))
-    lossless = {**FAST, "crf": 0}  # a render far larger than the 2 MiB scratch space
+    lossless = {**FAST, "crf": 0, "preset": "ultrafast"}  # ~12.6 MB: more than is left after the snapshot
     state = clip_job(str(sample_video), 0.0, 30.0, lossless, return_state=True)
     error = state.result(raise_on_failure=False)
-    assert state.is_failed() and isinstance(error, (ToolError, StorageError)), f"{type(error).__name__}: {error}"
-    assert "No space left on device" in str(error) or "no space left" in str(error)
-    assert list((tiny_tmpfs / "tmp").iterdir()) == []
+    assert isinstance(error, NoSpaceLeft), f"{type(error).__name__}: {error}"
+    assert str(error).startswith(f"no space left on {home / 'tmp'}/job-") and "while rendering" in str(error)
+    assert "corrupt" not in str(error) and "unreachable" not in str(error)
+    assert list((home / "tmp").iterdir()) == []
     assert set(clip_env.list("clips/")) == before
 
 
