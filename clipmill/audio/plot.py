@@ -107,8 +107,8 @@ def plot_timeline(
         level.plot(trace_times, trace.speech_level_db, color="tab:orange", linewidth=0.6, label="local speech level")
         for start, end, reason in pause_reasons(speech, silence_timeline, trace, min_silence_s=min_silence_s):
             colour = "tab:blue" if reason == "cut" else "tab:red"
-            level.text((start + end) / 2, float(np.nanmax(trace.speech_level_db)) + 2, reason, rotation=90,
-                       fontsize="x-small", color=colour, ha="center", va="bottom")
+            level.text((start + end) / 2, 0.98, reason, rotation=90, fontsize="x-small", color=colour,
+                       ha="center", va="top", transform=level.get_xaxis_transform())
     if profile is not None:
         level.axhline(profile.noise_floor_db, color="0.5", linestyle=":",
                       label=f"noise floor {profile.noise_floor_db:.1f} dBFS")

@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import butter, sosfilt
 
 from clipmill.audio.fillers import FillerResult, detect_fillers
-from clipmill.audio.plot import plot_timeline
+from clipmill.audio.plot import pause_reasons, plot_timeline
 from clipmill.audio.profile import compute_profile
 from clipmill.audio.silence import detect_silences
 from clipmill.audio.vad import (
@@ -125,6 +125,19 @@ def test_filler_result_and_errors(monkeypatch):
     with pytest.raises(ModelUnavailable, match="CLIPMILL_WHISPER_MODEL"):
         detect_fillers(x, SR, speech=Timeline(), profile=profile, backend="transcription")
     assert detect_fillers(x, SR, speech=Timeline(), profile=profile).to_list() == []
+
+
+def test_pause_reasons_say_why_each_pause_was_or_was_not_cut():
+    x = tone_bursts([(0.5, 1.0), (1.6, 2.0), (2.5, 2.9)], total_s=3.5)
+    profile = compute_profile(x, SR)
+    speech = Timeline([(0.5, 1.0), (1.0, 2.0), (2.5, 2.9)])  # the VAD spans the quiet 1.0-1.6
+    result = detect_silences(x, SR, speech=speech, profile=profile, min_silence_s=0.3, padding_s=0.1)
+    reasons = [(round(a, 2), round(b, 2), why) for a, b, why in
+               pause_reasons(speech, result.timeline, result.trace, min_silence_s=0.3)]
+    assert [why for *_, why in reasons] == ["cut", "kept: VAD says speech", "cut", "cut"]
+    assert reasons[1][:2] == pytest.approx((1.0, 1.6), abs=0.02)
+    figure = plot_timeline(x, SR, speech=speech, silences=result, fillers=Timeline(), profile=profile)
+    assert [t.get_text() for t in figure.axes[1].texts] == [why for *_, why in reasons]
 
 
 def test_touching_fillers_stay_two_events():
