@@ -170,8 +170,6 @@ def test_decode_errors_in_the_range_fail_the_job_or_are_recorded_when_allowed(pa
     error = clip_job(str(source), 8.0, 12.0, options, return_state=True).result(raise_on_failure=False)
     assert isinstance(error, InputError) and "decode errors in 8.000-12.000 s" in str(error), error
     assert source.name in str(error) and not list(clip_env.list(f"clips/damaged-{path.replace(' ', '-')}"))
-    clean = process_clip(str(source), start=20.0, end=22.0, out_dir=tmp_path / "clean", **options)
-    assert "source_decode" not in clean.manifest.stages
     state = clip_job(str(source), 8.0, 12.0, {**options, "allow_decode_errors": True}, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if state.is_completed():  # published, the count on record for the audit
