@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -21,15 +22,22 @@ import typer
 from clipmill.errors import ClipmillError, InputError, ToolError
 from clipmill.media import iter_frame_chunks, probe
 from clipmill.media.tool import require, stderr_tail
-from clipmill.vision.chunks import fps_value, plan_chunks, stitch_chunks
-from clipmill.vision.faces_io import FaceOptions, default_analysis_size, detect_chunk, reference_embeddings
+from clipmill.vision.chunks import fps_value, merge_cut_times, plan_chunks, stitch_chunks
+from clipmill.vision.faces_io import FaceOptions, analyse_chunk, default_analysis_size, reference_embeddings
 from clipmill.vision.identity import IDENTITY_THRESHOLDS, label_tracks, load_embedder
 from clipmill.vision.tracking import Track
 
-__all__ = ["detect_range", "faces", "faces_document", "label_range", "parse_identify", "render_overlay"]
+__all__ = [
+    "RangeFaces", "analyse_range", "detect_range", "faces", "faces_document", "label_range", "parse_identify",
+    "render_overlay",
+]
 
 _COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
             (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
+_REJECTED = (160, 160, 160)
+_CUT = (255, 0, 0)
+#: frames of a new shot that carry the cut mark
+_CUT_MARK_FRAMES = 6
 
 
 def faces_document(
@@ -58,6 +66,19 @@ def faces_document(
     }
 
 
+@dataclass(frozen=True)
+class RangeFaces:
+    """What the face stage found in a range of a source, times on the source's timeline."""
+
+    tracks: list[Track]
+    rejected: list[Track]
+    cut_times_s: np.ndarray
+    fps: float
+    size: tuple[int, int]
+    start_s: float
+    duration_s: float
+
+
 def detect_range(
     source: Path, *, start: float | None, end: float | None, options: FaceOptions, fps: float | None
 ) -> tuple[list[Track], float, tuple[int, int], float, float]:
@@ -67,6 +88,14 @@ def detect_range(
     -------
     tracks, fps, (width, height), start_s, duration_s
     """
+    found = analyse_range(source, start=start, end=end, options=options, fps=fps)
+    return found.tracks, found.fps, found.size, found.start_s, found.duration_s
+
+
+def analyse_range(
+    source: Path, *, start: float | None, end: float | None, options: FaceOptions, fps: float | None
+) -> RangeFaces:
+    """`detect_range` with the rejected candidates and the shot cuts, for the overlay."""
     info = probe(source)
     start_s = 0.0 if start is None else float(start)
     end_s = info.duration_s if end is None else float(end)
@@ -81,7 +110,7 @@ def detect_range(
         end_s - start_s, fps=rate, chunk_s=options.chunk_s, overlap_frames=options.overlap_frames, start_s=start_s
     )
     per_chunk = [
-        detect_chunk(
+        analyse_chunk(
             source, spec, fps=rate, source_size=size,
             analysis_size=default_analysis_size(*size, max_side=options.analysis_max_side),
             ensemble_config=options.ensemble_config(), sampling=options.sampling_config(),
@@ -90,7 +119,13 @@ def detect_range(
         for spec in specs
     ]
     threshold = None if options.identity is None else IDENTITY_THRESHOLDS[options.identity]
-    return stitch_chunks(per_chunk, reid_threshold=threshold), rate, size, start_s, end_s - start_s
+    rejected = [tr for chunk in per_chunk for tr in chunk.rejected]
+    return RangeFaces(
+        tracks=stitch_chunks([chunk.tracks for chunk in per_chunk], reid_threshold=threshold),
+        rejected=[replace(tr, id=k) for k, tr in enumerate(rejected, start=1)],
+        cut_times_s=merge_cut_times([chunk.cut_times_s for chunk in per_chunk], fps=rate),
+        fps=rate, size=size, start_s=start_s, duration_s=end_s - start_s,
+    )
 
 
 def label_range(tracks: Sequence[Track], options: FaceOptions) -> dict[int, str]:
@@ -123,8 +158,16 @@ def render_overlay(
     fps: float,
     size: tuple[int, int],
     ffmpeg: str = "ffmpeg",
+    rejected: Sequence[Track] = (),
+    cut_times_s: Sequence[float] = (),
 ) -> Path:
-    """Encode ``[start_s, start_s + duration_s)`` of ``source`` with each track's box and id drawn on it."""
+    """Encode ``[start_s, start_s + duration_s)`` of ``source`` with each track's box and id drawn on it.
+
+    Rejected candidates (``rejected``: boxes the tracker saw but never confirmed as faces) are drawn
+    in grey with their confidence, held between their observations; the shot number is written in
+    the corner, and the first frames of each new shot (``cut_times_s``) get a red border and "CUT".
+    """
+    cuts = np.sort(np.asarray(cut_times_s, np.float64))
     boxes: dict[int, list[tuple[int, np.ndarray]]] = {}
     for tr in tracks:
         for t, box in zip(tr.times, tr.xyxy):
@@ -142,8 +185,11 @@ def render_overlay(
         for part in iter_frame_chunks(source, fps=fps, size=size, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg):
             frames = part.frames.copy()
             for frame, t in zip(frames, part.times_s):
+                for candidate in rejected:
+                    _draw_rejected(frame, candidate, float(t))
                 for track_id, box in boxes.get(int(round(t * 1e6)), []):
                     _draw(frame, track_id, box)
+                _draw_shot(frame, cuts, float(t), fps)
             encoder.stdin.write(frames.tobytes())
     except BrokenPipeError:
         pass
@@ -163,6 +209,27 @@ def _draw(frame: np.ndarray, track_id: int, box: np.ndarray) -> None:
     cv2.putText(frame, f"#{track_id}", (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
 
 
+def _draw_rejected(frame: np.ndarray, candidate: Track, t: float) -> None:
+    """The candidate's last observed box at time ``t`` (none outside its life), thin and grey."""
+    if not candidate.start <= t <= candidate.end:
+        return
+    k = max(0, int(np.searchsorted(candidate.times, t + 1e-6)) - 1)
+    x1, y1, x2, y2 = (int(round(float(v))) for v in candidate.xyxy[k])
+    cv2.rectangle(frame, (x1, y1), (x2, y2), _REJECTED, 1)
+    cv2.putText(frame, f"rejected {candidate.confidence[k]:.2f}", (x1, min(frame.shape[0] - 4, y2 + 14)),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.4, _REJECTED, 1, cv2.LINE_AA)
+
+
+def _draw_shot(frame: np.ndarray, cuts: np.ndarray, t: float, fps: float) -> None:
+    """Shot number in the corner; a red border and "CUT" on the first frames of a new shot."""
+    shot = int(np.searchsorted(cuts, t + 0.5 / fps, side="right"))
+    cv2.putText(frame, f"shot {shot + 1}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+    if shot and t - cuts[shot - 1] < _CUT_MARK_FRAMES / fps - 0.5 / fps:
+        h, w = frame.shape[:2]
+        cv2.rectangle(frame, (0, 0), (w - 1, h - 1), _CUT, 6)
+        cv2.putText(frame, "CUT", (8, 48), cv2.FONT_HERSHEY_SIMPLEX, 0.8, _CUT, 2, cv2.LINE_AA)
+
+
 def faces(
     source: Annotated[Path, typer.Argument(help="Video file.")],
     start: Annotated[Optional[float], typer.Option("--start", "-s", help="Range start in seconds.")] = None,
@@ -176,7 +243,7 @@ def faces(
     fps: Annotated[Optional[float], typer.Option("--fps", help="Analysis frame rate; default the source's.")] = None,
     sample_rate_hz: Annotated[float, typer.Option("--sample-rate", help="Detections per second.")] = 5.0,
     json_output: Annotated[bool, typer.Option("--json/--no-json", help="Print the tracks as JSON.")] = True,
-    overlay: Annotated[Optional[Path], typer.Option("--overlay", help="Also write this video with boxes and ids.")] = None,
+    overlay: Annotated[Optional[Path], typer.Option("--overlay", help="Also write this video with boxes and ids, rejected candidates and shot cuts.")] = None,
     identity: Annotated[
         Optional[str], typer.Option("--identity", help="Face embeddings (dlib or arcface) to keep one id per person.")
     ] = None,
@@ -193,12 +260,14 @@ def faces(
             sample_rate_hz=sample_rate_hz, identity=identity or ("dlib" if references else None),
             identify=references,
         )
-        tracks, rate, (width, height), start_s, duration_s = detect_range(
-            source, start=start, end=end, options=options, fps=fps
-        )
+        found = analyse_range(source, start=start, end=end, options=options, fps=fps)
+        tracks, rate, (width, height) = found.tracks, found.fps, found.size
         labels = label_range(tracks, options)
         if overlay is not None:
-            render_overlay(source, tracks, overlay, start_s=start_s, duration_s=duration_s, fps=rate, size=(width, height))
+            render_overlay(
+                source, tracks, overlay, start_s=found.start_s, duration_s=found.duration_s, fps=rate,
+                size=(width, height), rejected=found.rejected, cut_times_s=found.cut_times_s,
+            )
     except ClipmillError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2 if isinstance(exc, InputError) else 1) from exc

@@ -121,7 +121,7 @@ def face_tracks(
         unmapped((width, height)), unmapped(segment_path),
     )
     chunk_keys = [future.result() for future in futures]
-    tracks_key, summary = stitch_face_tracks(job_id, chunk_keys, count_frames(duration_s, rate), identity)
+    tracks_key, summary = stitch_face_tracks(job_id, chunk_keys, count_frames(duration_s, rate), identity, rate)
     return {
         "tracks_key": tracks_key,
         "summary_key": job_key(job_id, "tracks.json"),

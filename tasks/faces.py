@@ -18,9 +18,16 @@ from prefect import get_run_logger
 
 from clipmill.config import Settings, load_settings
 from clipmill.storage import ObjectStore, job_key
-from clipmill.vision.chunks import ChunkSpec, stitch_chunks, summarize_tracks
+from clipmill.vision.chunks import ChunkSpec, merge_cut_times, stitch_chunks, summarize_tracks
 from clipmill.vision.identity import IDENTITY_THRESHOLDS
-from clipmill.vision.faces_io import FaceOptions, default_analysis_size, detect_chunk, read_tracks, write_tracks
+from clipmill.vision.faces_io import (
+    FaceOptions,
+    analyse_chunk,
+    default_analysis_size,
+    read_cut_times,
+    read_tracks,
+    write_tracks,
+)
 from tasks.runtime import clip_task, object_store, scratch_dir
 
 __all__ = ["chunk_key", "detect_faces_chunk", "stitch_face_tracks"]
@@ -76,26 +83,30 @@ def detect_faces_chunk(
         return key
     local = Path(segment_path) if segment_path and Path(segment_path).is_file() else None
     path = local or local_segment(store, segment_key, job_id, settings)
-    tracks = detect_chunk(
+    found = analyse_chunk(
         path, spec, fps=fps, source_size=tuple(source_size),
         analysis_size=default_analysis_size(*source_size, max_side=options.analysis_max_side),
         ensemble_config=options.ensemble_config(), sampling=options.sampling_config(), ffmpeg=settings.ffmpeg,
         identity=options.identity,
     )
     with scratch_dir(settings) as folder:
-        store.put_file(key, write_tracks(tracks, folder / "chunk.parquet"))
-    log.info("chunk %d [%.3f, %.3f) s: %d tracks -> %s", spec.index, spec.start_s, spec.end_s, len(tracks), key)
+        store.put_file(key, write_tracks(found.tracks, folder / "chunk.parquet", cut_times_s=found.cut_times_s))
+    log.info(
+        "chunk %d [%.3f, %.3f) s: %d tracks, %d shot cuts, %d rejected candidates -> %s", spec.index, spec.start_s,
+        spec.end_s, len(found.tracks), len(found.cut_times_s), len(found.rejected), key,
+    )
     return key
 
 
 @clip_task(name="stitch-face-tracks")
 def stitch_face_tracks(
-    job_id: str, chunk_keys: list[str], n_frames: int, identity: str | None = None
+    job_id: str, chunk_keys: list[str], n_frames: int, identity: str | None = None, fps: float = 25.0
 ) -> tuple[str, dict]:
     """Join the chunks' tracks into ``tracks.parquet`` and store its summary as ``tracks.json``.
 
     With an `identity` backend, tracks of the same person (by face embedding) are joined across
-    cuts and occlusions.
+    cuts and occlusions. The chunks' shot cuts (`fps`: the analysis rate) travel with the tracks
+    and into the summary as ``cut_times_s``.
 
     Returns the tracks key and the summary (see :func:`clipmill.vision.chunks.summarize_tracks`). This
     host's cached copy of the segment is removed: the chunks are done.
@@ -103,11 +114,14 @@ def stitch_face_tracks(
     settings = load_settings()
     store = object_store(settings)
     with scratch_dir(settings) as folder:
-        chunks = [read_tracks(store.get_file(key, folder / f"chunk-{i}.parquet")) for i, key in enumerate(chunk_keys)]
-        tracks = stitch_chunks(chunks, reid_threshold=IDENTITY_THRESHOLDS[identity] if identity else None)
+        paths = [store.get_file(key, folder / f"chunk-{i}.parquet") for i, key in enumerate(chunk_keys)]
+        tracks = stitch_chunks(
+            [read_tracks(p) for p in paths], reid_threshold=IDENTITY_THRESHOLDS[identity] if identity else None
+        )
+        cuts = merge_cut_times([read_cut_times(p) for p in paths], fps=fps)
         key = job_key(job_id, "tracks.parquet")
-        store.put_file(key, write_tracks(tracks, folder / "tracks.parquet"))
-    summary = summarize_tracks(tracks, n_frames=n_frames)
+        store.put_file(key, write_tracks(tracks, folder / "tracks.parquet", cut_times_s=cuts))
+    summary = {**summarize_tracks(tracks, n_frames=n_frames), "cut_times_s": [round(float(t), 6) for t in cuts]}
     store.put_bytes(
         job_key(job_id, "tracks.json"), json.dumps(summary, indent=2).encode(), content_type="application/json"
     )

@@ -12,7 +12,7 @@ from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
 from clipmill.storage import job_key
 from clipmill.vision.activity import MouthActivity
-from clipmill.vision.faces_io import read_tracks
+from clipmill.vision.faces_io import read_cut_times, read_tracks
 from clipmill.vision.framing import FramingPath, FramingSettings, plan_framing
 from tasks.audio import StageResult
 from tasks.edit import load_plan
@@ -28,7 +28,8 @@ def plan_frame(job: ClipJob, info: MediaInfo, segment_key: str, tracks_key: str,
     settings = load_settings()
     store = object_store(settings)
     with scratch_dir(settings) as folder:
-        tracks = read_tracks(store.get_file(tracks_key, folder / "tracks.parquet"))
+        tracks_path = store.get_file(tracks_key, folder / "tracks.parquet")
+        tracks, cut_times_s = read_tracks(tracks_path), read_cut_times(tracks_path)
         segment = store.get_file(segment_key, folder / "segment.mp4")
         width, height = info.display_size
         activity = MouthActivity(tracks)
@@ -38,15 +39,16 @@ def plan_frame(job: ClipJob, info: MediaInfo, segment_key: str, tracks_key: str,
             activity.add(chunk.times_s, chunk.frames)
     path = plan_framing(
         tracks, width=width, height=height, fps=info.fps, plan=load_plan(plan_key), aspect=job.options.reframe,
-        activity=activity.result(), settings=framing_settings(job.options),
+        activity=activity.result(), settings=framing_settings(job.options), cut_times_s=cut_times_s,
     )
     key = job_key(job.job_id, "framing.json")
     store.put_bytes(key, json.dumps(path.to_dict()).encode(), content_type="application/json")
     summary = {k: v for k, v in path.to_dict().items() if k not in ("x", "y", "w", "h")}
     get_run_logger().info(
-        "framing %s: crop %dx%d -> %dx%d, subject inside the crop on %.1f%% of %d tracked frames",
-        path.aspect, path.crop_width, path.crop_height, path.out_width, path.out_height,
-        100 * path.subject_inside_share, path.tracked_frames,
+        "framing %s over %d shots: crop %dx%d -> %dx%d, subject inside the crop on %.1f%% of %d frames with a face "
+        "(longest run outside: %d frames), %.1f%% of frames without a face",
+        path.aspect, path.n_shots, path.crop_width, path.crop_height, path.out_width, path.out_height,
+        100 * path.subject_inside_share, path.tracked_frames, path.worst_outside_frames, 100 * path.no_face_share,
     )
     return StageResult(key=key, summary=summary)
 

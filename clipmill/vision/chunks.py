@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,23 +21,25 @@ from clipmill.vision.detections import Detections
 from clipmill.vision.embeddings import track_embedding
 from clipmill.vision.identity import reidentify
 from clipmill.vision.sampling import AdaptiveSampler, sample_keyframes, sample_motion, sample_uniform
-from clipmill.vision.tracking import Track, TrackerConfig, stitch_tracks, track_faces
+from clipmill.vision.tracking import Track, TrackerConfig, run_tracker, stitch_tracks
 
 __all__ = [
     "SAMPLING_METHODS",
     "TABLE_COLUMNS",
+    "ChunkFaces",
     "ChunkSpec",
     "SamplingConfig",
     "choose_samples",
     "count_frames",
     "find_cuts",
     "fps_value",
+    "merge_cut_times",
     "merge_people",
     "plan_chunks",
     "stitch_chunks",
     "summarize_tracks",
     "table_to_tracks",
-    "track_chunk",
+    "track_shots",
     "tracks_to_table",
 ]
 
@@ -226,14 +228,33 @@ def choose_samples(
     return np.unique(np.concatenate([base, around[(around >= 0) & (around < n)]])).astype(np.int64)
 
 
-def track_chunk(
+@dataclass(frozen=True)
+class ChunkFaces:
+    """What the face stage found in one chunk.
+
+    Attributes
+    ----------
+    tracks : list of Track
+        Confirmed faces, ids unique within the chunk.
+    rejected : list of Track
+        Persistent candidates without the evidence of a face (boxes at their observed times only).
+    cut_times_s : ndarray of float64
+        Times of the frames that start a new shot (the chunk's first frame excluded).
+    """
+
+    tracks: list[Track]
+    rejected: list[Track]
+    cut_times_s: np.ndarray
+
+
+def track_shots(
     frame_times: np.ndarray,
     sampled: Mapping[int, Detections],
     *,
     cuts: Sequence[int] = (),
     config: TrackerConfig | None = None,
     embeddings: Mapping[int, np.ndarray] | None = None,
-) -> list[Track]:
+) -> ChunkFaces:
     """Track one chunk shot by shot; ids are unique within the chunk, counted from 1.
 
     Parameters
@@ -248,6 +269,11 @@ def track_chunk(
         Tuning.
     embeddings : mapping of frame index to ndarray (N, D), optional
         Face embeddings of the sampled frames' detections (identity on), for the tracker.
+
+    Returns
+    -------
+    ChunkFaces
+        The tracks, the rejected candidates and the times of the cuts.
     """
     frame_times = np.asarray(frame_times, np.float64).reshape(-1)
     n = len(frame_times)
@@ -256,19 +282,21 @@ def track_chunk(
         raise InputError(f"sampled frame indices {bad[:5]} lie outside the chunk's {n} frames")
     edges = sorted({0, n, *(int(c) for c in cuts if 0 < c < n)})
     tracks: list[Track] = []
+    rejected: list[Track] = []
     next_id = 1
     for lo, hi in zip(edges[:-1], edges[1:]):
         indices = sorted(i for i in sampled if lo <= i < hi)
         if not indices:
             continue
-        shot = track_faces(
-            frame_times[indices], [sampled[i] for i in indices], frame_times=frame_times[lo:hi],
-            config=config, first_id=next_id,
+        tracker = run_tracker(
+            frame_times[indices], [sampled[i] for i in indices], config=config, first_id=next_id,
             embeddings=None if embeddings is None else [embeddings.get(i) for i in indices],
         )
+        shot = tracker.tracks(frame_times[lo:hi])
         tracks.extend(shot)
+        rejected.extend(replace(tr, id=len(rejected) + k) for k, tr in enumerate(tracker.rejected(), start=1))
         next_id = max([next_id - 1, *(tr.id for tr in shot)]) + 1
-    return tracks
+    return ChunkFaces(tracks, rejected, frame_times[np.asarray(edges[1:-1], np.int64)])
 
 
 def stitch_chunks(
@@ -290,6 +318,14 @@ def stitch_chunks(
     if reid_threshold is None:
         return tracks
     return merge_people(tracks, reidentify(tracks, threshold=reid_threshold))
+
+
+def merge_cut_times(chunks: Sequence[np.ndarray], *, fps: float) -> np.ndarray:
+    """The segment's shot cuts from the chunks' (overlapping chunks find some twice), sorted, in seconds."""
+    times = np.sort(np.concatenate([np.asarray(c, np.float64).reshape(-1) for c in chunks] or [np.zeros(0)]))
+    if not len(times):
+        return times
+    return times[np.concatenate([[True], np.diff(times) > 0.5 / fps])]
 
 
 def merge_people(tracks: Sequence[Track], person: Mapping[int, int]) -> list[Track]:

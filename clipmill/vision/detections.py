@@ -15,7 +15,7 @@ import numpy as np
 
 from clipmill.errors import InputError
 
-__all__ = ["Detections", "box_containment", "box_iou", "nms_indices", "weighted_box_fusion"]
+__all__ = ["Detections", "box_containment", "box_iou", "nms_groups", "nms_indices", "weighted_box_fusion"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,12 +33,16 @@ class Detections:
         merged detector gave none.
     source : ndarray, shape (N,), str
         Name of the detector behind each box.
+    support : ndarray, shape (N,), int
+        How many detectors of an ensemble found this face (1 for a single detector): agreement is
+        evidence a lone detector's low-confidence box lacks (a seal on a flag fools one, not two).
     """
 
     xyxy: np.ndarray
     confidence: np.ndarray
     landmarks: np.ndarray | None = None
     source: np.ndarray | None = None
+    support: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
@@ -54,10 +58,14 @@ class Detections:
         source = np.asarray([""] * n if self.source is None else self.source, dtype=str).reshape(-1)
         if len(source) != n:
             raise InputError(f"source has {len(source)} names for {n} boxes")
+        support = np.ones(n, np.int64) if self.support is None else np.asarray(self.support, np.int64).reshape(-1)
+        if len(support) != n:
+            raise InputError(f"support has {len(support)} counts for {n} boxes")
         object.__setattr__(self, "xyxy", xyxy)
         object.__setattr__(self, "confidence", confidence)
         object.__setattr__(self, "landmarks", landmarks)
         object.__setattr__(self, "source", source)
+        object.__setattr__(self, "support", support)
 
     @classmethod
     def empty(cls) -> Detections:
@@ -79,6 +87,7 @@ class Detections:
             self.confidence[index],
             None if self.landmarks is None else self.landmarks[index],
             self.source[index],
+            self.support[index],
         )
 
     @property
@@ -106,6 +115,7 @@ class Detections:
             np.concatenate([d.confidence for d in items]),
             landmarks,
             np.concatenate([d.source for d in items]),
+            np.concatenate([d.support for d in items]),
         )
 
     def nms(self, iou_threshold: float = 0.5, *, containment_threshold: float | None = None) -> Detections:
@@ -113,12 +123,18 @@ class Detections:
 
         With ``containment_threshold``, a box is also suppressed when that fraction of it (or of the
         kept box) lies inside a kept box: faces do not nest, so a loose box around a tight one is the
-        same face. The result is sorted by decreasing confidence.
+        same face. The result is sorted by decreasing confidence; each kept box's ``support`` counts
+        the distinct detectors among it and the boxes it suppressed.
         """
-        keep = nms_indices(
+        groups = nms_groups(
             self.xyxy, self.confidence, iou_threshold=iou_threshold, containment_threshold=containment_threshold
         )
-        return self[keep]
+        kept = self[np.asarray([group[0] for group in groups], np.int64)]
+        support = [
+            max(len({name for m in group for name in str(self.source[m]).split("+")}), int(self.support[group].max()))
+            for group in groups
+        ]
+        return Detections(kept.xyxy, kept.confidence, kept.landmarks, kept.source, support)
 
     def fuse(self, iou_threshold: float = 0.5, *, weights: Mapping[str, float] | None = None) -> Detections:
         """Weighted box fusion of overlapping boxes; see :func:`weighted_box_fusion`."""
@@ -132,6 +148,7 @@ class Detections:
             self.confidence,
             None if self.landmarks is None else self.landmarks * factor,
             self.source,
+            self.support,
         )
 
     def shift(self, dx: float, dy: float) -> Detections:
@@ -142,6 +159,7 @@ class Detections:
             self.confidence,
             None if self.landmarks is None else self.landmarks + offset,
             self.source,
+            self.support,
         )
 
     def clip(self, width: int, height: int) -> Detections:
@@ -149,7 +167,7 @@ class Detections:
         xyxy = self.xyxy.copy()
         xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, width)
         xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, height)
-        clipped = Detections(xyxy, self.confidence, self.landmarks, self.source)
+        clipped = Detections(xyxy, self.confidence, self.landmarks, self.source, self.support)
         return clipped[clipped.area > 0]
 
 
@@ -198,6 +216,18 @@ def nms_indices(
     A box is suppressed by a more confident kept box when their IoU exceeds ``iou_threshold`` or,
     if given, their intersection over the smaller area exceeds ``containment_threshold``.
     """
+    groups = nms_groups(xyxy, scores, iou_threshold=iou_threshold, containment_threshold=containment_threshold)
+    return np.asarray([group[0] for group in groups], dtype=np.int64)
+
+
+def nms_groups(
+    xyxy: np.ndarray,
+    scores: np.ndarray,
+    *,
+    iou_threshold: float,
+    containment_threshold: float | None = None,
+) -> list[np.ndarray]:
+    """Greedy NMS as groups: each kept box's index first, then the boxes it suppressed (see `nms_indices`)."""
     for name, value in (("iou_threshold", iou_threshold), ("containment_threshold", containment_threshold)):
         if value is not None and not 0.0 <= value <= 1.0:
             raise InputError(f"{name} must lie in [0, 1], got {value}")
@@ -205,14 +235,17 @@ def nms_indices(
     overlap = box_iou(xyxy, xyxy) > iou_threshold
     if containment_threshold is not None:
         overlap |= box_containment(xyxy, xyxy) > containment_threshold
-    keep: list[int] = []
+    groups: list[np.ndarray] = []
     suppressed = np.zeros(len(order), bool)
     for i in order:
         if suppressed[i]:
             continue
-        keep.append(int(i))
+        taken = overlap[i] & ~suppressed
+        taken[i] = False
+        groups.append(np.concatenate([[i], np.flatnonzero(taken)]).astype(np.int64))
         suppressed |= overlap[i]
-    return np.asarray(keep, dtype=np.int64)
+        suppressed[i] = True
+    return groups
 
 
 def weighted_box_fusion(
@@ -266,12 +299,14 @@ def weighted_box_fusion(
     confidence = []
     landmarks = []
     sources = []
+    support = []
     for members in clusters:
         sw = score[members]
         mean_conf = float(np.average(detections.confidence[members], weights=w[members]))
         distinct = sorted(set(detections.source[members].tolist()))
         confidence.append(mean_conf * min(len(distinct), n_sources) / n_sources)
         sources.append("+".join(distinct))
+        support.append(len(distinct))
         if detections.landmarks is not None:
             marks = detections.landmarks[members]
             valid = ~np.isnan(marks[:, 0, 0])
@@ -285,5 +320,6 @@ def weighted_box_fusion(
         np.asarray(confidence),
         None if detections.landmarks is None else np.asarray(landmarks),
         np.asarray(sources),
+        np.asarray(support),
     )
     return fused[np.argsort(-fused.confidence, kind="stable")]

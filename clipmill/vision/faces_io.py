@@ -25,12 +25,13 @@ from clipmill.errors import InputError
 from clipmill.media import iter_frame_chunks, keyframe_times, probe
 from clipmill.vision.chunks import (
     TABLE_COLUMNS,
+    ChunkFaces,
     ChunkSpec,
     SamplingConfig,
     choose_samples,
     find_cuts,
     table_to_tracks,
-    track_chunk,
+    track_shots,
     tracks_to_table,
 )
 from clipmill.vision.detections import Detections
@@ -42,8 +43,10 @@ from clipmill.vision.tracking import Track, TrackerConfig
 
 __all__ = [
     "FaceOptions",
+    "analyse_chunk",
     "default_analysis_size",
     "detect_chunk",
+    "read_cut_times",
     "read_tracks",
     "reference_embeddings",
     "write_tracks",
@@ -52,6 +55,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _EMBEDDINGS_KEY = "clipmill.embeddings"
+_CUTS_KEY = "clipmill.cut_times_s"
 _SCHEMA = pa.schema([(name, pa.from_numpy_dtype(np.dtype(dtype))) for name, dtype in TABLE_COLUMNS.items()])
 
 
@@ -121,15 +125,22 @@ class FaceOptions:
         )
 
 
-def write_tracks(tracks: list[Track], path: Path) -> Path:
+def write_tracks(tracks: list[Track], path: Path, *, cut_times_s: np.ndarray | None = None) -> Path:
     """Write tracks to a Parquet file with the columns of `~clipmill.vision.chunks.TABLE_COLUMNS`.
 
-    Track embeddings, when present, travel in the file's metadata under ``clipmill.embeddings``.
+    Track embeddings, when present, travel in the file's metadata under ``clipmill.embeddings``, the
+    shot cuts found while decoding (times of the frames that start a new shot) under
+    ``clipmill.cut_times_s``: shots are detected once, in the face stage, and framing reads them here.
     """
     table = pa.Table.from_pydict(tracks_to_table(tracks), schema=_SCHEMA)
+    metadata = {}
     embeddings = {str(tr.id): np.asarray(tr.embedding, np.float32).tolist() for tr in tracks if tr.embedding is not None}
     if embeddings:
-        table = table.replace_schema_metadata({_EMBEDDINGS_KEY: json.dumps(embeddings)})
+        metadata[_EMBEDDINGS_KEY] = json.dumps(embeddings)
+    if cut_times_s is not None:
+        metadata[_CUTS_KEY] = json.dumps([round(float(t), 6) for t in cut_times_s])
+    if metadata:
+        table = table.replace_schema_metadata(metadata)
     pq.write_table(table, path)
     return path
 
@@ -145,6 +156,12 @@ def read_tracks(path: Path) -> list[Track]:
     ]
 
 
+def read_cut_times(path: Path) -> np.ndarray:
+    """The shot cuts stored with the tracks by :func:`write_tracks` (empty when none were stored)."""
+    metadata = pq.read_schema(path).metadata or {}
+    return np.asarray(json.loads(metadata.get(_CUTS_KEY.encode(), b"[]")), np.float64)
+
+
 def default_analysis_size(width: int, height: int, *, max_side: int | None = 1280) -> tuple[int, int]:
     """Even frame size to decode at: the source size, downscaled so its long side is at most ``max_side``.
 
@@ -157,7 +174,12 @@ def default_analysis_size(width: int, height: int, *, max_side: int | None = 128
     return max(2, int(round(width * factor / 2)) * 2), max(2, int(round(height * factor / 2)) * 2)
 
 
-def detect_chunk(
+def detect_chunk(path: Path, spec: ChunkSpec, **kwargs) -> list[Track]:
+    """Face tracks of one chunk of ``path`` (see :func:`analyse_chunk`, whose arguments it takes)."""
+    return analyse_chunk(path, spec, **kwargs).tracks
+
+
+def analyse_chunk(
     path: Path,
     spec: ChunkSpec,
     *,
@@ -170,8 +192,11 @@ def detect_chunk(
     batch_frames: int = 32,
     ffmpeg: str = "ffmpeg",
     identity: str | None = None,
-) -> list[Track]:
-    """Face tracks of one chunk of ``path``, boxes in source pixels, times on the file's timeline.
+) -> ChunkFaces:
+    """Faces of one chunk of ``path``: tracks and rejected candidates in source pixels, and its shot cuts.
+
+    Times are on the file's timeline. The shots come from the frame changes of the frames decoded for
+    detection (no second pass), and each shot's first frame is always detected.
 
     Parameters
     ----------
@@ -216,13 +241,14 @@ def detect_chunk(
         ensemble.close()
     cuts = find_cuts(energy, threshold=sampling.cut_threshold)
     sampled = detector.sampled
-    tracks = track_chunk(times, sampled, cuts=cuts, config=tracker_config, embeddings=detector.embeddings)
+    found = track_shots(times, sampled, cuts=cuts, config=tracker_config, embeddings=detector.embeddings)
     elapsed = time.perf_counter() - started
     log.info(
-        "chunk %d: %d frames, %d detected, %d cuts, %d tracks in %.2f s (%.1f frames/s)",
-        spec.index, len(times), len(sampled), len(cuts), len(tracks), elapsed, len(times) / max(elapsed, 1e-9),
+        "chunk %d: %d frames, %d detected, %d cuts, %d tracks, %d rejected candidates in %.2f s (%.1f frames/s)",
+        spec.index, len(times), len(sampled), len(cuts), len(found.tracks), len(found.rejected), elapsed,
+        len(times) / max(elapsed, 1e-9),
     )
-    return tracks
+    return found
 
 
 class _FrameDetector:

@@ -71,7 +71,12 @@ class FramingSettings:
 
 @dataclass(frozen=True)
 class FramingPath:
-    """Crop size, output size and the crop's top-left corner for every output frame."""
+    """Crop size, output size and the crop's top-left corner for every output frame.
+
+    Quality over all output frames: ``subject_inside_share`` of the ``tracked_frames`` that show a
+    face (any confirmed track), ``no_face_share`` of all frames without one, and the longest run of
+    frames with a face whose subject is outside the window (``worst_outside_frames``).
+    """
 
     aspect: str
     fps: str
@@ -88,6 +93,9 @@ class FramingPath:
     h: np.ndarray | None = None
     source_width: int = 0
     source_height: int = 0
+    no_face_share: float = 0.0
+    worst_outside_frames: int = 0
+    n_shots: int = 1
 
     @property
     def composite(self) -> bool:
@@ -107,6 +115,9 @@ class FramingPath:
             "aspect": self.aspect, "fps": self.fps, "crop_width": self.crop_width, "crop_height": self.crop_height,
             "out_width": self.out_width, "out_height": self.out_height,
             "subject_inside_share": round(self.subject_inside_share, 4), "tracked_frames": self.tracked_frames,
+            "no_face_share": round(self.no_face_share, 4), "worst_outside_frames": self.worst_outside_frames,
+            "worst_outside_s": round(self.worst_outside_frames / float(Fraction(self.fps)), 3),
+            "n_shots": self.n_shots,
             "jerk": round(self.jerk, 3), "x": self.x.astype(int).tolist(), "y": self.y.astype(int).tolist(),
         }
         if self.composite:
@@ -123,6 +134,8 @@ class FramingPath:
             y=np.asarray(data["y"], dtype=int), subject_inside_share=data["subject_inside_share"],
             tracked_frames=data["tracked_frames"], jerk=data["jerk"], **sizes,
             source_width=data.get("source_width", 0), source_height=data.get("source_height", 0),
+            no_face_share=data.get("no_face_share", 0.0), worst_outside_frames=data.get("worst_outside_frames", 0),
+            n_shots=data.get("n_shots", 1),
         )
 
 
@@ -199,14 +212,21 @@ def _talking_scores(activity: ActivityTrace, frame_times: np.ndarray, settings: 
 
 
 def follow(targets: np.ndarray, ids: np.ndarray, *, low: float, high: float, fps: float,
-           settings: FramingSettings, extent: float, jump: float) -> np.ndarray:
+           settings: FramingSettings, extent: float, jump: float, cuts: Sequence[int] = (),
+           spans: np.ndarray | None = None, window: float = 0.0) -> np.ndarray:
     """A camera coordinate per frame that follows `targets` (NaN = no subject: hold, or centre).
 
     Holds inside the dead zone, pans with bounded speed and acceleration, and jumps at a shot
     change (the subject's track ended and a new one began) or to a new subject farther than `jump`.
+    With `spans` (the subject's extent per frame) and `window` (the crop's), the dead zone narrows so
+    that a large face still fits, and a face that fits the window never pokes out of it (the camera
+    is pushed by the face's edge).
+    `cuts` (frame indices that start a new shot) plan each shot on its own: on a cut frame the camera
+    is put straight on the new shot's first subject, never panning across the cut nor moving before it.
     """
     dt = 1.0 / fps
-    dead = settings.dead_zone * extent
+    dead_zone = settings.dead_zone * extent
+    room = np.full(len(targets), np.inf) if spans is None else (window - np.asarray(spans, np.float64)) / 2
     vmax, amax = settings.max_speed * extent, settings.max_accel * extent
     centre = (low + high) / 2
     known = np.flatnonzero(~np.isnan(targets))
@@ -214,17 +234,27 @@ def follow(targets: np.ndarray, ids: np.ndarray, *, low: float, high: float, fps
     velocity = 0.0
     path = np.empty(len(targets))
     previous_id = ids[known[0]] if len(known) else -1
+    bounds = sorted({int(c) for c in cuts if 0 < c < len(targets)}) + [len(targets)]
     for i, target in enumerate(targets):
+        if i == bounds[0]:
+            bounds.pop(0)
+            first = known[(known >= i) & (known < bounds[0])]
+            if len(first):
+                position, velocity, previous_id = float(np.clip(targets[first[0]], low, high)), 0.0, ids[first[0]]
         if np.isnan(target):
             path[i] = position
             continue
         if ids[i] != previous_id and (not _present_later(ids, previous_id, i) or abs(target - position) > jump):
             position, velocity = float(np.clip(target, low, high)), 0.0
         previous_id = ids[i]
+        dead = min(dead_zone, max(0.0, room[i] - 2.0)) if np.isfinite(room[i]) else dead_zone
         error = target - position
         wanted = 0.0 if abs(error) <= dead else np.sign(error) * min(vmax, 2.0 * (abs(error) - dead))
         velocity += float(np.clip(wanted - velocity, -amax * dt, amax * dt))
-        position = float(np.clip(position + velocity * dt, low, high))
+        position = position + velocity * dt
+        if np.isfinite(room[i]) and room[i] >= 0 and abs(target - position) > room[i]:
+            position = target - np.sign(target - position) * room[i]  # a face that fits is never cut
+        position = float(np.clip(position, low, high))
         path[i] = position
     return path
 
@@ -237,8 +267,15 @@ def _present_later(ids: np.ndarray, track_id: int, index: int) -> bool:
 def plan_framing(
     tracks: Sequence[Track], *, width: int, height: int, fps: str, plan: EditPlan, aspect: str,
     activity: ActivityTrace | None = None, settings: FramingSettings = FramingSettings(),
+    cut_times_s: Sequence[float] = (),
 ) -> FramingPath:
-    """The crop path for the rendered clip, one position per output frame."""
+    """The crop path for the rendered clip, one position per output frame.
+
+    `cut_times_s` are the segment's shot cuts (from the face stage): the path is planned shot by
+    shot and jumps on each cut frame. The quality figures count every output frame: the share of
+    frames with a face (any track) whose subject lies inside the window, the share without a face,
+    and the longest run of frames with a face outside it.
+    """
     ratio = parse_aspect(aspect)
     rate = float(Fraction(fps))
     crop_w, crop_h = crop_size(width, height, ratio)
@@ -248,12 +285,13 @@ def plan_framing(
     n_source = int(np.ceil(plan.source_duration_s * rate - 1e-3))
     source_times = np.arange(n_source) / rate
     boxes, ids = subject_boxes(tracks, source_times, activity=activity, settings=settings)
+    cuts = np.round(np.asarray(cut_times_s, np.float64) * rate).astype(int)
     centre_x = (boxes[:, 0] + boxes[:, 2]) / 2
     centre_y = (boxes[:, 1] + boxes[:, 3]) / 2
     cam_x = follow(centre_x, ids, low=crop_w / 2, high=width - crop_w / 2, fps=rate, settings=settings,
-                   extent=width, jump=crop_w)
+                   extent=width, jump=crop_w, cuts=cuts, spans=boxes[:, 2] - boxes[:, 0], window=crop_w)
     cam_y = follow(centre_y, ids, low=crop_h / 2, high=height - crop_h / 2, fps=rate, settings=settings,
-                   extent=height, jump=crop_h)
+                   extent=height, jump=crop_h, cuts=cuts, spans=boxes[:, 3] - boxes[:, 1], window=crop_h)
 
     n_out = int(round(plan.output_duration * rate))
     source_index = np.array(
@@ -268,7 +306,7 @@ def plan_framing(
     else:
         faces = _all_boxes(tracks, source_times)
         x, y, win_w, win_h = _windows(faces, boxes, ids, cam_x, cam_y, width=width, height=height, ratio=ratio,
-                                      crop=(crop_w, crop_h), rate=rate, settings=settings)
+                                      crop=(crop_w, crop_h), rate=rate, settings=settings, cuts=cuts)
         x, y, win_w, win_h = x[source_index], y[source_index], win_w[source_index], win_h[source_index]
         pan = x + win_w / 2
         inside_frame = (x >= 0) & (y >= 0) & (x + win_w <= width) & (y + win_h <= height)
@@ -276,16 +314,20 @@ def plan_framing(
             sizes = dict(w=win_w, h=win_h, source_width=width, source_height=height)
 
     subject = boxes[source_index]
-    tracked = ~np.isnan(subject[:, 0])
+    with_face = ~np.isnan(subject[:, 0])
     inside = (
         (subject[:, 0] >= x - 1) & (subject[:, 2] <= x + win_w + 1)
         & (subject[:, 1] >= y - 1) & (subject[:, 3] <= y + win_h + 1)
     )
-    share = float(inside[tracked].mean()) if tracked.any() else 1.0
+    outside = with_face & ~inside
     jerk = _jerk(pan, rate=rate, width=width, jump=crop_w / 2)
     return FramingPath(
         aspect=aspect, fps=fps, crop_width=crop_w, crop_height=crop_h, out_width=out_w, out_height=out_h, x=x, y=y,
-        subject_inside_share=share, tracked_frames=int(tracked.sum()), jerk=jerk, **sizes,
+        subject_inside_share=float(inside[with_face].mean()) if with_face.any() else 1.0,
+        tracked_frames=int(with_face.sum()), jerk=jerk, **sizes,
+        no_face_share=float(1.0 - with_face.mean()) if n_out else 0.0,
+        worst_outside_frames=max(_run_lengths(outside), default=0),
+        n_shots=len({int(c) for c in cuts if 0 < c < n_source}) + 1,
     )
 
 
@@ -301,6 +343,7 @@ def _all_boxes(tracks: Sequence[Track], frame_times: np.ndarray) -> np.ndarray:
 def _windows(
     faces: np.ndarray, boxes: np.ndarray, ids: np.ndarray, cam_x: np.ndarray, cam_y: np.ndarray, *, width: int,
     height: int, ratio: Fraction, crop: tuple[int, int], rate: float, settings: FramingSettings,
+    cuts: Sequence[int] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per source frame, a window of `ratio` (top-left may lie outside the frame) for the two optional modes.
 
@@ -324,15 +367,16 @@ def _windows(
         goal_x = np.where(group, (union[:, 0] + union[:, 2]) / 2, (boxes[:, 0] + boxes[:, 2]) / 2)
         goal_y = np.where(group, (union[:, 1] + union[:, 3]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2)
         cam_x = follow(goal_x, ids, low=crop_w / 2, high=width - crop_w / 2, fps=rate, settings=settings,
-                       extent=width, jump=crop_w)
+                       extent=width, jump=crop_w, cuts=cuts)
         cam_y = follow(goal_y, ids, low=crop_h / 2, high=height - crop_h / 2, fps=rate, settings=settings,
-                       extent=height, jump=crop_h)
+                       extent=height, jump=crop_h, cuts=cuts)
         reach_x = np.maximum(cam_x - union[:, 0], union[:, 2] - cam_x) + margin
         reach_y = np.maximum(cam_y - union[:, 1], union[:, 3] - cam_y) + margin
         need = 2 * np.maximum(reach_x, reach_y * float(ratio))
         target_w = np.where(group, need + dead, crop_w - dead)
         target_w[count == 0] = np.nan
-        win_w = follow(target_w, ids, low=crop_w, high=full_w, fps=rate, settings=settings, extent=width, jump=full_w)
+        win_w = follow(target_w, ids, low=crop_w, high=full_w, fps=rate, settings=settings, extent=width, jump=full_w,
+                       cuts=cuts)
     else:
         win_w = np.full(len(boxes), float(crop_w))
     if settings.no_face == "letterbox":
@@ -348,6 +392,12 @@ def _corner(centre: np.ndarray, size: np.ndarray, extent: int) -> np.ndarray:
     """Top-left coordinate of a window of `size` around `centre`: inside ``[0, extent]`` when it fits, else centred."""
     inside = np.clip(np.round(centre - size / 2), 0, np.maximum(extent - size, 0))
     return np.where(size <= extent, inside, (extent - size) // 2).astype(int)
+
+
+def _run_lengths(mask: np.ndarray) -> list[int]:
+    """Lengths of the True runs of `mask`."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    return (edges[1::2] - edges[::2]).tolist()
 
 
 def _long_runs(mask: np.ndarray, minimum: int) -> np.ndarray:

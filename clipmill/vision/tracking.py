@@ -26,7 +26,7 @@ from clipmill.errors import InputError
 from clipmill.vision.detections import Detections, box_iou
 from clipmill.vision.embeddings import cosine_distances, unit_rows
 
-__all__ = ["FaceTracker", "KalmanBoxFilter", "Track", "TrackerConfig", "stitch_tracks", "track_faces"]
+__all__ = ["FaceTracker", "KalmanBoxFilter", "Track", "TrackerConfig", "run_tracker", "stitch_tracks", "track_faces"]
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,13 @@ class TrackerConfig:
     iou_threshold : float
         Minimum IoU between a predicted box and a detection to associate them.
     min_hits : int
-        Observations before a track is confirmed (born); unconfirmed tracks vanish at their first miss.
+        Observations with evidence before a track is confirmed (born); unconfirmed tracks vanish at their
+        first miss, and a track that never gathers the evidence is never output (see `rejected`).
+    min_support, strong_confidence : int, float
+        A detection is evidence of a face when at least ``min_support`` ensemble members found it, or
+        when its confidence reaches ``strong_confidence``. Weaker detections still extend a track, but
+        cannot make one: on real footage a seal or a portrait behind the speaker draws 0.5-0.73 from
+        YuNet alone, frame after frame, while faces get >= 0.9 from it or the agreement of both members.
     max_age_s : float
         Seconds a confirmed track survives without a detection (occlusion bridging); then it ends.
     bridge_distance : float
@@ -129,6 +135,8 @@ class TrackerConfig:
 
     iou_threshold: float = 0.2
     min_hits: int = 3
+    min_support: int = 2
+    strong_confidence: float = 0.8
     max_age_s: float = 2.0
     bridge_distance: float = 1.5
     position_noise: float = 0.1
@@ -233,6 +241,7 @@ class _LiveTrack:
     id: int
     kf: KalmanBoxFilter
     hits: int = 1
+    evidence: int = 0
     last_seen: float = 0.0
     confirmed: bool = False
     times: list[float] = field(default_factory=list)
@@ -280,6 +289,7 @@ class FaceTracker:
         self._tentative_id = -1
         self._live: list[_LiveTrack] = []
         self._done: list[_LiveTrack] = []
+        self._rejected: list[_LiveTrack] = []
         self._last_t: float | None = None
 
     def update(self, t: float, detections: Detections, embeddings: np.ndarray | None = None) -> None:
@@ -312,16 +322,15 @@ class FaceTracker:
             for r, k in _assign(bridge, max_cost=_INFEASIBLE / 2):
                 matches.append((lost[r], free_dets[k]))
                 log.debug("bridged track %d at t=%.3f", self._live[lost[r]].id, t)
+        evidence = (detections.support >= c.min_support) | (detections.confidence >= c.strong_confidence)
         matched_tracks = set()
         for i, d in matches:
             tr = self._live[i]
             tr.kf.update(detections.xyxy[d], float(detections.confidence[d]))
             tr.hits += 1
+            tr.evidence += int(evidence[d])
             tr.record(t, float(detections.confidence[d]), None if embeddings is None else embeddings[d])
-            if not tr.confirmed and tr.hits >= c.min_hits:
-                tr.confirmed = True
-                tr.id = self._next_id
-                self._next_id += 1
+            self._confirm_if_due(tr)
             matched_tracks.add(i)
         survivors = []
         for i, tr in enumerate(self._live):
@@ -329,15 +338,23 @@ class FaceTracker:
                 survivors.append(tr)
             elif tr.confirmed:
                 self._done.append(tr)
+            elif tr.hits >= c.min_hits:
+                self._rejected.append(tr)
         for d in sorted(set(range(len(detections))) - {d for _, d in matches}):
-            tr = _LiveTrack(self._tentative_id, KalmanBoxFilter(detections.xyxy[d], t, c), last_seen=t)
+            tr = _LiveTrack(
+                self._tentative_id, KalmanBoxFilter(detections.xyxy[d], t, c), evidence=int(evidence[d]), last_seen=t
+            )
             self._tentative_id -= 1
             tr.record(t, float(detections.confidence[d]), None if embeddings is None else embeddings[d])
-            if c.min_hits <= 1:
-                tr.confirmed, tr.id = True, self._next_id
-                self._next_id += 1
+            self._confirm_if_due(tr)
             survivors.append(tr)
         self._live = survivors
+
+    def _confirm_if_due(self, tr: _LiveTrack) -> None:
+        """Give a tentative track its id once it has ``min_hits`` observations with evidence of a face."""
+        if not tr.confirmed and tr.evidence >= self.config.min_hits:
+            tr.confirmed, tr.id = True, self._next_id
+            self._next_id += 1
 
     def _embedding_distance(self, embeddings: np.ndarray | None, n_dets: int) -> np.ndarray:
         """Cost term per (live track, detection): weighted cosine distance, infeasible beyond the limit.
@@ -378,6 +395,20 @@ class FaceTracker:
         for tr in sorted(confirmed, key=lambda tr: tr.id):
             out.append(self._resample(tr, frame_times))
         return [t for t in out if len(t)]
+
+    def rejected(self) -> list[Track]:
+        """Candidates seen at least ``min_hits`` times that never had the evidence of a face, ids from 1.
+
+        Boxes only at the observed times: they are what a person checking the tracker wants to see
+        (``clipmill faces --overlay``), not faces.
+        """
+        c = self.config
+        persistent = self._rejected + [tr for tr in self._live if not tr.confirmed and tr.hits >= c.min_hits]
+        persistent.sort(key=lambda tr: tr.times[0])
+        return [
+            Track(k, np.asarray(tr.times), np.asarray(tr.boxes), np.asarray(tr.confidences))
+            for k, tr in enumerate(persistent, start=1)
+        ]
 
     def _resample(self, tr: _LiveTrack, frame_times: np.ndarray) -> Track:
         obs_t = np.asarray(tr.times)
@@ -431,6 +462,19 @@ def track_faces(
     list of Track
         Confirmed tracks ordered by id.
     """
+    tracker = run_tracker(times, detections, config=config, first_id=first_id, embeddings=embeddings)
+    return tracker.tracks(np.asarray(times, np.float64) if frame_times is None else frame_times)
+
+
+def run_tracker(
+    times: np.ndarray,
+    detections: Sequence[Detections],
+    *,
+    config: TrackerConfig | None = None,
+    first_id: int = 1,
+    embeddings: Sequence[np.ndarray | None] | None = None,
+) -> FaceTracker:
+    """A `FaceTracker` fed every sampled frame (arguments as `track_faces`), to read tracks and rejects from."""
     times = np.asarray(times, np.float64)
     if len(times) != len(detections) or (embeddings is not None and len(embeddings) != len(times)):
         raise InputError(
@@ -440,7 +484,7 @@ def track_faces(
     tracker = FaceTracker(config, first_id=first_id)
     for k, (t, dets) in enumerate(zip(times, detections)):
         tracker.update(float(t), dets, None if embeddings is None else embeddings[k])
-    return tracker.tracks(times if frame_times is None else frame_times)
+    return tracker
 
 
 def _overlap_score(a: Track, b: Track, *, max_gap_s: float) -> float:

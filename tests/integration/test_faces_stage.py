@@ -22,7 +22,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowR
 from prefect.client.schemas.sorting import FlowRunSort
 
 from clipmill.errors import InputError
-from clipmill.vision.faces_io import read_tracks, write_tracks
+from clipmill.vision.faces_io import read_cut_times, read_tracks, write_tracks
 from clipmill.vision.tracking import Track
 from flows.faces import dask_runner_options, face_tracks
 from tests.media_factory import ffmpeg
@@ -97,6 +97,10 @@ def test_each_talker_gets_exactly_one_track_and_a_rerun_skips_stored_chunks(
         assert np.all(track.xyxy[:, 2] - track.xyxy[:, 0] > 60)
     # talkers 4 and 7 span the chunk boundaries at 10 s and 20 s and kept one id
     assert tracks[3].start < 10.0 < tracks[3].end and tracks[6].start < 20.0 < tracks[6].end
+    # the shots are found once, while detecting, and stored with the tracks for framing
+    cuts = [k * TALKER_S for k in range(1, TALKERS)]
+    assert summary["cut_times_s"] == pytest.approx(cuts)
+    assert read_cut_times(store.get_file(result["tracks_key"], tmp_path / "cuts.parquet")).tolist() == pytest.approx(cuts)
 
     # resume: replace a stored chunk; a re-run must use it as it is, not recompute it
     with_no_faces = write_tracks([], tmp_path / "empty.parquet")
@@ -157,7 +161,10 @@ def test_runner_options_follow_the_environment():
 
 def test_parquet_round_trip_is_exact(tmp_path):
     track = Track(4, np.arange(3) / 25, np.asarray([[1.25, 2, 3, 4]] * 3), [0.5, 0.6, 0.7], [True, False, True])
-    back = read_tracks(write_tracks([track], tmp_path / "t.parquet"))
+    written = write_tracks([track], tmp_path / "t.parquet", cut_times_s=np.array([0.04, 1.5]))
+    back = read_tracks(written)
+    assert read_cut_times(written).tolist() == [0.04, 1.5]
+    assert read_cut_times(write_tracks([track], tmp_path / "none.parquet")).tolist() == []
     assert len(back) == 1 and back[0].id == 4
     assert np.array_equal(back[0].times, track.times) and np.array_equal(back[0].xyxy, track.xyxy)
     assert np.array_equal(back[0].confidence, track.confidence) and back[0].observed.tolist() == [True, False, True]

@@ -43,7 +43,7 @@ class Kill:
 
 
 def keys_detecting_faces(dask_worker) -> tuple[int, list[str]]:
-    """Runs on each worker: its process id and the tasks whose thread is inside `detect_chunk` now.
+    """Runs on each worker: its process id and the tasks whose thread is inside `analyse_chunk` now.
 
     Looking at the executing threads' stacks, not just at ``state.executing``, makes the kill land in
     the middle of the detection rather than in Prefect's task start-up.
@@ -52,7 +52,7 @@ def keys_detecting_faces(dask_worker) -> tuple[int, list[str]]:
     keys = []
     for ident, key in dask_worker.active_threads.items():
         frame = frames.get(ident)
-        while frame is not None and frame.f_code.co_name != "detect_chunk":
+        while frame is not None and frame.f_code.co_name != "analyse_chunk":
             frame = frame.f_back
         if frame is not None:
             keys.append(str(key))

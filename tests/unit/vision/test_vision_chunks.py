@@ -13,11 +13,12 @@ from clipmill.vision.chunks import (
     count_frames,
     find_cuts,
     fps_value,
+    merge_cut_times,
     plan_chunks,
     stitch_chunks,
     summarize_tracks,
     table_to_tracks,
-    track_chunk,
+    track_shots,
     tracks_to_table,
 )
 from clipmill.vision.detections import Detections
@@ -110,19 +111,35 @@ def test_keyframe_and_adaptive_choices_include_key_frames_and_cuts() -> None:
     assert forced.tolist() == [0, 39, 40, 59]
 
 
-def test_track_chunk_does_not_carry_an_id_across_a_cut() -> None:
+def test_track_shots_does_not_carry_an_id_across_a_cut() -> None:
     times = np.arange(40) / FPS
     sampled = {i: face([100, 100, 180, 180]) for i in range(0, 40, 2)}
     sampled.update({19: face([100, 100, 180, 180]), 20: face([102, 100, 182, 180])})
-    one_shot = track_chunk(times, sampled)
-    two_shots = track_chunk(times, sampled, cuts=[20])
+    one_shot = track_shots(times, sampled).tracks
+    two_shots = track_shots(times, sampled, cuts=[20]).tracks
     assert [(t.id, len(t)) for t in one_shot] == [(1, 40)]
     assert [(t.id, t.start, t.end) for t in two_shots] == [(1, 0.0, 19 / FPS), (2, 20 / FPS, 39 / FPS)]
 
 
-def test_track_chunk_rejects_samples_outside_the_chunk() -> None:
+def test_track_shots_reports_its_cuts_and_the_rejected_candidates() -> None:
+    times = np.arange(40) / FPS
+    seal = Detections([[300, 300, 360, 370]], [0.6])
+    sampled = {i: Detections.concat([face([100, 100, 180, 180]), seal]) for i in range(0, 40, 2)}
+    found = track_shots(times, sampled, cuts=[20])
+    assert found.cut_times_s.tolist() == [20 / FPS]
+    assert [t.id for t in found.tracks] == [1, 2]
+    assert [(t.id, t.start, t.end) for t in found.rejected] == [(1, 0.0, 18 / FPS), (2, 20 / FPS, 38 / FPS)]
+
+
+def test_cuts_found_twice_in_overlapping_chunks_are_merged() -> None:
+    merged = merge_cut_times([np.array([1.0, 9.96]), np.array([9.96 + 1e-4, 12.0]), np.zeros(0)], fps=FPS)
+    assert merged.tolist() == [1.0, 9.96, 12.0]
+    assert merge_cut_times([], fps=FPS).tolist() == []
+
+
+def test_track_shots_rejects_samples_outside_the_chunk() -> None:
     with pytest.raises(InputError, match="outside"):
-        track_chunk(np.arange(5) / FPS, {7: face([0, 0, 10, 10])})
+        track_shots(np.arange(5) / FPS, {7: face([0, 0, 10, 10])})
 
 
 def make_track(track_id: int, first: int, last: int, box, *, conf: float = 0.9) -> Track:

@@ -130,3 +130,14 @@ def test_nms_output_has_no_pair_above_threshold(rows, thr) -> None:
     # every dropped box overlaps a kept box above the threshold
     if len(d):
         assert np.all(box_iou(d.xyxy, kept.xyxy).max(axis=1) >= min(thr, 1.0) - 1e-6)
+
+
+def test_nms_counts_the_detectors_that_found_each_kept_face() -> None:
+    d = Detections(
+        [[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60], [51, 50, 61, 60]], [0.9, 0.8, 0.7, 0.6],
+        source=["a", "b", "a", "a"],
+    )
+    kept = d.nms(0.4)
+    assert kept.support.tolist() == [2, 1]
+    assert kept[np.array([False, True])].support.tolist() == [1]
+    assert Detections.concat([kept, kept]).support.tolist() == [2, 1, 2, 1]

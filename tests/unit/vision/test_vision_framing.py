@@ -157,3 +157,33 @@ def test_foreground_fills_the_output_inside_the_frame_and_leaves_bars_outside():
     lines = window_commands(path).strip().splitlines()
     assert len(lines) == 2 and lines[1].startswith("1.000000 crop@fg w 1280, crop@fg h 720, crop@fg x 0")
     assert lines[1].endswith("scale@fg w 404, scale@fg h 228;")
+
+
+def test_a_cut_moves_the_crop_on_its_frame_even_for_the_same_person():
+    # identity joined one person's track across a cut at 2 s: the face jumps from the left to the right third
+    times = np.arange(0, 4 * FPS) / FPS
+    cx = np.where(times < 2, 420.0, 860.0)
+    one = Track(1, times, np.stack([cx - 100, np.full_like(cx, 100), cx + 100, np.full_like(cx, 300)], 1),
+                np.ones(len(times)))
+    path = plan_framing([one], width=1280, height=720, fps="25/1", plan=plan(4), aspect="9:16", cut_times_s=[2.0])
+    assert len(set(path.x[:50].tolist())) == 1  # nothing moves before the cut
+    assert path.x[50] - path.x[49] > 300 and len(set(path.x[50:].tolist())) == 1
+    assert path.subject_inside_share == 1.0 and path.worst_outside_frames == 0 and path.n_shots == 2
+    unplanned = plan_framing([one], width=1280, height=720, fps="25/1", plan=plan(4), aspect="9:16")
+    assert len(set(unplanned.x[50:].tolist())) > 1  # without the cut it is dragged there, then pans on
+
+
+def test_quality_figures_count_every_output_frame():
+    # a face for 2 of 4 s: the frames without one are counted apart, not left out
+    face = track(1, 0, 2, 640.0, width=120.0)
+    path = plan_framing([face], width=1280, height=720, fps="25/1", plan=plan(4), aspect="9:16")
+    assert path.tracked_frames == 50 and path.no_face_share == pytest.approx(0.5)
+    summary = path.to_dict()
+    assert {"no_face_share", "worst_outside_frames", "worst_outside_s", "n_shots"} <= set(summary)
+
+
+def test_a_large_face_near_the_dead_zone_edge_stays_inside():
+    # a 360 px face drifting 60 px: inside the dead zone by its centre, but its edge would leave a 404 px crop
+    big = track(1, 0, 3, lambda t: 640 + 20 * t, width=360.0)
+    path = plan_framing([big], width=1280, height=720, fps="25/1", plan=plan(3), aspect="9:16")
+    assert path.subject_inside_share == 1.0

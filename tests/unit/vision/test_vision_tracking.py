@@ -197,3 +197,33 @@ def test_embeddings_must_match_the_frames() -> None:
     times, dets = frames(3, [lambda t: box_at(t)])
     with pytest.raises(InputError, match="embeddings"):
         track_faces(times, dets, embeddings=[None])
+
+
+def test_a_persistent_weak_lone_candidate_is_rejected_not_tracked() -> None:
+    # a face both members see, and a seal one member sees at 0.6 on every frame
+    times = np.arange(15) / FPS
+    face, seal = box_at(0), [400.0, 300.0, 480.0, 400.0]
+    dets = [Detections([face, seal], [0.95, 0.6], support=[2, 1]) for _ in times]
+    tracker = FaceTracker()
+    for t, d in zip(times, dets):
+        tracker.update(float(t), d)
+    tracks, rejected = tracker.tracks(times), tracker.rejected()
+    assert len(tracks) == 1 and np.allclose(tracks[0].xyxy[0], face, atol=1e-3)
+    assert len(rejected) == 1 and np.allclose(rejected[0].xyxy, [seal], atol=1e-3)
+    assert rejected[0].times.tolist() == times.tolist()
+
+
+@pytest.mark.parametrize("support, confidence", [(2, 0.6), (1, 0.85)])
+def test_agreement_or_a_strong_score_is_evidence_of_a_face(support, confidence) -> None:
+    times = np.arange(10) / FPS
+    dets = [Detections([box_at(0)], [confidence], support=[support]) for _ in times]
+    assert len(track_faces(times, dets)) == 1
+    weak = [Detections([box_at(0)], [0.6], support=[1]) for _ in times]
+    assert track_faces(times, weak) == []
+
+
+def test_weak_detections_extend_a_confirmed_track() -> None:
+    times = np.arange(12) / FPS
+    dets = [Detections([box_at(0)], [0.95 if i < 3 else 0.6], support=[1]) for i in range(12)]
+    tracks = track_faces(times, dets)
+    assert len(tracks) == 1 and len(tracks[0]) == 12
