@@ -82,15 +82,15 @@ class Shot:
         return np.array([x, y, x + w, y + h])
 
 
-#: Tuned on: the seal shot, then a cut while the seal is in view to a face 490 px to the right, the
-#: mirrored seal shot (the seal where the last face was), the first address shot moved to the left
-#: third, the third shot as it is.
+#: Tuned on: both shared videos as they are (the address with its two cuts, the seal shot), then a cut
+#: while the seal is in view to a face 490 px to the right, the mirrored seal shot (the seal where the
+#: last face was) and the first address shot moved to the left third.
 TUNED = (
-    Shot(SEAL_VIDEO, 0, 75),
+    Shot(CUTS_VIDEO, 0, 255),
+    Shot(SEAL_VIDEO, 0, 126),
     Shot(CUTS_VIDEO, 115, 181, "shift:300"),
     Shot(SEAL_VIDEO, 40, 115, "hflip"),
     Shot(CUTS_VIDEO, 0, 75, "shift:-250"),
-    Shot(CUTS_VIDEO, 181, 255),
 )
 
 #: Held out while tuning (other shots, orders and a shrunk shot no tuning run saw).
@@ -110,6 +110,11 @@ class Labels:
     boxes: dict[int, np.ndarray]
     cuts: tuple[int, ...]
     n_frames: int
+
+    def part(self, lo: int, hi: int) -> Labels:
+        """The labels of frames ``[lo, hi)`` only (frame numbers kept), with the cuts inside it."""
+        return Labels({k: b for k, b in self.boxes.items() if lo <= k < hi},
+                      tuple(c for c in self.cuts if lo < c < hi), self.n_frames)
 
     def shot_of(self, frame: int) -> int:
         return int(np.searchsorted(np.asarray(self.cuts), frame, side="right"))
@@ -155,10 +160,11 @@ def build(media: Path, shots: Sequence[Shot], out: Path) -> Labels:
     boxes: dict[int, np.ndarray] = {}
     cuts, offset = [], 0
     for s in shots:
-        source, _ = source_labels(media, s.video)
+        source, source_cuts = source_labels(media, s.video)
         for frame, xywh in source.items():
             if s.start <= frame < s.end and (box := s.box(xywh)) is not None:
                 boxes[offset + frame - s.start] = box
+        cuts.extend(offset + c - s.start for c in source_cuts if s.start < c < s.end)
         offset += s.n_frames
         cuts.append(offset)
     return Labels(boxes, tuple(cuts[:-1]), offset)
