@@ -32,6 +32,7 @@ __all__ = [
     "choose_samples",
     "count_frames",
     "find_cuts",
+    "find_dissolves",
     "fps_value",
     "merge_cut_times",
     "merge_people",
@@ -182,6 +183,52 @@ def find_cuts(energy: np.ndarray, *, threshold: float | None) -> np.ndarray:
     if threshold is None:
         return np.zeros(0, np.int64)
     return np.flatnonzero(energy > threshold).astype(np.int64)
+
+
+def find_dissolves(
+    grey: np.ndarray,
+    energy: np.ndarray,
+    *,
+    half_window: int = 8,
+    min_change: float = 0.1,
+    min_straightness: float = 0.6,
+    hard_threshold: float | None = 0.03,
+) -> np.ndarray:
+    """Middle frames of gradual shot changes (dissolves, fades), from thumbnails already made for sampling.
+
+    A frame is inside a dissolve when the pictures ``half_window`` frames before and after it differ by
+    at least ``min_change`` (mean absolute grey change) and the change went mostly one way: the
+    frame-to-frame changes in between add up to no more than ``1 / min_straightness`` times it. A
+    talker moving changes the picture back and forth and little (<= 0.04 on the real address footage,
+    0.02 on GRID); a 0.6 s dissolve between two set-ups changes it 0.23 with a straightness of 0.84.
+    A run of such frames with a hard cut (``energy`` above ``hard_threshold``) within ``2 * half_window``
+    frames is left to :func:`find_cuts` (a fade often ends in one); any other run is one dissolve,
+    reported at its middle frame.
+
+    Parameters
+    ----------
+    grey : ndarray, shape (F, h, w)
+        Small grey images of every frame (see :func:`~clipmill.vision.sampling.thumbnails`).
+    energy : ndarray, shape (F,)
+        Their frame-to-frame change.
+    """
+    grey = np.asarray(grey, np.float32)
+    energy = np.asarray(energy, np.float64).reshape(-1)
+    n, h = len(grey), half_window
+    if n <= 2 * h:
+        return np.zeros(0, np.int64)
+    centres = np.arange(h, n - h)
+    change = np.abs(grey[centres + h] - grey[centres - h]).mean(axis=(1, 2))
+    path = np.cumsum(np.concatenate([[0.0], energy]))
+    travelled = path[centres + h + 1] - path[centres - h + 1]
+    gradual = (change >= min_change) & (change >= min_straightness * travelled)
+    hard = np.zeros(n, bool) if hard_threshold is None else energy > hard_threshold
+    found = []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], gradual.astype(int), [0]])))
+    for lo, hi in zip(edges[::2], edges[1::2]):
+        if not hard[max(centres[lo] - 2 * h, 0) : centres[hi - 1] + 2 * h + 1].any():
+            found.append(int(centres[lo] + centres[hi - 1]) // 2)
+    return np.asarray(found, np.int64)
 
 
 def choose_samples(

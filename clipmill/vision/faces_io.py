@@ -30,6 +30,7 @@ from clipmill.vision.chunks import (
     SamplingConfig,
     choose_samples,
     find_cuts,
+    find_dissolves,
     table_to_tracks,
     track_shots,
     tracks_to_table,
@@ -38,7 +39,7 @@ from clipmill.vision.detections import Detections
 from clipmill.vision.detectors import DetectorConfig
 from clipmill.vision.ensemble import DEFAULT_DETECTORS, Ensemble, EnsembleConfig, load_ensemble
 from clipmill.vision.identity import IDENTITY_BACKENDS, Embedder, load_embedder
-from clipmill.vision.sampling import motion_energy
+from clipmill.vision.sampling import thumbnail_change, thumbnails
 from clipmill.vision.tracking import Track, TrackerConfig
 
 __all__ = [
@@ -233,13 +234,16 @@ def analyse_chunk(
     ensemble = load_ensemble(ensemble_config)
     detector = _FrameDetector(ensemble, scale, embedder)
     try:
-        times, energy = _detect_stream(
+        times, energy, grey = _detect_stream(
             path, spec, fps=fps, size=size, expected=expected, detector=detector,
             sampling=sampling, batch_frames=batch_frames, ffmpeg=ffmpeg,
         )
     finally:
         ensemble.close()
-    cuts = find_cuts(energy, threshold=sampling.cut_threshold)
+    cuts = np.union1d(
+        find_cuts(energy, threshold=sampling.cut_threshold),
+        find_dissolves(grey, energy, hard_threshold=sampling.cut_threshold),
+    )
     sampled = detector.sampled
     found = track_shots(times, sampled, cuts=cuts, config=tracker_config, embeddings=detector.embeddings)
     elapsed = time.perf_counter() - started
@@ -293,15 +297,16 @@ def _detect_stream(
     sampling: SamplingConfig,
     batch_frames: int,
     ffmpeg: str,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode batch by batch; detect each frame once its sampling decision is final.
 
     A frame's decision needs the next frame's change (a cut after it), so the last frame of each batch
     is carried into the next one; the chunk's last frame is always detected. Returns every decoded
-    frame's time and change from the previous frame.
+    frame's time, change from the previous frame and thumbnail (for gradual shot changes).
     """
     times: list[np.ndarray] = []
     energy: list[np.ndarray] = []
+    greys: list[np.ndarray] = []
     carry: np.ndarray | None = None
     decoded = 0
     keyframes = None
@@ -317,8 +322,10 @@ def _detect_stream(
         if not len(frames):
             break
         stacked = frames if carry is None else np.concatenate([carry[None], frames])
-        change = motion_energy(stacked)
+        grey = thumbnails(stacked)
+        change = thumbnail_change(grey)
         energy.append(change if carry is None else change[1:])
+        greys.append(grey if carry is None else grey[1:])
         times.append(part.times_s[: len(frames)])
         first = decoded - (carry is not None)
         decoded += len(frames)
@@ -337,7 +344,7 @@ def _detect_stream(
     if carry is None:
         raise InputError(f"chunk {spec.index} of {path.name} at {spec.start_s:.3f} s decoded no frames")
     detector.detect(carry[None], [decoded - 1], decoded - 1)
-    return np.concatenate(times), np.concatenate(energy)
+    return np.concatenate(times), np.concatenate(energy), np.concatenate(greys)
 
 
 def reference_embeddings(

@@ -18,7 +18,10 @@ from scipy.optimize import linear_sum_assignment
 from clipmill.errors import InputError
 from clipmill.vision.detections import Detections, box_iou
 
-__all__ = ["AdaptiveSampler", "frame_gaps", "motion_energy", "sample_keyframes", "sample_motion", "sample_uniform"]
+__all__ = [
+    "AdaptiveSampler", "frame_gaps", "motion_energy", "sample_keyframes", "sample_motion", "sample_uniform",
+    "thumbnail_change", "thumbnails",
+]
 
 
 def sample_uniform(
@@ -67,13 +70,22 @@ def motion_energy(frames: np.ndarray, *, size: int = 64) -> np.ndarray:
 
     Frames are reduced to about ``size`` pixels on the long side first: motion of a face, not noise.
     """
+    return thumbnail_change(thumbnails(frames, size=size))
+
+
+def thumbnails(frames: np.ndarray, *, size: int = 64) -> np.ndarray:
+    """Grey images in [0, 1] of about ``size`` pixels on the long side, shape (B, h, w), float32."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise InputError(f"frames must be an array (B, H, W, 3), got shape {frames.shape}")
     step = max(1, max(frames.shape[1:3]) // size)
-    grey = frames[:, ::step, ::step].astype(np.float32).mean(axis=-1) / 255.0
-    energy = np.zeros(len(frames), np.float64)
-    if len(frames) > 1:
+    return frames[:, ::step, ::step].astype(np.float32).mean(axis=-1) / 255.0
+
+
+def thumbnail_change(grey: np.ndarray) -> np.ndarray:
+    """Mean absolute change of each thumbnail from the previous one, shape (B,); the first is 0."""
+    energy = np.zeros(len(grey), np.float64)
+    if len(grey) > 1:
         energy[1:] = np.abs(np.diff(grey, axis=0)).mean(axis=(1, 2))
     return energy
 

@@ -12,6 +12,7 @@ from clipmill.vision.chunks import (
     choose_samples,
     count_frames,
     find_cuts,
+    find_dissolves,
     fps_value,
     merge_cut_times,
     plan_chunks,
@@ -129,6 +130,34 @@ def test_track_shots_reports_its_cuts_and_the_rejected_candidates() -> None:
     assert found.cut_times_s.tolist() == [20 / FPS]
     assert [t.id for t in found.tracks] == [1, 2]
     assert [(t.id, t.start, t.end) for t in found.rejected] == [(1, 0.0, 18 / FPS), (2, 20 / FPS, 38 / FPS)]
+
+
+def _blend(a: np.ndarray, b: np.ndarray, n: int, start: int, length: int) -> np.ndarray:
+    """``n`` frames going from ``a`` to ``b`` linearly over ``length`` frames from ``start``."""
+    w = np.clip((np.arange(n) - start + 1) / (length + 1), 0, 1)[:, None, None]
+    return ((1 - w) * a + w * b).astype(np.float32)
+
+
+def test_a_dissolve_is_one_shot_change_at_its_middle() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.random((36, 64)), rng.random((36, 64))
+    grey = _blend(a, b, 90, 30, 30)  # frames 30..59 blend, frame 60 on is the new shot
+    energy = np.concatenate([[0.0], np.abs(np.diff(grey, axis=0)).mean(axis=(1, 2))])
+    assert energy.max() < 0.03  # no single step looks like a hard cut
+    found = find_dissolves(grey, energy)
+    assert len(found) == 1 and abs(int(found[0]) - 44.5) <= 1
+
+
+def test_a_hard_cut_or_a_moving_picture_is_no_dissolve() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.random((36, 64)), rng.random((36, 64))
+    cut = np.concatenate([np.repeat(a[None], 40, 0), np.repeat(b[None], 40, 0)]).astype(np.float32)
+    energy = np.concatenate([[0.0], np.abs(np.diff(cut, axis=0)).mean(axis=(1, 2))])
+    assert find_cuts(energy, threshold=0.03).tolist() == [40] and find_dissolves(cut, energy).tolist() == []
+    # a picture swinging back and forth by a few pixels changes a lot per step but gets nowhere
+    swing = np.stack([np.roll(a, int(3 * np.sin(i / 2)), axis=1) for i in range(80)]).astype(np.float32)
+    energy = np.concatenate([[0.0], np.abs(np.diff(swing, axis=0)).mean(axis=(1, 2))])
+    assert find_dissolves(swing, energy, hard_threshold=None).tolist() == []
 
 
 def test_cuts_found_twice_in_overlapping_chunks_are_merged() -> None:
