@@ -415,9 +415,19 @@ def crop_commands(path: FramingPath) -> str:
     lines, last = [], None
     for j, (x, y) in enumerate(zip(path.x.tolist(), path.y.tolist())):
         if (x, y) != last:
-            lines.append(f"{j / rate:.6f} crop x {x}, crop y {y};")
+            lines.append(f"{_command_time(j, rate):.6f} crop x {x}, crop y {y};")
             last = (x, y)
     return "\n".join(lines) + "\n"
+
+
+def _command_time(frame: int, rate: float) -> float:
+    """When a ``sendcmd`` command for output frame `frame` is due: half a frame early.
+
+    ``sendcmd`` runs a command before the first frame whose time reaches it; at 2997/100 a frame's
+    time in the stream's time base can round to just below ``frame / rate`` (74/29.97 = 2.4691358 s
+    against a command written as 2.469136), which moved the crop one frame after a cut.
+    """
+    return max(0.0, (frame - 0.5) / rate)
 
 
 def foreground(path: FramingPath) -> np.ndarray:
@@ -445,7 +455,7 @@ def window_commands(path: FramingPath) -> str:
     for j, row in enumerate(foreground(path).tolist()):
         if row != last:
             x, y, w, h, out_w, out_h = row
-            lines.append(f"{j / rate:.6f} crop@fg w {w}, crop@fg h {h}, crop@fg x {x}, crop@fg y {y}, "
+            lines.append(f"{_command_time(j, rate):.6f} crop@fg w {w}, crop@fg h {h}, crop@fg x {x}, crop@fg y {y}, "
                          f"scale@fg w {out_w}, scale@fg h {out_h};")
             last = row
     return "\n".join(lines) + "\n"

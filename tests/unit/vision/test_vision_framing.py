@@ -155,7 +155,7 @@ def test_foreground_fills_the_output_inside_the_frame_and_leaves_bars_outside():
     assert rows[0].tolist() == [path.x[0], 0, 404, 720, 404, 720]
     assert rows[-1].tolist() == [0, 0, 1280, 720, 404, 228]
     lines = window_commands(path).strip().splitlines()
-    assert len(lines) == 2 and lines[1].startswith("1.000000 crop@fg w 1280, crop@fg h 720, crop@fg x 0")
+    assert len(lines) == 2 and lines[1].startswith("0.980000 crop@fg w 1280, crop@fg h 720, crop@fg x 0")
     assert lines[1].endswith("scale@fg w 404, scale@fg h 228;")
 
 
