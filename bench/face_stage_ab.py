@@ -1,6 +1,6 @@
 """Face stage speed, this checkout against a baseline commit, on the 10-minute input.
 
-    python -m bench.face_stage_ab --baseline main~1 [--current HEAD] [--rounds 2] [--seconds 600]
+    python -m bench.face_stage_ab --baseline main~1 [--current HEAD] [--rounds 2] [--seconds 600] [--window 120]
 
 The baseline (and ``--current``, when given, else this working tree) is exported into
 ``bench/.cache/baseline-<sha>`` (``git archive``, once per commit), so edits made while it runs do not leak in. Each round
@@ -24,20 +24,22 @@ from bench.media import CACHE, REPO, talking_head
 
 CHILD = """
 import json, sys, time
+from pathlib import Path
 from clipmill.media import probe
 from clipmill.vision.chunks import fps_value, plan_chunks, stitch_chunks
 from clipmill.vision.faces_io import FaceOptions, detect_chunk
-segment = sys.argv[1]
+segment = Path(sys.argv[1])
 info = probe(segment)
 fps = fps_value(info.fps)
+window_s = min(float(sys.argv[2]), info.duration_s)
 options = FaceOptions()
-specs = plan_chunks(info.duration_s, fps=fps, chunk_s=options.chunk_s, overlap_frames=options.overlap_frames)
+specs = plan_chunks(window_s, fps=fps, chunk_s=options.chunk_s, overlap_frames=options.overlap_frames)
 started = time.perf_counter()
 chunks = [detect_chunk(segment, s, fps=fps, source_size=info.display_size, ensemble_config=options.ensemble_config(),
                        sampling=options.sampling_config()) for s in specs]
 tracks = stitch_chunks(chunks)
 wall = time.perf_counter() - started
-print(json.dumps({"wall_s": wall, "duration_s": info.duration_s, "rtf": info.duration_s / wall, "n_tracks": len(tracks)}))
+print(json.dumps({"wall_s": wall, "duration_s": window_s, "rtf": window_s / wall, "n_tracks": len(tracks)}))
 """
 
 
@@ -55,9 +57,9 @@ def baseline_tree(revision: str) -> Path:
     return tree
 
 
-def run_once(code: Path, segment: Path) -> dict:
+def run_once(code: Path, segment: Path, window_s: float) -> dict:
     env = {**os.environ, "PYTHONPATH": str(code)}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(segment)], cwd=code, env=env, check=True,
+    done = subprocess.run([sys.executable, "-c", CHILD, str(segment), str(window_s)], cwd=code, env=env, check=True,
                           capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", required=True, help="git revision to compare with")
     parser.add_argument("--current", help="git revision measured as current (default: this working tree)")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--seconds", type=float, default=600.0, help="length of the input")
+    parser.add_argument("--window", type=float, default=None, help="analyse only its first seconds")
     args = parser.parse_args(argv)
     segment = talking_head(args.seconds)
     codes = {"baseline": baseline_tree(args.baseline),
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     rtf: dict[str, list[float]] = {name: [] for name in codes}
     for k in range(args.rounds):
         for name, code in (codes.items() if k % 2 == 0 else reversed(list(codes.items()))):
-            result = run_once(code, segment)
+            result = run_once(code, segment, args.window or args.seconds)
             rtf[name].append(result["rtf"])
             print(json.dumps({"round": k + 1, "code": name, **result}), flush=True)
     base, current = statistics.median(rtf["baseline"]), statistics.median(rtf["current"])

@@ -212,7 +212,9 @@ def analyse_chunk(
     source_size : (width, height), optional
         Source frame size (probed when omitted).
     ensemble_config, tracker_config, sampling : optional
-        Detectors, tracker tuning and frame sampling; defaults of each.
+        Detectors, tracker tuning and frame sampling; defaults of each. A track needs the evidence of
+        `~clipmill.vision.tracking.TrackerConfig` (two members agree, or a strong score) only where
+        members can agree: a single detector or a cascade makes every box evidence (``min_support=1``).
     batch_frames : int
         Frames decoded (and held) at a time.
     identity : str, optional
@@ -232,6 +234,9 @@ def analyse_chunk(
     if embedder is not None and (tracker_config or TrackerConfig()).max_embedding_distance is None:
         tracker_config = replace(tracker_config or TrackerConfig(), max_embedding_distance=embedder.threshold)
     ensemble = load_ensemble(ensemble_config)
+    if ensemble.mode == "cascade" or len(ensemble.detectors) < 2:
+        # no second opinion to agree with: every box counts, as the detector's own threshold decides
+        tracker_config = replace(tracker_config or TrackerConfig(), min_support=1)
     detector = _FrameDetector(ensemble, scale, embedder)
     try:
         times, energy, grey = _detect_stream(
