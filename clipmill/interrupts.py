@@ -79,7 +79,11 @@ def stop_on_signals(on_stop: Callable[[int], None], *, grace_s: float = 4.0) -> 
     def watch(read_fd: int) -> None:
         seen = 0
         while True:
-            signum = os.read(read_fd, 1)[0]
+            byte = os.read(read_fd, 1)
+            if not byte:  # the block ended: its write end is closed
+                os.close(read_fd)
+                return
+            signum = byte[0]
             if signum not in _SIGNALS:
                 continue
             begin(signum)
@@ -108,3 +112,4 @@ def stop_on_signals(on_stop: Callable[[int], None], *, grace_s: float = 4.0) -> 
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         signal.set_wakeup_fd(previous_fd)
+        os.close(write_fd)
