@@ -22,6 +22,7 @@ from uuid import UUID
 import typer
 
 from clipmill.batch import parse_option_pairs
+from clipmill.cli_logging import configure_console
 from clipmill.cli_server import prefect_api
 from clipmill.config import load_settings
 from clipmill.scratch import reap_orphans
@@ -67,6 +68,7 @@ def batch(
     """Clip every video under PREFIX, or every request of a requests file, and summarise the batch."""
     from flows.library_batch import library_batch
 
+    configure_console()
     try:
         if (prefix is None) == (requests is None):
             raise InputError("give a PREFIX or --requests FILE (one of them)")

@@ -64,7 +64,8 @@ def run_subject(parameters: dict[str, Any]) -> str | None:
         return f"{printable(job.source.name)} {job.start_s:g}-{job.end_s:g}"
     ref = parameters.get("ref")
     if isinstance(ref, SourceRef) and "start_s" in parameters:
-        return f"{printable(ref.name)} {parameters['start_s']:g}-{parameters['end_s']:g}"
+        end = "end" if parameters["end_s"] is None else f"{parameters['end_s']:g}"
+        return f"{printable(ref.name)} {parameters['start_s']:g}-{end}"
     if isinstance(parameters.get("source"), str):
         return printable(PurePosixPath(parameters["source"]).name)
     for key in ("published", "manifest"):

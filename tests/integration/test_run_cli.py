@@ -238,3 +238,16 @@ def test_an_unknown_clip_preset_lists_the_saved_ones_and_runs_nothing(local_home
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "unknown clip preset 'no-such-preset'; saved presets:" in done.stderr
     assert len(flow_runs(api_url)) == count
+
+
+def test_without_start_and_end_the_whole_source_is_the_clip(clip_env, tmp_path):
+    from tests.media_factory import ffmpeg
+
+    short = tmp_path / "short.mp4"
+    ffmpeg("-i", str(SAMPLE), "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(short))
+    result = runner.invoke(app, ["run", str(short), "--keep-silence", "-o", "detect_faces=false", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(Path(result.stdout.strip().splitlines()[-1]).read_text())
+    duration_s = manifest["source"]["probe"]["duration_s"]
+    assert manifest["request"]["start_s"] == 0.0 and manifest["request"]["end_s"] == duration_s
+    assert abs(manifest["outputs"][0]["duration_s"] - duration_s) <= 0.04 + 1e-6
