@@ -167,10 +167,11 @@ def test_a_disk_too_small_for_the_source_snapshot_is_named_before_anything_runs(
 
 @pytest.mark.timeout(90)
 def test_a_disk_filling_up_during_the_render_is_named_and_cleaned_up(small_disks, clip_env, sample_video, monkeypatch):
-    home = small_disks("11m")
+    home = small_disks("10m")
     monkeypatch.setenv("CLIPMILL_HOME", str(home))
     before = set(clip_env.list("clips/"))
-    lossless = {**FAST, "crf": 0, "preset": "ultrafast"}  # ~12.6 MB: more than is left after the snapshot
+    # the whole 30 s, lossless: ~12.6 MB, more than the ~9.4 MB left after the snapshot
+    lossless = {**FAST, "crf": 0, "preset": "ultrafast", "remove_silence": False, "max_silence_s": 60}
     state = clip_job(str(sample_video), 0.0, 30.0, lossless, return_state=True)
     error = state.result(raise_on_failure=False)
     assert isinstance(error, NoSpaceLeft), f"{type(error).__name__}: {error}"
