@@ -1,8 +1,8 @@
 """Filler detection ("uh", "um", "er", "ah", "hmm"): one interface, two backends.
 
-``acoustic`` (default, no model) finds hesitation vowels by how they sound: a stretch of speech
-whose spectrum barely changes, voiced with a flat pitch, no louder than the speaker's words and
-bounded by a pause on at least one side. ``transcription`` runs a local Whisper-class model with
+``acoustic`` (default, a committed 4-weight logistic model, no download) finds hesitation vowels
+by how they sound: a stretch of speech whose spectrum barely changes, voiced with a flat pitch, no
+louder than the speaker's words and bounded by a pause on at least one side. ``transcription`` runs a local Whisper-class model with
 word timestamps and maps filler words to labels; it needs a model path from the config.
 """
 
@@ -48,21 +48,15 @@ class FillerConfig:
         Acoustic: half-width of the spectral-change difference, in 10 ms frames.
     min_duration_s, max_duration_s
         Acoustic: allowed length of a filler (deliberately drawn-out "uhhh" can exceed 1 s).
-    min_voiced_ratio
-        Acoustic: fraction of pYIN frames that must be voiced.
-    max_pitch_std_st
-        Acoustic: largest pitch standard deviation (semitones) of a flat filler pitch.
+    min_level_re_floor_db
+        Acoustic: a stable frame is voice, not room tone, at this many dB over the speech-band
+        floor (fillers are often quiet: 8-16 dB over a noisy room's floor).
     pause_dip_db, pause_context_s
-        Acoustic: a pause bounds the filler when the level within ``pause_context_s`` before or
-        after it drops at least ``pause_dip_db`` below the filler's mean level.
+        Acoustic: a candidate needs the level within ``pause_context_s`` before or after it to
+        drop at least ``pause_dip_db`` below its mean level (the model then weighs the dip).
     max_level_re_active_db
         Acoustic: a filler's mean speech-band level may exceed the speaker's active level
         (95th percentile inside speech) by at most this much; hesitations are not emphasised.
-    min_f2_hz
-        Acoustic: lowest second formant of a filler vowel. Hesitation vowels are central
-        ([ʌ]/[ə]: F2 about 1190 Hz for men, 1400 Hz for women in Peterson & Barney 1952); back
-        vowels and dark /l/ of held word endings sit lower ([ɔ] 840 / 920 Hz, [ʊ] 1020 / 1160 Hz).
-        0 disables the check.
     fmin_hz, fmax_hz
         pYIN pitch search range.
     whisper_model_path
@@ -72,16 +66,14 @@ class FillerConfig:
         Transcription: language code passed to the model (None: detect).
     """
 
-    max_change_db: float = 10.0
+    max_change_db: float = 12.0
     context_frames: int = 2
     min_duration_s: float = 0.15
     max_duration_s: float = 1.5
-    min_voiced_ratio: float = 0.6
-    max_pitch_std_st: float = 0.85
-    pause_dip_db: float = 20.0
+    min_level_re_floor_db: float = 15.0
+    pause_dip_db: float = 6.0
     pause_context_s: float = 0.15
     max_level_re_active_db: float = 0.0
-    min_f2_hz: float = 1100.0
     fmin_hz: float = 60.0
     fmax_hz: float = 300.0
     whisper_model_path: str | None = field(default=None)

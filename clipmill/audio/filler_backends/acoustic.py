@@ -1,19 +1,21 @@
-"""Acoustic filler detector: stable-spectrum, flat-pitch voiced islands bounded by a pause.
+"""Acoustic filler detector: stable-spectrum voiced islands bounded by a pause, scored by a tiny model.
 
 Steps: (1) inside speech, mark 10 ms frames whose MFCCs barely change across +-20 ms (a held
 vowel, not the transitions of a word) and that are loud enough to be voice; (2) runs of such
-frames of filler length are candidates; (3) pYIN on each candidate: enough voicing and a flat
-pitch; (4) a pause dip before or after it and a level no louder than the speaker's words; (5) a
-central vowel quality: hesitation vowels are schwa-like ([ə], [ʌ], [ɛ]; second formant near
-1200 Hz or above), while held word endings that pass (1)-(4) are mostly back vowels or a dark /l/
-("-real", "called": F2 under 1100 Hz). A nasal murmur right after the vowel makes it "um",
-else "uh".
+frames of filler length, no louder than the speaker's words and next to a level dip, are
+candidates; (3) pYIN on each candidate only (never the whole signal) gives voicing and pitch
+stability; (4) a logistic regression over those features (weights in ``filler_model.json``,
+trained leave-one-recording-out by ``scripts/train_filler_model.py``) keeps the confident ones.
+A nasal murmur right after the vowel makes it "um", else "uh".
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 
 import librosa
 import numpy as np
@@ -34,25 +36,64 @@ HOP_S = 0.010
 FRAME_S = 0.032
 N_MELS = 40
 N_MFCC = 13
-#: frames this far above the speech-band floor are voice, not room tone (dB)
-VOICE_MARGIN_DB = 15.0
+#: a nasal murmur is this far above the speech-band floor (dB)
+NASAL_MARGIN_DB = 15.0
 #: a frame is nasal when this share of its power lies below NASAL_CUTOFF_HZ
 NASAL_RATIO = 0.7
 NASAL_CUTOFF_HZ = 400.0
 NASAL_SEARCH_S = 0.4
 NASAL_MIN_S = 0.1
-#: formant analysis: LPC at 8 kHz (formants below 4 kHz), order 2 + kHz, pre-emphasis
-LPC_SR = 8000
-LPC_ORDER = 10
-PRE_EMPHASIS = 0.63
-#: resonances wider than this (Hz) or lower than FORMANT_MIN_HZ are not formants
-FORMANT_MAX_BANDWIDTH_HZ = 400.0
-FORMANT_MIN_HZ = 200.0
+#: the features the filler model scores, in the order of `FillerCandidate.features`
+FEATURE_NAMES = (
+    "duration_s", "voiced_ratio", "pitch_std_st", "mean_change", "max_change", "dip_db",
+    "min_side_dip_db", "level_re_active_db",
+)
 
 
-def load(config) -> None:
-    """Nothing to load."""
-    return None
+MODEL_PATH = Path(__file__).with_name("filler_model.json")
+
+
+@dataclass(frozen=True)
+class FillerModel:
+    """Logistic regression over standardised candidate features (``scripts/train_filler_model.py``).
+
+    Attributes
+    ----------
+    columns
+        Indices into `FEATURE_NAMES` of the features the model scores.
+    mean, scale, weights, bias
+        Standardisation and the linear score; probability = sigmoid(score).
+    threshold
+        Probability at or above which a candidate is reported as a filler.
+    """
+
+    columns: tuple[int, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    threshold: float
+
+    def probability(self, features: np.ndarray) -> float:
+        """Filler probability of one candidate's full `FEATURE_NAMES` vector."""
+        z = (features[list(self.columns)] - self.mean) / self.scale
+        return float(1.0 / (1.0 + np.exp(-(z @ self.weights + self.bias))))
+
+
+@functools.cache
+def _read_model(path: Path) -> FillerModel:
+    data = json.loads(path.read_text())
+    return FillerModel(
+        columns=tuple(FEATURE_NAMES.index(name) for name in data["features"]),
+        mean=np.array(data["mean"]), scale=np.array(data["scale"]),
+        weights=np.array(data["weights"]), bias=float(data["bias"]),
+        threshold=float(data["threshold"]),
+    )
+
+
+def load(config) -> FillerModel:
+    """The committed filler model (a small JSON, read once per process)."""
+    return _read_model(MODEL_PATH)
 
 
 def spectral_change(power: np.ndarray, sr: int, context: int) -> np.ndarray:
@@ -218,24 +259,6 @@ def _pitch_stats(segment: np.ndarray, sr: int, config) -> tuple[float, float]:
     return float(np.mean(voiced)), float(np.std(semitones))
 
 
-def second_formant_hz(segment: np.ndarray, sr: int) -> float:
-    """F2 (Hz) of a stable vowel from one LPC fit over the whole segment; NaN when not found.
-
-    The candidate is spectrally stable by construction, so one fit on its averaged
-    autocorrelation is enough (Markel & Gray's root solving; bandwidths from the pole radius).
-    """
-    audio = librosa.resample(segment.astype(np.float64), orig_sr=sr, target_sr=LPC_SR)
-    if audio.size <= 2 * LPC_ORDER or not np.any(audio):
-        return float("nan")
-    emphasised = np.append(audio[0], audio[1:] - PRE_EMPHASIS * audio[:-1]) * np.hamming(audio.size)
-    roots = np.roots(librosa.lpc(emphasised, order=LPC_ORDER))
-    roots = roots[np.imag(roots) > 0]
-    freqs = np.angle(roots) * LPC_SR / (2 * np.pi)
-    bandwidths = -LPC_SR / np.pi * np.log(np.abs(roots))
-    formants = np.sort(freqs[(freqs > FORMANT_MIN_HZ) & (bandwidths < FORMANT_MAX_BANDWIDTH_HZ)])
-    return float(formants[1]) if formants.size >= 2 else float("nan")
-
-
 def _is_nasal_after(
     end_frame: int, power: np.ndarray, freqs: np.ndarray, levels: np.ndarray, floor_db: float
 ) -> bool:
@@ -243,16 +266,29 @@ def _is_nasal_after(
     stop = min(len(levels), end_frame + round(NASAL_SEARCH_S / HOP_S))
     window = power[:, end_frame:stop]
     low_share = window[freqs < NASAL_CUTOFF_HZ].sum(axis=0) / np.maximum(window.sum(axis=0), 1e-30)
-    nasal = (low_share >= NASAL_RATIO) & (levels[end_frame:stop] >= floor_db + VOICE_MARGIN_DB)
+    nasal = (low_share >= NASAL_RATIO) & (levels[end_frame:stop] >= floor_db + NASAL_MARGIN_DB)
     return int(nasal.sum()) * HOP_S >= NASAL_MIN_S
 
 
-def detect(
-    samples: np.ndarray, sr: int, model, *, speech: Timeline, profile: AudioProfile, config,
+@dataclass(frozen=True)
+class FillerCandidate:
+    """A stable voiced run inside speech and the features the filler model scores it on."""
+
+    start: float
+    end: float
+    features: np.ndarray
+    nasal_after: bool
+
+
+def candidates(
+    samples: np.ndarray, sr: int, *, speech: Timeline, profile: AudioProfile, config,
     spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
-) -> list[tuple[float, float, str, float]]:
-    """Filler events ``(start, end, label, confidence)`` inside ``speech`` (``spectrogram``: the
-    32 ms / 10 ms `power_spectrogram` of ``samples`` when already computed)."""
+) -> list[FillerCandidate]:
+    """Every spectrally stable run of filler length inside ``speech``, with its features.
+
+    Only the cheap gates (duration, loudness, a pause dip of ``config.pause_dip_db``) prune
+    here; pYIN runs on the runs that pass them, so the whole signal is never pitch-tracked.
+    """
     total_s = len(samples) / sr
     speech = speech.clip(0.0, total_s)
     if not len(speech):
@@ -263,10 +299,10 @@ def detect(
     in_speech = speech.to_mask(HOP_S, len(levels) * HOP_S)[: len(levels)]
     active_level = float(np.percentile(levels[in_speech], 95)) if in_speech.any() else floor
     change = spectral_change(power, sr, config.context_frames)
-    stable = (change < config.max_change_db) & (levels >= floor + VOICE_MARGIN_DB)
+    stable = (change < config.max_change_db) & (levels >= floor + config.min_level_re_floor_db)
     # the difference spans +-context frames: widen the runs back to the frames they describe
     widen = config.context_frames * HOP_S
-    candidates = (
+    runs = (
         Timeline.from_mask(stable, HOP_S)
         .merge_gaps(HOP_S * 3)
         .intersect(speech)
@@ -274,10 +310,11 @@ def detect(
         .intersect(speech)
     )
     context = round(config.pause_context_s / HOP_S)
-    events = []
-    for start, end in candidates.array:
+    found = []
+    for start, end in runs.array:
         # frames are centred on the run's edges, so the audio they describe is FRAME_S longer
-        if not config.min_duration_s <= end - start + FRAME_S <= config.max_duration_s:
+        duration = end - start + FRAME_S
+        if not config.min_duration_s <= duration <= config.max_duration_s:
             continue
         first, last = round(start / HOP_S), round(end / HOP_S)
         mean_level = float(np.mean(levels[first:last]))
@@ -285,32 +322,55 @@ def detect(
             continue
         before = levels[max(0, first - context) : first]
         after = levels[last : last + context]
-        dips = [mean_level - side.min() for side in (before, after) if side.size]
-        dip = max(dips, default=0.0)
-        if dip < config.pause_dip_db:
+        dips = [mean_level - side.min() if side.size else 0.0 for side in (before, after)]
+        if max(dips) < config.pause_dip_db:
             continue
         segment = samples[round(start * sr) : round(end * sr)]
-        # the cheap LPC check first: pYIN runs only on central vowels
-        f2 = second_formant_hz(segment, sr)
-        if not f2 >= config.min_f2_hz:
-            logger.debug("filler candidate %.2f-%.2f s: F2 %.0f Hz", start, end, f2)
-            continue
         voiced_ratio, pitch_std = _pitch_stats(segment, sr, config)
-        logger.debug(
-            "filler candidate %.2f-%.2f s: level %+.1f dB re active, dip %.1f dB, voiced %.2f, "
-            "pitch std %.2f st, F2 %.0f Hz", start, end, mean_level - active_level, dip,
-            voiced_ratio, pitch_std, f2,
-        )
-        if voiced_ratio < config.min_voiced_ratio or pitch_std > config.max_pitch_std_st:
+        inside = change[first:last][np.isfinite(change[first:last])]
+        nasal = _is_nasal_after(last, power, freqs, levels, floor)
+        features = np.array([
+            duration, voiced_ratio, min(pitch_std, 5.0),
+            float(np.mean(inside)) if inside.size else config.max_change_db,
+            float(np.max(inside)) if inside.size else config.max_change_db,
+            max(dips), min(dips), mean_level - active_level,
+        ])
+        found.append(FillerCandidate(float(start), float(end), features, nasal))
+    return found
+
+
+#: kept candidates closer than this are one held vowel split by a single moving frame (s)
+SPLIT_GAP_S = 0.015
+
+
+def filler_events(found: list[FillerCandidate], probabilities: np.ndarray,
+                  threshold: float) -> list[tuple[float, float, str, float]]:
+    """``(start, end, label, confidence)`` of the candidates at or over ``threshold``.
+
+    Kept candidates that (nearly) touch are one vowel that a single frame of spectral movement
+    split, so they join (label of the first, highest probability); fillers said one after the
+    other are further apart than `SPLIT_GAP_S` once the runs are widened back to their frames.
+    """
+    events: list[tuple[float, float, str, float]] = []
+    for candidate, probability in zip(found, probabilities):
+        if probability < threshold:
             continue
-        margins = [
-            (voiced_ratio - config.min_voiced_ratio) / (1.0 - config.min_voiced_ratio + 1e-9),
-            1.0 - pitch_std / config.max_pitch_std_st,
-            1.0 - float(np.mean(change[first:last][np.isfinite(change[first:last])]))
-            / config.max_change_db,
-            dip / (2.0 * config.pause_dip_db),
-        ]
-        confidence = 0.5 + 0.5 * float(np.mean(np.clip(margins, 0.0, 1.0)))
-        label = "um" if _is_nasal_after(last, power, freqs, levels, floor) else "uh"
-        events.append((float(start), float(end), label, confidence))
+        label = "um" if candidate.nasal_after else "uh"
+        if events and candidate.start - events[-1][1] < SPLIT_GAP_S:
+            start, _, first_label, best = events.pop()
+            events.append((start, candidate.end, first_label, max(best, float(probability))))
+        else:
+            events.append((candidate.start, candidate.end, label, float(probability)))
     return events
+
+
+def detect(
+    samples: np.ndarray, sr: int, model, *, speech: Timeline, profile: AudioProfile, config,
+    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[tuple[float, float, str, float]]:
+    """Filler events ``(start, end, label, confidence)`` inside ``speech`` (``spectrogram``: the
+    32 ms / 10 ms `power_spectrogram` of ``samples`` when already computed)."""
+    found = candidates(samples, sr, speech=speech, profile=profile, config=config,
+                       spectrogram=spectrogram)
+    probabilities = np.array([model.probability(candidate.features) for candidate in found])
+    return filler_events(found, probabilities, model.threshold)

