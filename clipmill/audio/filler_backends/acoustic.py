@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,12 @@ FEATURE_NAMES = (
 )
 
 
+#: index in `FEATURE_NAMES` -> range of the features that need pYIN (pitch std is capped)
+MAX_PITCH_STD_ST = 5.0
+PITCH_FEATURE_RANGES = {
+    FEATURE_NAMES.index("voiced_ratio"): (0.0, 1.0),
+    FEATURE_NAMES.index("pitch_std_st"): (0.0, MAX_PITCH_STD_ST),
+}
 MODEL_PATH = Path(__file__).with_name("filler_model.json")
 
 
@@ -78,6 +85,16 @@ class FillerModel:
         """Filler probability of one candidate's full `FEATURE_NAMES` vector."""
         z = (features[list(self.columns)] - self.mean) / self.scale
         return float(1.0 / (1.0 + np.exp(-(z @ self.weights + self.bias))))
+
+    def could_pass(self, features: np.ndarray) -> bool:
+        """Whether a candidate whose pitch features are still NaN can reach `threshold`: each
+        unknown feature at the end of its `PITCH_FEATURE_RANGES` range that favours a filler."""
+        best = features.copy()
+        for index, (low, high) in PITCH_FEATURE_RANGES.items():
+            if index in self.columns:
+                weight = self.weights[self.columns.index(index)]
+                best[index] = high if weight > 0 else low
+        return self.probability(np.nan_to_num(best)) >= self.threshold
 
 
 @functools.cache
@@ -283,11 +300,13 @@ class FillerCandidate:
 def candidates(
     samples: np.ndarray, sr: int, *, speech: Timeline, profile: AudioProfile, config,
     spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
+    worth_pitch: Callable[[np.ndarray], bool] | None = None,
 ) -> list[FillerCandidate]:
     """Every spectrally stable run of filler length inside ``speech``, with its features.
 
     Only the cheap gates (duration, loudness, a pause dip of ``config.pause_dip_db``) prune
-    here; pYIN runs on the runs that pass them, so the whole signal is never pitch-tracked.
+    here; pYIN runs on the runs that pass them and, when given, ``worth_pitch`` (called on the
+    features with the pitch ones NaN), so the whole signal is never pitch-tracked.
     """
     total_s = len(samples) / sr
     speech = speech.clip(0.0, total_s)
@@ -325,16 +344,19 @@ def candidates(
         dips = [mean_level - side.min() if side.size else 0.0 for side in (before, after)]
         if max(dips) < config.pause_dip_db:
             continue
-        segment = samples[round(start * sr) : round(end * sr)]
-        voiced_ratio, pitch_std = _pitch_stats(segment, sr, config)
         inside = change[first:last][np.isfinite(change[first:last])]
-        nasal = _is_nasal_after(last, power, freqs, levels, floor)
         features = np.array([
-            duration, voiced_ratio, min(pitch_std, 5.0),
+            duration, np.nan, np.nan,
             float(np.mean(inside)) if inside.size else config.max_change_db,
             float(np.max(inside)) if inside.size else config.max_change_db,
             max(dips), min(dips), mean_level - active_level,
         ])
+        if worth_pitch is not None and not worth_pitch(features):
+            continue
+        segment = samples[round(start * sr) : round(end * sr)]
+        voiced_ratio, pitch_std = _pitch_stats(segment, sr, config)
+        features[1:3] = voiced_ratio, min(pitch_std, MAX_PITCH_STD_ST)
+        nasal = _is_nasal_after(last, power, freqs, levels, floor)
         found.append(FillerCandidate(float(start), float(end), features, nasal))
     return found
 
@@ -371,6 +393,6 @@ def detect(
     """Filler events ``(start, end, label, confidence)`` inside ``speech`` (``spectrogram``: the
     32 ms / 10 ms `power_spectrogram` of ``samples`` when already computed)."""
     found = candidates(samples, sr, speech=speech, profile=profile, config=config,
-                       spectrogram=spectrogram)
+                       spectrogram=spectrogram, worth_pitch=model.could_pass)
     probabilities = np.array([model.probability(candidate.features) for candidate in found])
     return filler_events(found, probabilities, model.threshold)
