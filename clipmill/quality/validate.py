@@ -1,8 +1,9 @@
 """Run the expectation suites on pandas DataFrames and return typed results naming every failure.
 
 One ephemeral GE context per process (building it and importing GE costs seconds); each suite is
-registered once and validated against a whole-DataFrame batch. A failure lists the rule's name
-(``meta["check"]``), its GE expectation type, its columns and the failing rows with their clip ids.
+registered once and validated against a whole-DataFrame batch, one thread at a time (`GE_LOCK`).
+A failure lists the rule's name (``meta["check"]``), its GE expectation type, its columns and the
+failing rows with their clip ids.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -97,6 +99,17 @@ class AuditFailed(ContractViolation):
         return (type(self), (str(self), self.summary))
 
 
+#: Held around every use of the GE context. GE 1.x is not safe to validate from two threads at once:
+#: every batch of one dataframe asset gets the same batch id (``clipmill-frames-<suite>``; the
+#: dataframe is left out of the id) and the data source keeps one execution engine whose batch data
+#: and metric caches are keyed by that id. A second thread's ``get_batch`` replaces the first one's
+#: rows while its metrics are computed, so a clean clip reported the other clip's failing rows and
+#: a broken one passed, or lost rows. Registering a suite on first use (``add_dataframe_asset``,
+#: ``suites.add``) is not safe either. A library batch runs its clip jobs as threads of one process;
+#: one suite on one clip's rows takes well under a second, so taking turns costs little.
+GE_LOCK = threading.Lock()
+
+
 @functools.cache
 def _context() -> Any:
     """The process's ephemeral GE context with one pandas data source, progress bars off."""
@@ -111,7 +124,10 @@ def _context() -> Any:
 
 @functools.cache
 def _registered(name: str) -> tuple[Any, Any]:
-    """(batch definition, expectation suite) for the suite `name`, registered once per process."""
+    """(batch definition, expectation suite) for the suite `name`, registered once per process.
+
+    Call it holding `GE_LOCK` only.
+    """
     import great_expectations as gx
 
     spec = all_suites()[name]
@@ -124,8 +140,9 @@ def _registered(name: str) -> tuple[Any, Any]:
 
 def warm_up() -> None:
     """Build the GE context and every suite now (a few seconds), e.g. before timing a validation."""
-    for name in all_suites():
-        _registered(name)
+    with GE_LOCK:
+        for name in all_suites():
+            _registered(name)
 
 
 def _plain(value: Any) -> Any:
@@ -178,16 +195,17 @@ def validate_frame(frame: pd.DataFrame, suite: str) -> SuiteResult:
     spec = all_suites()[suite]
     if frame.empty:
         return SuiteResult(suite=suite, rows=0, evaluated=0, failures=(), seconds=0.0)
-    batch_definition, expectation_suite = _registered(suite)
     index = [c for c in spec.index_columns if c in frame.columns]
-    started = time.perf_counter()
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.reset_index(drop=True)})
-    result = batch.validate(
-        expectation_suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index}
-    )
-    seconds = time.perf_counter() - started
     clip_ids = sorted({str(c) for c in frame["clip_id"].dropna()}) if "clip_id" in frame else []
-    failures = tuple(_failure(spec, outcome, clip_ids) for outcome in result.results if not outcome.success)
+    with GE_LOCK:
+        batch_definition, expectation_suite = _registered(suite)
+        started = time.perf_counter()
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.reset_index(drop=True)})
+        result = batch.validate(
+            expectation_suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index}
+        )
+        seconds = time.perf_counter() - started
+        failures = tuple(_failure(spec, outcome, clip_ids) for outcome in result.results if not outcome.success)
     log.info("suite %s on %d rows: %d failed of %d in %.2f s", suite, len(frame), len(failures),
              len(result.results), seconds)
     return SuiteResult(suite=suite, rows=len(frame), evaluated=len(result.results), failures=failures, seconds=seconds)
