@@ -44,7 +44,9 @@ def batches(seaweed, prefect_server, sample_video, tmp_path_factory):
     _put_json(store, "audit-artifacts/clean/timelines.json", GOOD_TIMELINES)
     store.put_bytes("audit-artifacts/clean/tracks.parquet", _tracks_parquet(
         [{"track_id": 1, "t": 0.0, **BOX}, {"track_id": 1, "t": 0.2, **BOX}, {"track_id": 2, "t": 0.4, **BOX}]))
-    first["stages"] = {"timelines": {"key": "audit-artifacts/clean/timelines.json"},
+    # keep the edit summary: the audit compares the clip's duration with the planned one
+    first["stages"] = {"edit": first["stages"]["edit"],
+                       "timelines": {"key": "audit-artifacts/clean/timelines.json"},
                        "tracks": {"key": "audit-artifacts/clean/tracks.parquet"}}
     for document in (first, second):
         _put_json(store, f"{CLEAN}{document['clip_id']}.json", document)
