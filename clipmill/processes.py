@@ -29,22 +29,31 @@ def exclusive_lock(path: Path) -> Iterator[None]:
 
 
 def stop_process(pid: int, *, group: bool = False, timeout_s: float = 30.0) -> None:
-    """SIGTERM `pid` (its whole process group with `group`), wait for it to go, SIGKILL when it will not."""
+    """SIGTERM `pid` (its whole process group with `group`), wait for it to go, SIGKILL when it will not
+    (then wait a few seconds more, so its ports and files are free when this returns)."""
     send = os.killpg if group else os.kill
     try:
         send(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
+    if _gone(pid, timeout_s):
+        return
+    try:
+        send(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    _gone(pid, 5.0)
+
+
+def _gone(pid: int, timeout_s: float) -> bool:
+    """Wait up to `timeout_s` for `pid` to exit (reaping it when it is our child); True when it did."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             if os.waitpid(pid, os.WNOHANG)[0]:
-                return
+                return True
         except ChildProcessError:
             if not psutil.pid_exists(pid):
-                return
+                return True
         time.sleep(0.2)
-    try:
-        send(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    return False

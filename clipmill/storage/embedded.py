@@ -8,26 +8,23 @@ it. A file lock makes concurrent callers start one server, not two. `clipmill st
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
 
 import urllib3
 from minio import Minio
 
 from clipmill.errors import StorageError
 from clipmill.ports import free_loopback_ports
+from clipmill.processes import exclusive_lock, stop_process
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +62,12 @@ def ensure_running(home: Path, *, startup_timeout_s: float = 60.0) -> EmbeddedSe
     """Return the embedded store under `home`, starting it when it is not running."""
     store_dir = home / "store"
     store_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(store_dir / "server.lock"):
+    with exclusive_lock(store_dir / "server.lock"):
         running = _read_state(store_dir)
         if running and _alive(running.pid) and _serving(running):
             return running
         for pid in _server_pids(store_dir, running):
-            _terminate(pid, timeout_s=5.0)
+            stop_process(pid, timeout_s=5.0)
         server = _start(store_dir, startup_timeout_s=startup_timeout_s)
         _write_state(store_dir, server)
         return server
@@ -85,10 +82,10 @@ def running(home: Path) -> EmbeddedServer | None:
 def stop(home: Path, *, timeout_s: float = 30.0) -> bool:
     """Stop the embedded store under `home`; True when one was running."""
     store_dir = home / "store"
-    with _locked(store_dir / "server.lock"):
+    with exclusive_lock(store_dir / "server.lock"):
         pids = _server_pids(store_dir, _read_state(store_dir))
         for pid in pids:
-            _terminate(pid, timeout_s=timeout_s)
+            stop_process(pid, timeout_s=timeout_s)
         if still := [pid for pid in pids if _alive(pid)]:
             raise StorageError(f"the embedded store (pid {still}) did not stop; {store_dir / 'server.json'} is kept")
         (store_dir / "server.json").unlink(missing_ok=True)
@@ -172,7 +169,7 @@ def _launch(store_dir: Path, *, startup_timeout_s: float, detach: bool) -> tuple
         if _serving(server):
             return server, process
         time.sleep(0.25)
-    _terminate(process.pid)
+    stop_process(process.pid)
     raise StorageError(f"embedded object store did not serve S3 at {endpoint} within {startup_timeout_s:.0f} s")
 
 
@@ -221,44 +218,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _terminate(pid: int, *, timeout_s: float = 30.0) -> None:
-    """SIGTERM, wait for the process (and its ports) to go, SIGKILL when it will not."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    if _gone(pid, timeout_s):
-        return
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    _gone(pid, 5.0)
-
-
-def _gone(pid: int, timeout_s: float) -> bool:
-    """Wait up to `timeout_s` for `pid` to exit (reaping it when it is our child); True when it did."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            finished, _ = os.waitpid(pid, os.WNOHANG)
-            if finished:
-                return True
-        except ChildProcessError:
-            if not _alive(pid):
-                return True
-        time.sleep(0.2)
-    return False
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
