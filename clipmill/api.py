@@ -40,6 +40,7 @@ class ClipResult:
     manifest_uri: str
     reused: bool
     timeline_path: Path | None = None
+    captions_path: Path | None = None
 
     @property
     def clip_id(self) -> str:
@@ -80,11 +81,12 @@ def process_clip(
     clip_path = store.get_file(published["clip_key"], target / Path(published["clip_key"]).name)
     manifest_path = store.get_file(published["manifest_key"], target / Path(published["manifest_key"]).name)
     manifest = Manifest.model_validate(json.loads(manifest_path.read_text()))
-    timeline = published.get("timeline_key")
+    timeline, captions = published.get("timeline_key"), published.get("captions_key")
     return ClipResult(
         clip_path=clip_path, manifest_path=manifest_path, manifest=manifest, clip_uri=published["clip_uri"],
         manifest_uri=published["manifest_uri"], reused=published["reused"],
         timeline_path=store.get_file(timeline, target / Path(timeline).name) if timeline else None,
+        captions_path=store.get_file(captions, target / Path(captions).name) if captions else None,
     )
 
 
@@ -103,8 +105,25 @@ def check_request(
         parse_object_uri(source)
     else:
         check_under_roots(source, local_path(source), settings.source_roots)
+    if chosen.transcript:
+        _check_transcript(chosen.transcript, settings)
     check_out_dir(Path(out_dir))
     return chosen
+
+
+def _check_transcript(transcript: str, settings: Settings) -> None:
+    """A local transcript is read and parsed now (malformed, wrong encoding: exit 2 before any server
+    starts); an s3:// one is checked for its form. Whether it fits the source needs the probe."""
+    from clipmill.captions.parse import check_local_transcript
+
+    try:
+        if classify(transcript) == "object":
+            parse_object_uri(transcript)
+            return
+        path = check_under_roots(transcript, local_path(transcript), settings.source_roots)
+    except InputError as exc:
+        raise InputError(f"transcript: {exc}") from exc
+    check_local_transcript(transcript, name=Path(transcript).name, path=path)
 
 
 def check_out_dir(out_dir: Path) -> None:

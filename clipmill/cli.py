@@ -77,6 +77,12 @@ def run(
     otio: Annotated[
         Optional[bool], typer.Option("--otio", help="Also publish the cut as an OpenTimelineIO file.")
     ] = None,
+    transcript: Annotated[
+        Optional[str], typer.Option("--transcript", help="SRT, WebVTT or JSON words of the source (path or s3://).")
+    ] = None,
+    captions: Annotated[
+        Optional[str], typer.Option("--captions", help="srt | vtt | burn: captions re-timed to the cut.")
+    ] = None,
     option: Annotated[
         Optional[list[str]],
         typer.Option("--option", "-o", help="Any other per-run option as name=value (see the README's table)."),
@@ -99,6 +105,7 @@ def run(
         "remove_silence": remove_silence, "speed_up_silence": speed_up_silence, "speed_factor": speed_factor,
         "remove_fillers": remove_fillers, "min_silence_s": min_silence, "max_silence_s": max_silence,
         "padding_s": padding, "reframe": reframe, "preset": preset, "export_otio": otio,
+        "transcript": transcript, "captions": captions,
     }
     if speed_up_silence and remove_silence is None:
         flags["remove_silence"] = False

@@ -53,6 +53,8 @@ class ClipOptions(BaseModel):
                     f"reframe {self.reframe!r} is too narrow or too wide: W:H must lie between "
                     f"1:{MAX_REFRAME_ASPECT} and {MAX_REFRAME_ASPECT}:1"
                 )
+        if self.captions != "none" and not self.transcript:
+            raise ValueError(f"captions={self.captions} needs a transcript (set transcript to an SRT, WebVTT or JSON words file)")
         return self
 
     crf: int = Field(20, ge=0, le=51, description="x264 constant rate factor: lower is better quality, bigger file.")
@@ -114,6 +116,16 @@ class ClipOptions(BaseModel):
     export_otio: bool = Field(
         False, description="Also publish the cut and crop path as an OpenTimelineIO file (clipmill[otio])."
     )
+    transcript: str | None = Field(
+        None, max_length=1024,
+        description="Transcript of the source (SRT, WebVTT or JSON words; local path or s3://), times on the source's "
+        "timeline: cuts never enter a timed word, its filler words are what remove_fillers cuts, captions follow it.",
+    )
+    captions: Literal["none", "srt", "vtt", "burn"] = Field(
+        "none", description="Captions from the transcript, re-timed to the cut: a .srt or .vtt beside the clip, or "
+        "burned into the video (with a .srt beside it).",
+    )
+    caption_highlight: bool = Field(False, description="Burned-in captions: the word being spoken in yellow (timed words).")
     clip_name: str | None = Field(
         None,
         max_length=80,

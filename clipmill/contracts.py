@@ -83,10 +83,32 @@ class EditPlanContract(_Contract):
     output_duration: float = Field(ge=0, description="Planned output length in seconds.")
 
 
+class CaptionCueRow(_Contract):
+    """One caption cue on the clip's timeline: its lines, and its words with their times when known."""
+
+    start_s: Seconds = Field(description="Seconds from the clip's first frame.")
+    end_s: Seconds
+    lines: list[str] = Field(min_length=1, description="The cue's text, one entry per line.")
+    words: list[tuple[Seconds, Seconds, str]] = Field(default_factory=list, description="[start_s, end_s, word] per word.")
+
+
+class CaptionsContract(_Contract):
+    """The captions of one clip, re-timed through its edit plan (what the .srt/.vtt or the burn shows)."""
+
+    schema_version: Literal["1"] = "1"
+    format: Literal["srt", "vtt"] = Field(description="Format of the published sidecar.")
+    burned: bool = Field(description="Whether the cues are also burned into the video.")
+    clip_duration_s: float = Field(gt=0, description="The edit plan's output duration.")
+    width: int = Field(gt=0, description="Output frame width the lines were laid out for.")
+    height: int = Field(gt=0)
+    cues: list[CaptionCueRow] = Field(default_factory=list)
+
+
 CONTRACTS: dict[str, type[BaseModel]] = {
     "timelines.schema.json": TimelinesContract,
     "tracks.schema.json": TracksContract,
     "edit_plan.schema.json": EditPlanContract,
+    "captions.schema.json": CaptionsContract,
 }
 
 

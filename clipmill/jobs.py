@@ -34,6 +34,7 @@ class ClipJob:
     start_s: float
     end_s: float
     options: ClipOptions
+    transcript: SourceRef | None = None
 
     @property
     def duration_s(self) -> float:
@@ -87,16 +88,21 @@ def check_range(start_s: float, end_s: float, info: MediaInfo) -> None:
         )
 
 
-def plan_job(source: SourceRef, info: MediaInfo, *, start_s: float, end_s: float, options: ClipOptions) -> ClipJob:
-    """Validate the request against the probe and derive its job and clip ids."""
+def plan_job(
+    source: SourceRef, info: MediaInfo, *, start_s: float, end_s: float, options: ClipOptions,
+    transcript: SourceRef | None = None,
+) -> ClipJob:
+    """Validate the request against the probe and derive its job and clip ids (the transcript's
+    content, when there is one, is part of the job's identity: its path alone is not)."""
     check_range(start_s, end_s, info)
     every = options.model_dump(mode="json")
     analysis_options = {name: every[name] for name in ANALYSIS_OPTIONS}
-    job_id = _digest(source, start_s, end_s, every)
+    job_id = _digest(source, start_s, end_s, {**every, "transcript_sha256": transcript.sha256 if transcript else None})
     analysis_id = _digest(source, start_s, end_s, analysis_options)
     clip_id = options.clip_name or f"{safe_name(Path(source.name).stem, max_length=48)}-{job_id[:12]}"
     return ClipJob(
-        job_id=job_id, analysis_id=analysis_id, clip_id=clip_id, source=source, start_s=float(start_s), end_s=float(end_s), options=options
+        job_id=job_id, analysis_id=analysis_id, clip_id=clip_id, source=source, start_s=float(start_s), end_s=float(end_s),
+        options=options, transcript=transcript,
     )
 
 

@@ -1,12 +1,12 @@
 """The clip job: one clip from one source range, as a DAG of retryable tasks.
 
-    stage source → probe + validate → (already published? done)
+    stage source (and transcript) → probe + validate → (already published? done) → transcript fits the source?
       → extract segment (for the face stage, or sources whose frames cannot be cut in place),
         and beside it the audio: decode → profile → speech → silences → fillers
         (the audio stages are skipped without an audio track)
       → faces: chunks on Dask → tracks (subflow)                     (when detect_faces or reframing)
       → plan the edit (cut / speed up pauses and fillers) → framing (crop path around the speaker)
-      → OpenTimelineIO export (optional) → render → manifest (JSON Schema) → in one transaction: data contracts (Great Expectations)
+      → captions re-timed to the cut (optional) → OpenTimelineIO export (optional) → render → manifest (JSON Schema) → in one transaction: data contracts (Great Expectations)
       → publish (manifest last) → verify
 
 Tasks exchange object keys and small typed summaries; media never travels through Prefect.
@@ -30,6 +30,7 @@ from blocks.presets import resolve_preset
 from clipmill.config import ClipOptions, effective_options, load_settings
 from clipmill.jobs import ClipJob, check_open_times
 from clipmill.sources import printable
+from tasks.captions import load_transcript, make_captions, stage_transcript
 from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
 from flows.faces import face_flow_for
@@ -77,13 +78,17 @@ def clip_job(
 
     with _timed(timings, "stage_source"):
         source_ref = stage_source(source)
+        transcript_ref = stage_transcript(chosen.transcript) if chosen.transcript else None
     with _timed(timings, "probe"):
-        info, job = probe_source(source_ref, start, end, chosen)
+        info, job = probe_source(source_ref, start, end, chosen, transcript_ref)
     if (already := find_published(job)) is not None:
         return asdict(already)
+    transcript = load_transcript(job, info) if transcript_ref is not None else None
     faces_wanted = chosen.detect_faces or chosen.reframe != "none"
     extracting = extract_segment.submit(job, info) if faces_wanted or not info.frames_addressable_in_place else None
     stages = analyse_audio(job, timings) if info.has_audio else {"audio": {"status": "no audio track"}}
+    if transcript is not None:
+        stages["transcript"] = {"key": transcript.key, **transcript.summary}
     with _timed(timings, "extract_wait"):
         segment_key = extracting.result() if extracting is not None else None
     if faces_wanted:
@@ -102,10 +107,17 @@ def clip_job(
             framing = plan_frame(job, info, segment_key, stages["tracks"]["key"], plan.key)
         stages["framing"] = {"key": framing.key, **framing.summary}
         framing_key = framing.key
+    if chosen.captions != "none":
+        with _timed(timings, "captions"):
+            captions = make_captions(job, info, transcript.key, plan.key, framing_key)
+        stages["captions"] = {"key": captions.key, **captions.summary}
+    captions_key = stages.get("captions", {}).get("key")
     if chosen.export_otio:
-        stages["timeline"] = {"key": export_timeline(job, info, plan.key, framing_key).key}
+        stages["timeline"] = {"key": export_timeline(job, info, plan.key, framing_key, captions_key).key}
     with _timed(timings, "render"):
-        rendered = render_clip(job, segment_key, plan.key, info.has_audio, framing_key)
+        rendered = render_clip(
+            job, segment_key, plan.key, info.has_audio, framing_key, stages.get("captions", {}).get("ass_key")
+        )
     manifest = make_manifest(job, info, rendered, timings, stages, selection)
     with transaction():
         validate_contracts(manifest)

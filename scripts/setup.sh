@@ -38,4 +38,7 @@ PY
 # the CPU build of torch first: with it installed, the core's torch range needs nothing more
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[${EXTRAS}]"
+# the tests' OCR (burned-in captions): without its opencv-python requirement, which would overwrite the
+# opencv-contrib-python that mediapipe brings (the same cv2/ package); its other requirements are in [dev]
+case ",${EXTRAS}," in *,dev,*) .venv/bin/python -m pip install --quiet --no-deps "rapidocr-onnxruntime==1.4.4" ;; esac
 echo "setup: done. Try: .venv/bin/clipmill run samples/grid_concat_11speakers_33s.mp4 --start 4.5 --end 16.25"

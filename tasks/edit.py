@@ -27,7 +27,10 @@ def edit_settings(options: ClipOptions) -> EditSettings:
 
 @clip_task(name="plan-edit")
 def plan_cuts(job: ClipJob, info: MediaInfo, audio: dict[str, dict]) -> StageResult:
-    """Turn speech, silences and fillers into the edit plan; without audio, keep everything."""
+    """Turn speech, silences and fillers into the edit plan; without audio, keep everything.
+
+    With a transcript that times its words (in `audio` as ``transcript``), no cut enters a word and
+    its filler words join the acoustic detector's fillers (which still find those it left out)."""
     store = object_store()
     timelines = {}
     for stage in ("speech", "silences", "fillers"):
@@ -37,10 +40,17 @@ def plan_cuts(job: ClipJob, info: MediaInfo, audio: dict[str, dict]) -> StageRes
                 Timeline([Interval(e["start"], e["end"]) for e in document["events"]]) if stage == "fillers"
                 else timeline_from_document(document)
             )
+    words = Timeline()
+    if "transcript" in audio:
+        from tasks.captions import load_transcript_document
+
+        transcript = load_transcript_document(audio["transcript"]["key"])
+        words = transcript.spoken(without_fillers=job.options.remove_fillers)
+        timelines["fillers"] = timelines.get("fillers", Timeline()).union(transcript.fillers())
     plan = plan_edit(
         job.duration_s, fps=info.fps, speech=timelines.get("speech", Timeline()),
         silences=timelines.get("silences", Timeline()), fillers=timelines.get("fillers", Timeline()),
-        settings=edit_settings(job.options),
+        settings=edit_settings(job.options), words=words,
     )
     key = job_key(job.job_id, "edl.json")
     store.put_bytes(key, json.dumps(plan.to_dict(), indent=1).encode(), content_type="application/json")
@@ -58,20 +68,26 @@ def load_plan(key: str) -> EditPlan:
 
 
 @clip_task(name="export-timeline")
-def export_timeline(job: ClipJob, info: MediaInfo, plan_key: str, framing_key: str | None) -> StageResult:
-    """The cut (and crop path) as an OpenTimelineIO file an editor can open: ``jobs/<job_id>/clip.otio``."""
+def export_timeline(
+    job: ClipJob, info: MediaInfo, plan_key: str, framing_key: str | None, captions_key: str | None = None
+) -> StageResult:
+    """The cut (and crop path, and captions as markers) as an OpenTimelineIO file an editor can open:
+    ``jobs/<job_id>/clip.otio``."""
     try:
         from clipmill.edit.otio_export import timeline_from_plan
     except ImportError as exc:
         raise ModelUnavailable(
             "export_otio needs the opentimelineio package: pip install 'clipmill[otio]'"
         ) from exc
+    from clipmill.contracts import CaptionsContract
     from tasks.framing import load_framing
 
+    cues = CaptionsContract.model_validate_json(object_store().get_bytes(captions_key)).cues if captions_key else []
     text = timeline_from_plan(
         load_plan(plan_key), source_uri=job.source.uri, source_start_s=job.start_s,
         source_duration_s=info.duration_s, name=job.clip_id,
         framing=load_framing(framing_key) if framing_key else None,
+        captions=tuple((cue.start_s, cue.end_s, " ".join(cue.lines)) for cue in cues),
     )
     key = job_key(job.job_id, "clip.otio")
     object_store().put_bytes(key, text.encode(), content_type="application/json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -44,15 +44,19 @@ class PublishedClip:
     manifest_uri: str
     reused: bool
     timeline_key: str | None = None
+    captions_key: str | None = None
 
 
-def _published(job_id: str, clip_id: str, *, reused: bool, timeline: bool = False) -> PublishedClip:
+def _published(
+    job_id: str, clip_id: str, *, reused: bool, timeline: bool = False, captions: str | None = None
+) -> PublishedClip:
     store = object_store()
     video, manifest = clip_key(clip_id, "mp4"), clip_key(clip_id, "json")
     return PublishedClip(
         clip_id=clip_id, job_id=job_id, clip_key=video, manifest_key=manifest,
         clip_uri=store.uri(video), manifest_uri=store.uri(manifest), reused=reused,
         timeline_key=clip_key(clip_id, "otio") if timeline else None,
+        captions_key=clip_key(clip_id, captions) if captions else None,
     )
 
 
@@ -75,7 +79,8 @@ def find_published(job: ClipJob) -> PublishedClip | None:
             "choose another clip_name"
         )
     timeline = "timeline" in existing.get("stages", {})
-    published = _published(job.job_id, job.clip_id, reused=True, timeline=timeline)
+    captions = existing.get("stages", {}).get("captions", {}).get("format")
+    published = _published(job.job_id, job.clip_id, reused=True, timeline=timeline, captions=captions)
     recorded = existing["outputs"][0]["sha256"]
     actual = store.sha256(published.clip_key)
     if actual != recorded:
@@ -149,22 +154,25 @@ def _check_codecs(info: MediaInfo) -> None:
 
 @clip_task(name="publish-clip")
 def publish_clip(job: ClipJob, rendered: RenderedClip, manifest: Manifest) -> PublishedClip:
-    """Copy the render to ``clips/<clip_id>.mp4`` (and the OpenTimelineIO file to ``.otio`` when one was
-    made), then write ``clips/<clip_id>.json`` (last).
+    """Copy the render to ``clips/<clip_id>.mp4`` (and the OpenTimelineIO file to ``.otio``, the captions
+    to ``.srt``/``.vtt``, when they were made), then write ``clips/<clip_id>.json`` (last).
 
     The manifest is written with `ObjectStore.put_if_absent`, so of two identical jobs racing to
     publish exactly one writes it; the other finds that manifest and returns it as ``reused``,
     without registering anything for rollback (the publication is not its to delete).
     """
     store = object_store()
-    timeline = manifest.stages.get("timeline")
-    published = _published(job.job_id, job.clip_id, reused=False, timeline=timeline is not None)
+    timeline, captions = manifest.stages.get("timeline"), manifest.stages.get("captions")
+    published = _published(job.job_id, job.clip_id, reused=False, timeline=timeline is not None,
+                           captions=captions["format"] if captions else None)
     if store.exists(published.manifest_key):
         return _published_by_other(job, published)
     try:
         store.copy(rendered.key, published.clip_key)
         if timeline is not None and published.timeline_key:
             store.copy(timeline["key"], published.timeline_key)
+        if captions is not None and published.captions_key:
+            store.copy(captions["sidecar_key"], published.captions_key)
         claimed = store.put_if_absent(published.manifest_key, manifest.to_json(), content_type="application/json")
     except Exception:
         if not store.exists(published.manifest_key):
@@ -186,7 +194,7 @@ def _published_by_other(job: ClipJob, published: PublishedClip) -> PublishedClip
             "choose another clip_name"
         )
     get_run_logger().info("job %s was published by a concurrent run as %s", job.job_id, published.manifest_key)
-    return _published(job.job_id, job.clip_id, reused=True, timeline=published.timeline_key is not None)
+    return replace(published, reused=True)
 
 
 @publish_clip.on_rollback
@@ -199,7 +207,7 @@ def _unpublish(transaction) -> None:
 
 def _remove(published: PublishedClip) -> None:
     store = object_store()
-    for key in (published.manifest_key, published.clip_key, published.timeline_key):
+    for key in (published.manifest_key, published.clip_key, published.timeline_key, published.captions_key):
         if key and store.exists(key):
             store.delete(key)
 

@@ -10,7 +10,8 @@ from prefect import get_run_logger
 from clipmill import media
 from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
-from clipmill.edit.render import Crop, filter_graph, render_args
+from clipmill.captions.ass import font_dir
+from clipmill.edit.render import Crop, Subtitles, filter_graph, render_args
 from clipmill.vision.framing import FramingPath, crop_commands, foreground, window_commands
 from clipmill.media import DecodeReport, EncoderSettings, MediaInfo, decode_report
 from clipmill.media.tool import check_decoded, run
@@ -35,14 +36,15 @@ class RenderedClip:
 
 @clip_task(name="render-clip")
 def render_clip(
-    job: ClipJob, segment_key: str | None, plan_key: str, has_audio: bool, framing_key: str | None = None
+    job: ClipJob, segment_key: str | None, plan_key: str, has_audio: bool, framing_key: str | None = None,
+    captions_key: str | None = None,
 ) -> RenderedClip:
     """Apply the edit plan in one ffmpeg pass: H.264/AAC, ``+faststart``, uploaded under the job's key.
 
     Without a segment (`segment_key` None) the range is read straight from the source: one decode
     and one encode in all, for sources whose frames can be addressed in place. Decode errors met in
     the source's range (here, or while the segment was extracted) fail the render unless the request
-    allows them; then they travel to the manifest.
+    allows them; then they travel to the manifest. `captions_key` names an ASS file to burn in.
     """
     settings = load_settings()
     store = object_store(settings)
@@ -56,7 +58,11 @@ def render_clip(
         else:
             source, window = store.get_file(segment_key, folder / "segment.mp4"), None
         graph = folder / "graph.txt"
-        graph.write_text(filter_graph(load_plan(plan_key), has_audio=has_audio, crop=_crop(framing_key, folder)))
+        subtitles = None
+        if captions_key is not None:
+            subtitles = Subtitles(store.get_file(captions_key, folder / "captions.ass"), font_dir())
+        graph.write_text(filter_graph(load_plan(plan_key), has_audio=has_audio, crop=_crop(framing_key, folder),
+                                      subtitles=subtitles))
         output = folder / "render.mp4"
         args = render_args(
             source, output, graph, has_audio=has_audio, settings=encoder, window=window, ffmpeg=settings.ffmpeg

@@ -22,17 +22,17 @@ def stage_source(source: str) -> SourceRef:
 
 @clip_task(name="probe-source")
 def probe_source(
-    ref: SourceRef, start_s: float, end_s: float | None, options: ClipOptions
+    ref: SourceRef, start_s: float, end_s: float | None, options: ClipOptions, transcript: SourceRef | None = None
 ) -> tuple[MediaInfo, ClipJob]:
     """Probe the source and validate the requested range against it (no end: the source's end);
-    derive the job's ids."""
+    derive the job's ids (from the transcript's content too, when one is given)."""
     settings = load_settings()
     with local_source(ref, settings) as path:
         info = media.check_complete(
             media.probe(path, ffprobe=settings.ffprobe), path, allow_truncated=options.allow_truncated
         )
     end_s = info.duration_s if end_s is None else end_s
-    job = plan_job(ref, info, start_s=start_s, end_s=end_s, options=options)
+    job = plan_job(ref, info, start_s=start_s, end_s=end_s, options=options, transcript=transcript)
     get_run_logger().info(
         "%s: %.3f s, %dx%d @ %s fps, audio: %s; job %s -> clip %s",
         printable(ref.name), info.duration_s, info.width, info.height, info.fps, info.audio_codec or "none",

@@ -13,23 +13,26 @@ import json
 import pandas as pd
 from prefect import get_run_logger
 
-from clipmill.contracts import TimelinesContract
+from clipmill.contracts import CaptionsContract, TimelinesContract
 from clipmill.errors import ContractViolation
 from clipmill.manifest import Manifest
-from clipmill.quality.frames import manifests_to_frame, timelines_to_frame, tracks_to_frame
+from clipmill.quality.frames import captions_to_frame, manifests_to_frame, timelines_to_frame, tracks_to_frame
 from clipmill.quality.validate import validate_frames
 from tasks.runtime import clip_task, object_store
 
 
 @clip_task(name="validate-contracts")
 def validate_contracts(manifest: Manifest) -> dict[str, int]:
-    """Run the manifest, timeline and track suites on this clip; raise listing every failure."""
+    """Run the manifest, timeline, caption and track suites on this clip; raise listing every failure."""
     store = object_store()
     document = json.loads(manifest.to_json())
     frames = {"manifests": manifests_to_frame([document])}
     if "timelines" in manifest.stages:
         timelines = TimelinesContract.model_validate_json(store.get_bytes(manifest.stages["timelines"]["key"]))
         frames["timelines"] = timelines_to_frame({manifest.clip_id: timelines.model_dump()})
+    if "captions" in manifest.stages:
+        captions = CaptionsContract.model_validate_json(store.get_bytes(manifest.stages["captions"]["key"]))
+        frames["captions"] = captions_to_frame({manifest.clip_id: captions.model_dump()})
     if "tracks" in manifest.stages:
         rows = pd.read_parquet(io.BytesIO(store.get_bytes(manifest.stages["tracks"]["key"]))).to_dict("records")
         size = (manifest.source.probe["width"], manifest.source.probe["height"])

@@ -1,7 +1,9 @@
 """The edit plan: ordered ``(src_start, src_end, speed)`` segments built from the analysis timelines.
 
 Pure set algebra on `Timeline`s: pauses are the silences outside speech, plus the fillers when
-they are to be removed (the only place a cut may enter speech). Each pause is removed, sped up or
+they are to be removed (the only place a cut may enter speech). Words a transcript times are never
+cut into or sped up: every cut and sped-up piece stops at the frame boundary outside the word.
+Each pause is removed, sped up or
 kept; whatever the mode, when ``max_silence_s`` is set no pause longer than that survives in the
 output — a longer one keeps its head and tail and loses its middle. Kept pauses with no
 ``max_silence_s`` are not cut at all. Every boundary sits on the frame grid of the
@@ -120,17 +122,19 @@ def snap(seconds: float, fps: Fraction) -> float:
 
 def plan_edit(
     duration_s: float, *, fps: str, speech: Timeline, silences: Timeline, fillers: Timeline,
-    settings: EditSettings = EditSettings(),
+    settings: EditSettings = EditSettings(), words: Timeline = Timeline(),
 ) -> EditPlan:
     """Build the edit plan of a segment of `duration_s` seconds from its analysis timelines.
 
     The plan covers the whole frames inside ``duration_s`` (``floor(duration_s * fps)``): an uncut
-    clip is never longer than the requested range and at most one frame shorter.
+    clip is never longer than the requested range and at most one frame shorter. `words` (timed by
+    a transcript, fillers to be cut left out) are kept whole, widened to the frames they touch.
     """
     rate = Fraction(fps)
     frame = float(1 / rate)
-    pauses = _snapped(silences.subtract(speech), rate)
-    removed_fillers = _snapped(fillers, rate) if settings.remove_fillers else Timeline()
+    spoken = Timeline([(math.floor(a * rate + 1e-6) / rate, math.ceil(b * rate - 1e-6) / rate) for a, b in words.to_list()])
+    pauses = _snapped(silences.subtract(speech.union(words)), rate).subtract(spoken)
+    removed_fillers = _snapped(fillers, rate).subtract(spoken) if settings.remove_fillers else Timeline()
     pauses = pauses.subtract(removed_fillers)
 
     cut = removed_fillers

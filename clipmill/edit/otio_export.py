@@ -8,7 +8,8 @@ convention (its CMX 3600 and AAF adapters read retimes this way) its ``source_ra
 segment's first source frame and lasts as long as the segment plays in the OUTPUT, the media
 consumed being that duration times ``time_scalar`` (source frames over output frames, exactly).
 Track durations, which ignore time warps, are then the output's duration. The crop path is kept
-as metadata: OTIO has no schema for a reframe.
+as metadata: OTIO has no schema for a reframe. Captions become markers on the video track, on the
+output's timeline (whole frames), named by their text.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ TOLERANCE_PX = 1.0
 
 def timeline_from_plan(
     plan: EditPlan, *, source_uri: str, source_start_s: float, source_duration_s: float, name: str,
-    framing: FramingPath | None = None,
+    framing: FramingPath | None = None, captions: tuple[tuple[float, float, str], ...] = (),
 ) -> str:
-    """The plan (and crop path) as an ``.otio`` JSON document that cuts the original source.
+    """The plan (and crop path, and `captions` as ``(start_s, end_s, text)`` on the output's
+    timeline) as an ``.otio`` JSON document that cuts the original source.
 
     `source_start_s` is where the job's segment starts in the source (``request.start_s``); the
     segment's first frame is the first source frame at or after it. `source_duration_s` is the whole
@@ -68,6 +70,13 @@ def timeline_from_plan(
                 clip.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=source_frames / output_frames))
             track.append(clip)
         record += output_frames
+    for start_s, end_s, text in captions:
+        first = round(_exact(start_s) * rate)
+        video.markers.append(otio.schema.Marker(
+            name=text, color=otio.schema.MarkerColor.YELLOW,
+            marked_range=TimeRange(RationalTime(first, fps), RationalTime(max(1, round(_exact(end_s) * rate) - first), fps)),
+            metadata={"clipmill": {"caption": text, "start_s": start_s, "end_s": end_s}},
+        ))
     timeline.tracks.extend([video, audio])
     timeline.metadata["clipmill"] = {
         "source": {"uri": source_uri, "start_s": source_start_s, "start_frame": offset,

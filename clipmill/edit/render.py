@@ -42,8 +42,24 @@ class Crop:
     composite: bool = False
 
 
-def filter_graph(plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, fade_s: float = JOIN_FADE_S) -> str:
-    """The ``-filter_complex`` graph for `plan`: outputs ``[vout]`` and, with audio, ``[aout]``."""
+@dataclass(frozen=True)
+class Subtitles:
+    """An ASS file burned onto the output frames (libass, in the same pass), its fonts in `fonts_dir`."""
+
+    file: Path
+    fonts_dir: Path
+
+    def filter(self) -> str:
+        return f"ass=filename={self.file}:fontsdir={self.fonts_dir}"
+
+
+def filter_graph(
+    plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, fade_s: float = JOIN_FADE_S,
+    subtitles: Subtitles | None = None,
+) -> str:
+    """The ``-filter_complex`` graph for `plan`: outputs ``[vout]`` and, with audio, ``[aout]``.
+
+    `subtitles` are drawn last, on the output timeline and frame (after the cut, speed-ups and crop)."""
     rate = Fraction(plan.fps)
     keep = _balanced_sum([_keep_frame(segment, rate) for segment in plan.segments])
     video = [f"[0:v]select='{keep}'", f"setpts='({_retime(plan.segments, rate)})/TB'"]
@@ -58,6 +74,8 @@ def filter_graph(plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, f
                 f"scale={crop.out_width}:{crop.out_height}:flags=lanczos", "setsar=1",
             ]
         lines = [",".join(video) + "[vout]"]
+    if subtitles is not None:
+        lines[-1] = lines[-1].removesuffix("[vout]") + f",{subtitles.filter()}[vout]"
     if has_audio:
         count = len(plan.segments)
         lines.append(f"[0:a]asplit={count}" + "".join(f"[as{i}]" for i in range(count)) if count > 1 else "[0:a]anull[as0]")

@@ -33,6 +33,9 @@ TIMELINE_COLUMNS = [
     "clip_id", "kind", "index", "start_s", "end_s", "segment_duration_s", "prev_start_s", "prev_end_s",
     "label", "confidence", "speech_silence_excess_s",
 ]
+CAPTION_COLUMNS = [
+    "clip_id", "index", "start_s", "end_s", "clip_duration_s", "prev_start_s", "prev_end_s", "characters",
+]
 TRACK_COLUMNS = [
     "clip_id", "track_id", "t", "x1", "y1", "x2", "y2", "confidence", "frame_width", "frame_height", "dt_s",
     "id_gap_s",
@@ -169,6 +172,23 @@ def timelines_to_frame(timelines: Mapping[str, Mapping[str, Any]]) -> pd.DataFra
     frame["prev_start_s"] = _previous(frame, "start_s", ["clip_id", "kind"])
     frame["prev_end_s"] = _previous(frame, "end_s", ["clip_id", "kind"])
     return frame[TIMELINE_COLUMNS]
+
+
+def captions_to_frame(captions: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The caption table: one row per cue of every clip, with the previous cue's times and the clip's length.
+
+    `captions` maps clip id to a document shaped like `clipmill.contracts.CaptionsContract`.
+    """
+    rows = [
+        {"clip_id": clip_id, "index": index, "start_s": _number(cue.get("start_s")), "end_s": _number(cue.get("end_s")),
+         "clip_duration_s": _number(document.get("clip_duration_s")) + DURATION_SLACK_S,
+         "characters": len(" ".join(cue.get("lines", [])).strip())}
+        for clip_id, document in captions.items() for index, cue in enumerate(document.get("cues", []))
+    ]
+    frame = pd.DataFrame(rows, columns=[c for c in CAPTION_COLUMNS if not c.startswith("prev_")])
+    frame["prev_start_s"] = _previous(frame, "start_s", ["clip_id"])
+    frame["prev_end_s"] = _previous(frame, "end_s", ["clip_id"])
+    return frame[CAPTION_COLUMNS]
 
 
 def tracks_to_frame(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import great_expectations as gx
 from great_expectations.expectations import Expectation
 
-from clipmill.quality.frames import MANIFEST_COLUMNS, RECHECK_COLUMNS, TIMELINE_COLUMNS, TRACK_COLUMNS
+from clipmill.quality.frames import CAPTION_COLUMNS, MANIFEST_COLUMNS, RECHECK_COLUMNS, TIMELINE_COLUMNS, TRACK_COLUMNS
 
 E = gx.expectations
 
@@ -113,6 +113,19 @@ def timeline_suite() -> SuiteSpec:
     return SuiteSpec("timelines", ("clip_id", "kind", "index"), tuple(expectations), tuple(TIMELINE_COLUMNS))
 
 
+def caption_suite() -> SuiteSpec:
+    """One row per caption cue: non-empty, inside the clip, sorted, never overlapping the cue before."""
+    expectations = [
+        _a_at_least_b("caption_cues_positive", "end > start", "end_s", "start_s", strict=True),
+        _between("caption_inside_clip", "start >= 0", "start_s", min_value=0),
+        _a_at_least_b("caption_inside_clip", "end <= the clip's duration", "clip_duration_s", "end_s"),
+        _a_at_least_b("caption_sorted", "start >= previous start", "start_s", "prev_start_s"),
+        _a_at_least_b("caption_non_overlapping", "start >= previous end", "start_s", "prev_end_s"),
+        _between("caption_has_text", "at least one character", "characters", min_value=1),
+    ]
+    return SuiteSpec("captions", ("clip_id", "index"), tuple(expectations), tuple(CAPTION_COLUMNS))
+
+
 def track_suite(*, max_gap_s: float = MAX_TRACK_GAP_S) -> SuiteSpec:
     """One row per box: inside the frame, non-empty, times increasing, confidence in range, ids stable."""
     expectations = [
@@ -152,4 +165,4 @@ def recheck_suite() -> SuiteSpec:
 
 def all_suites() -> dict[str, SuiteSpec]:
     """Every suite by name (the names the audit uses for its tables)."""
-    return {spec.name: spec for spec in (manifest_suite(), timeline_suite(), track_suite(), recheck_suite())}
+    return {spec.name: spec for spec in (manifest_suite(), timeline_suite(), caption_suite(), track_suite(), recheck_suite())}

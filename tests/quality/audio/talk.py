@@ -99,8 +99,9 @@ def room_tone(samples: np.ndarray, words: list[Word], seconds: float, rng: np.ra
     return (tone * np.sqrt(np.mean(quiet**2)) / max(np.sqrt(np.mean(tone**2)), 1e-12)).astype("f4")
 
 
-def build_talk(media: Path, names: tuple[str, ...], target: Path, *, seed: int = 14) -> Talk:
-    """Join `names` with room tone between them; write ``talk.wav`` and ``talk.mp4`` (a still picture)."""
+def build_talk(media: Path, names: tuple[str, ...], target: Path, *, seed: int = 14, size: int = 256) -> Talk:
+    """Join `names` with room tone between them; write ``talk.wav`` and ``talk.mp4`` (a still picture,
+    `size` pixels square)."""
     rng = np.random.default_rng(seed)
     parts, words, offset = [], [], 0.0
     for index, name in enumerate(names):
@@ -117,7 +118,7 @@ def build_talk(media: Path, names: tuple[str, ...], target: Path, *, seed: int =
     picture = media / "images" / "blazeface_1face_feifei_li_128.png"
     subprocess.run(
         ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "25", "-i", str(picture),
-         "-i", str(audio), "-vf", "scale=256:256,format=yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
+         "-i", str(audio), "-vf", f"scale={size}:{size},format=yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
          "-tune", "stillimage", "-c:a", "aac", "-b:a", "192k", "-shortest", str(video)],
         check=True,
     )
