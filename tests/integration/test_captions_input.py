@@ -1,0 +1,51 @@
+"""Bad transcripts are refused with exit 2 and a line that names the file's line; nothing is published.
+
+Malformed SRT and a wrong encoding are caught by `clipmill run` before any server starts (CliRunner,
+no store); a transcript whose cues lie past the source's end needs the probe, so it fails the flow
+run (in-process, on the session's Prefect server and store) before anything is extracted.
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from clipmill import process_clip
+from clipmill.cli import app
+from clipmill.errors import InputError
+
+runner = CliRunner()
+GOOD_CUE = "1\n00:00:01,000 --> 00:00:02,000\nhello\n\n"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ((GOOD_CUE + "2\n00:00:0x,000 --> 00:00:03,000\nworld\n").encode(), "line 5: cannot read the SRT cue"),
+    ((GOOD_CUE + "2\n00:00:03,000 --> 00:00:04,000\nd\xe9j\xe0 vu\n").encode("latin-1"), "line 7: byte 0xe9 is not utf-8"),
+])
+def test_malformed_or_wrongly_encoded_srt_exits_2_before_any_server(workdir, content, message):
+    transcript = workdir / "talk.srt"
+    transcript.write_bytes(content)
+    result = runner.invoke(app, [
+        "run", str(workdir / "grid_concat_11speakers_33s.mp4"), "--start", "3", "--end", "9",
+        "--transcript", str(transcript), "--captions", "srt", "--out", str(workdir / "out"),
+    ])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "talk.srt" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (workdir / "out").exists()
+    assert transcript.read_bytes() == content
+
+
+def test_captions_without_a_transcript_exit_2(workdir):
+    result = runner.invoke(app, ["run", str(workdir / "grid_concat_11speakers_33s.mp4"), "--captions", "burn"])
+    assert result.exit_code == 2 and "needs a transcript" in result.stderr
+
+
+def test_cues_past_the_source_end_fail_the_run_and_publish_nothing(clip_env, workdir):
+    transcript = workdir / "other.srt"
+    transcript.write_text(GOOD_CUE + "2\n00:00:40,000 --> 00:00:42,500\nfrom a longer recording\n")
+    with pytest.raises(InputError, match=r"other.srt' line 6: cue 40.000-42.500 s lies past the end of the source \(33"):
+        process_clip(str(workdir / "grid_concat_11speakers_33s.mp4"), start=3, end=9, out_dir=workdir / "out",
+                     transcript=str(transcript), captions="srt", detect_faces=False, preset="ultrafast",
+                     clip_name="past-the-end")
+    assert list(clip_env.list("clips/past-the-end")) == []
