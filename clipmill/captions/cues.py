@@ -18,6 +18,9 @@ from clipmill.edit.edl import EditPlan
 
 #: Cues shorter than this in the clip are what is left of a cue the cut removed: dropped.
 MIN_CUE_S = 0.05
+#: A pause this long between two words in the source (a turn, a new thought) closes the cue, even
+#: when the cut shortened it.
+PAUSE_BREAK_S = 0.6
 
 
 @dataclass(frozen=True)
@@ -72,16 +75,20 @@ def caption_cues(transcript: Transcript, plan: EditPlan, layout: CaptionLayout) 
 
 def _from_words(transcript: Transcript, plan: EditPlan, layout: CaptionLayout) -> list[CaptionCue]:
     """Kept words, re-timed, grouped greedily into cues of at most `layout`'s lines and seconds;
-    a sentence end closes a cue."""
-    kept = []
+    a sentence end or a pause of `PAUSE_BREAK_S` in the source closes a cue."""
+    kept, paused = [], []
+    previous_end = None
     for word in transcript.words:
         span = map_span(plan, word.start, word.end)
         if span is not None:
             kept.append(Word(span[0], span[1], word.text, word.line))
+            paused.append(previous_end is not None and word.start - previous_end >= PAUSE_BREAK_S)
+        previous_end = word.end
     cues, group = [], []
-    for word in kept:
+    for word, after_pause in zip(kept, paused):
         if group and (
-            len(wrap([w.text for w in group + [word]], layout.max_line_chars)) > layout.max_lines
+            after_pause
+            or len(wrap([w.text for w in group + [word]], layout.max_line_chars)) > layout.max_lines
             or word.end - group[0].start > layout.max_cue_s
             or group[-1].text.endswith((".", "?", "!"))
         ):

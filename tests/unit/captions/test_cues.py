@@ -33,13 +33,14 @@ def test_cues_without_words_keep_their_text_and_split_by_length():
     assert all(a.end == b.start for a, b in zip(cues, cues[1:]))
 
 
-def test_cues_from_words_lose_the_removed_words_and_break_at_sentences():
-    words = [(0.1, 0.4, "Hello"), (0.5, 0.9, "there."), (1.0, 1.3, "um"), (1.6, 2.0, "cut"), (2.6, 3.0, "fast")]
+def test_cues_from_words_lose_the_removed_words_and_break_at_sentences_and_pauses():
+    words = [(0.1, 0.4, "Hello"), (0.5, 0.9, "there."), (1.0, 1.3, "um"), (1.6, 2.0, "cut"), (2.5, 2.9, "fast"),
+             (3.1, 3.3, "and"), (4.0, 4.4, "after")]
     data = json.dumps([{"start": a, "end": b, "word": w} for a, b, w in words]).encode()
     cues = caption_cues(parse_transcript(data, "w.json"), PLAN, layout_for(1920, 1080))
     assert [(round(c.start, 6), round(c.end, 6), c.text) for c in cues] == [
-        (0.1, 0.9, "Hello there."), (1.0, 1.75, "um fast")]
-    assert [w.text for w in cues[1].words] == ["um", "fast"]
+        (0.1, 0.9, "Hello there."), (1.0, 1.9, "um fast and"), (2.25, 2.45, "after")]
+    assert [w.text for w in cues[1].words] == ["um", "fast", "and"]
 
 
 def test_layout_narrow_frames_short_lines():
