@@ -53,8 +53,13 @@ class ClipOptions(BaseModel):
                     f"reframe {self.reframe!r} is too narrow or too wide: W:H must lie between "
                     f"1:{MAX_REFRAME_ASPECT} and {MAX_REFRAME_ASPECT}:1"
                 )
-        if self.captions != "none" and not self.transcript:
-            raise ValueError(f"captions={self.captions} needs a transcript (set transcript to an SRT, WebVTT or JSON words file)")
+        if self.transcript and self.transcription != "none":
+            raise ValueError("transcript and transcription=whisper exclude each other: give a file or transcribe")
+        if self.captions != "none" and not self.transcript and self.transcription == "none":
+            raise ValueError(
+                f"captions={self.captions} needs a transcript: set transcript to an SRT, WebVTT or JSON words file, "
+                "or transcription=whisper"
+            )
         return self
 
     crf: int = Field(20, ge=0, le=51, description="x264 constant rate factor: lower is better quality, bigger file.")
@@ -120,6 +125,10 @@ class ClipOptions(BaseModel):
         None, max_length=1024,
         description="Transcript of the source (SRT, WebVTT or JSON words; local path or s3://), times on the source's "
         "timeline: cuts never enter a timed word, its filler words are what remove_fillers cuts, captions follow it.",
+    )
+    transcription: Literal["none", "whisper"] = Field(
+        "none", description="Without a transcript file: transcribe the range with the local Whisper model "
+        "(CLIPMILL_WHISPER_MODEL), words timed.",
     )
     captions: Literal["none", "srt", "vtt", "burn"] = Field(
         "none", description="Captions from the transcript, re-timed to the cut: a .srt or .vtt beside the clip, or "

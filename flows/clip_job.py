@@ -29,8 +29,9 @@ from prefect.transactions import transaction
 from blocks.presets import resolve_preset
 from clipmill.config import ClipOptions, effective_options, load_settings
 from clipmill.jobs import ClipJob, check_open_times
+from clipmill.errors import InputError
 from clipmill.sources import printable
-from tasks.captions import load_transcript, make_captions, stage_transcript
+from tasks.captions import load_transcript, make_captions, stage_transcript, transcribe_speech
 from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
 from flows.faces import face_flow_for
@@ -84,6 +85,10 @@ def clip_job(
     if (already := find_published(job)) is not None:
         return asdict(already)
     transcript = load_transcript(job, info) if transcript_ref is not None else None
+    if chosen.transcription != "none":
+        if not info.has_audio:
+            raise InputError(f"transcription={chosen.transcription} needs an audio track; {printable(source)} has none")
+        transcript = transcribe_speech(job, decode_audio(job))
     faces_wanted = chosen.detect_faces or chosen.reframe != "none"
     extracting = extract_segment.submit(job, info) if faces_wanted or not info.frames_addressable_in_place else None
     stages = analyse_audio(job, timings) if info.has_audio else {"audio": {"status": "no audio track"}}

@@ -53,6 +53,24 @@ def load_transcript(job: ClipJob, info: MediaInfo) -> StageResult:
     return StageResult(key=key, summary=summary)
 
 
+@clip_task(name="transcribe-speech")
+def transcribe_speech(job: ClipJob, audio_key: str) -> StageResult:
+    """The range's words from the local Whisper model (``transcription=whisper``), stored like a parsed transcript."""
+    from clipmill import media
+    from clipmill.captions.transcribe import transcribe
+
+    store = object_store()
+    samples, sr = media.from_wav_bytes(store.get_bytes(audio_key))
+    transcript = transcribe(samples, sr)
+    key = job_key(job.job_id, "transcript.json")
+    store.put_bytes(key, json.dumps(transcript_to_dict(transcript)).encode(), content_type="application/json")
+    summary = {"format": transcript.format, "words_known": True, "cues": len(transcript.cues),
+               "cues_in_range": len(transcript.cues), "words_in_range": len(transcript.words),
+               "fillers_in_range": len(transcript.fillers())}
+    get_run_logger().info("transcribed %d words", len(transcript.words))
+    return StageResult(key=key, summary=summary)
+
+
 def load_transcript_document(key: str) -> Transcript:
     return transcript_from_dict(json.loads(object_store().get_bytes(key)))
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from clipmill import process_clip
 from clipmill.cli import app
-from clipmill.errors import InputError
+from clipmill.errors import InputError, ModelUnavailable
 
 runner = CliRunner()
 GOOD_CUE = "1\n00:00:01,000 --> 00:00:02,000\nhello\n\n"
@@ -49,3 +49,12 @@ def test_cues_past_the_source_end_fail_the_run_and_publish_nothing(clip_env, wor
                      transcript=str(transcript), captions="srt", detect_faces=False, preset="ultrafast",
                      clip_name="past-the-end")
     assert list(clip_env.list("clips/past-the-end")) == []
+
+
+def test_transcription_without_a_local_model_names_the_setting(clip_env, workdir, monkeypatch):
+    monkeypatch.delenv("CLIPMILL_WHISPER_MODEL", raising=False)
+    with pytest.raises(ModelUnavailable, match="transcription=whisper needs a local Whisper-class model: set the "
+                                               "environment variable CLIPMILL_WHISPER_MODEL"):
+        process_clip(str(workdir / "grid_concat_11speakers_33s.mp4"), start=3, end=5, out_dir=workdir / "out",
+                     transcription="whisper", captions="srt", detect_faces=False, clip_name="no-whisper")
+    assert list(clip_env.list("clips/no-whisper")) == []

@@ -27,8 +27,12 @@ SETTING = "the environment variable CLIPMILL_WHISPER_MODEL"
 FILLER_PROMPT = "Umm, let me think like, hmm... Okay, uh, here's what I'm, er, thinking."
 
 
+#: What a missing model stops, and what the user can do instead (the transcript stage passes its own).
+FILLER_USE = ("filler backend 'transcription'", "choose the 'acoustic' filler backend")
+
+
 @functools.cache
-def _load(path: str) -> tuple[str, object]:
+def _load(path: str, use: tuple[str, str] = FILLER_USE) -> tuple[str, object]:
     if importlib.util.find_spec("faster_whisper") is not None and Path(path).is_dir():
         from faster_whisper import WhisperModel
 
@@ -38,30 +42,29 @@ def _load(path: str) -> tuple[str, object]:
 
         return "whisper", whisper.load_model(path, device="cpu")
     raise ModelUnavailable(
-        f"filler backend 'transcription' cannot load {path!r}: install faster-whisper (for a "
-        "CTranslate2 model directory) or openai-whisper (for a .pt checkpoint), or choose the "
-        "'acoustic' filler backend"
+        f"{use[0]} cannot load {path!r}: install faster-whisper (for a CTranslate2 model directory) or "
+        f"openai-whisper (for a .pt checkpoint), or {use[1]}"
     )
 
 
-def load(config) -> tuple[str, object]:
-    """(library name, model) for the configured local path, loaded once per process."""
+def load(config, use: tuple[str, str] = FILLER_USE) -> tuple[str, object]:
+    """(library name, model) for the configured local path, loaded once per process; `use` names
+    what needs the model and the alternative, for the message when it is missing."""
     path = config.resolved_whisper_path()
     if not path:
         raise ModelUnavailable(
-            f"filler backend 'transcription' needs a local Whisper-class model: set {SETTING} "
-            "to a faster-whisper model directory or an openai-whisper .pt file, or choose the "
-            "'acoustic' filler backend"
+            f"{use[0]} needs a local Whisper-class model: set {SETTING} to a faster-whisper model "
+            f"directory or an openai-whisper .pt file, or {use[1]}"
         )
     if not Path(path).exists():
         raise ModelUnavailable(
             f"Whisper model not found at {path!r} (from {SETTING}): copy the model there or "
             "point the setting at it"
         )
-    return _load(str(path))
+    return _load(str(path), use)
 
 
-def _words(library: str, model, audio: np.ndarray, language: str | None):
+def timed_words(library: str, model, audio: np.ndarray, language: str | None):
     """Yield (start, end, word, probability) with word-level timestamps."""
     if library == "faster_whisper":
         segments, _ = model.transcribe(
@@ -90,7 +93,7 @@ def detect(
     if sr != MODEL_SR:
         samples = librosa.resample(samples, orig_sr=sr, target_sr=MODEL_SR)
     events = []
-    for start, end, word, probability in _words(library, asr, samples, config.language):
+    for start, end, word, probability in timed_words(library, asr, samples, config.language):
         label = FILLER_WORDS.get(re.sub(r"[^a-z]", "", word.lower()))
         if label and len(speech.clip(start, end)):
             events.append((float(start), float(end), label, float(probability)))
