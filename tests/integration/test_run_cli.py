@@ -143,6 +143,15 @@ def wait_for_line(process: subprocess.Popen, err: Path, text: str, timeout_s: fl
         time.sleep(0.2)
 
 
+def wait_for_scratch(process: subprocess.Popen, err: Path, temp_dir: Path, timeout_s: float = 240) -> None:
+    """Wait until the run has a scratch folder of its own (a task is working), so a kill now leaves one behind."""
+    deadline = time.monotonic() + timeout_s
+    while not list(temp_dir.glob(f"job-{process.pid}-*")):
+        assert process.poll() is None, err.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"no scratch folder of {process.pid} in {temp_dir}:\n{err.read_text()[-3000:]}"
+        time.sleep(0.05)
+
+
 def published_clips(home: Path) -> list[str]:
     server = embedded.running(home)
     if server is None:
@@ -207,6 +216,7 @@ def test_runs_share_one_local_server_and_a_killed_runs_leftovers_are_reaped(loca
     cwd = home.parent
     process, err = start_run(env, cwd)
     wait_for_line(process, err, "decode-audio")
+    wait_for_scratch(process, err, home / "tmp")
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     server = server_state(env, cwd)
