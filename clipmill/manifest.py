@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
+from clipmill.artifacts.document import CONTRACTS_DIR, Document
 from clipmill.errors import ContractViolation
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data_contracts" / "manifest.schema.json"
+SCHEMA_PATH = CONTRACTS_DIR / "manifest.schema.json"
 
 SHA256 = r"^[0-9a-f]{64}$"
 
@@ -65,8 +65,9 @@ class RangeSelection(_Strict):
     analysis_key: str | None = Field(default=None, description="Key of the whole-source analysis the range came from.")
 
 
-class Manifest(_Strict):
-    schema_version: Literal["1"] = "1"
+class Manifest(Document):
+    contract = SCHEMA_PATH.name
+
     clip_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     job_id: str = Field(pattern=r"^[0-9a-f]{32}$")
     created_at: datetime
@@ -87,14 +88,6 @@ class Manifest(_Strict):
     @property
     def clip(self) -> OutputFile:
         return self.outputs[0]
-
-
-def generated_schema() -> dict[str, Any]:
-    """The manifest's JSON Schema as the model defines it today."""
-    schema = Manifest.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://clipmill.dev/schemas/manifest.schema.json"
-    return schema
 
 
 def checked_in_schema() -> dict[str, Any]:

@@ -17,29 +17,13 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from clipmill.quality import AuditFailed, QualityReport, manifests_to_frame, recheck_frame
-from clipmill.quality import timelines_to_frame, tracks_to_frame
+from clipmill.quality import AuditFailed, QualityReport, recheck_frame
+from clipmill.quality.frames import contract_frames
 from clipmill.quality.report import ReportContext, render_html
 from tasks.audit import (
     choose_sample, export_manifests, load_linked, load_manifests, parse_since, publish_report, recheck_outputs,
     validate_tables,
 )
-
-
-def _reidentified(documents: list[dict[str, Any]]) -> dict[str, bool]:
-    """Clip id -> whether its tracks were joined by face identity (a person may reappear after a cut)."""
-    return {
-        str(d.get("clip_id")): ((d.get("request") or {}).get("options") or {}).get("face_identity", "none") != "none"
-        for d in documents
-    }
-
-
-def _frame_sizes(documents: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
-    sizes = {}
-    for document in documents:
-        probe = (document.get("source") or {}).get("probe") or {}
-        sizes[str(document.get("clip_id"))] = (probe.get("width"), probe.get("height"))
-    return sizes
 
 
 def _artifacts(report: QualityReport, summary: dict[str, Any]) -> None:
@@ -81,17 +65,14 @@ def audit(prefix: str = "clips/", since: str | None = None, sample: int = 5, exp
     parse_since(since)
     documents = load_manifests(prefix, since)
     linked = load_linked(documents)
-    problems = {clip: "; ".join(found) for clip, found in linked.problems.items()}
-    manifests = manifests_to_frame(documents)
-    manifests["artifact_problems"] = [problems.get(str(clip)) for clip in manifests["clip_id"]]
+    tables = contract_frames(
+        documents, timelines=linked.timelines, tracks=linked.tracks, edit_plans=linked.edit, captions=linked.captions,
+        problems=linked.problems,
+    )
+    manifests = tables["manifests"]
     clip_ids = [str(clip) for clip in manifests["clip_id"]]
     sampled = choose_sample(clip_ids, sample)
-    frames = {
-        "manifests": manifests,
-        "timelines": timelines_to_frame(linked.timelines),
-        "tracks": tracks_to_frame(linked.tracks, _frame_sizes(documents), _reidentified(documents)),
-        "outputs": recheck_frame(recheck_outputs(documents, sampled)),
-    }
+    frames = {**tables, "outputs": recheck_frame(recheck_outputs(documents, sampled))}
     report = validate_tables(frames)
     now = datetime.now(timezone.utc)
     html = render_html(report, ReportContext(

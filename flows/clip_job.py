@@ -27,6 +27,7 @@ from prefect.runtime import flow_run
 from prefect.transactions import transaction
 
 from blocks.presets import resolve_preset
+from clipmill.artifacts.results import AudioStages, JobStages
 from clipmill.config import ClipOptions, effective_options, load_settings
 from clipmill.jobs import ClipJob, check_open_times
 from clipmill.errors import InputError
@@ -91,38 +92,34 @@ def clip_job(
         transcript = transcribe_speech(job, decode_audio(job))
     faces_wanted = chosen.detect_faces or chosen.reframe != "none"
     extracting = extract_segment.submit(job, info) if faces_wanted or not info.frames_addressable_in_place else None
-    stages = analyse_audio(job, timings) if info.has_audio else {"audio": {"status": "no audio track"}}
-    if transcript is not None:
-        stages["transcript"] = {"key": transcript.key, **transcript.summary}
+    audio = analyse_audio(job, timings) if info.has_audio else None
     with _timed(timings, "extract_wait"):
         segment_key = extracting.result() if extracting is not None else None
+    tracks = None
     if faces_wanted:
         with _timed(timings, "faces"):
-            faces = face_flow_for(job.duration_s)(
+            tracks = face_flow_for(job.duration_s)(
                 job.analysis_id, segment_key, job.duration_s, info.fps, *info.display_size,
                 sampling=chosen.face_sampling, identity=None if chosen.face_identity == "none" else chosen.face_identity,
-            )
-        stages["tracks"] = {"key": faces["tracks_key"], **_face_summary(faces["summary"])}
+            )["stage"]
     with _timed(timings, "plan"):
-        plan = plan_cuts(job, info, stages)
-    stages["edit"] = {"key": plan.key, **plan.summary}
-    framing_key = None
+        plan = plan_cuts(job, info, audio, transcript)
+    framing = None
     if chosen.reframe != "none":
         with _timed(timings, "framing"):
-            framing = plan_frame(job, info, segment_key, stages["tracks"]["key"], plan.key)
-        stages["framing"] = {"key": framing.key, **framing.summary}
-        framing_key = framing.key
+            framing = plan_frame(job, info, segment_key, tracks.key, plan.key)
+    framing_key = framing.key if framing else None
+    captions = None
     if chosen.captions != "none":
         with _timed(timings, "captions"):
             captions = make_captions(job, info, transcript.key, plan.key, framing_key)
-        stages["captions"] = {"key": captions.key, **captions.summary}
-    captions_key = stages.get("captions", {}).get("key")
-    if chosen.export_otio:
-        stages["timeline"] = {"key": export_timeline(job, info, plan.key, framing_key, captions_key).key}
+    captions_key = captions.key if captions else None
+    timeline = export_timeline(job, info, plan.key, framing_key, captions_key) if chosen.export_otio else None
+    burn_key = captions.summary.get("ass_key") if captions else None
     with _timed(timings, "render"):
-        rendered = render_clip(
-            job, segment_key, plan.key, info.has_audio, framing_key, stages.get("captions", {}).get("ass_key")
-        )
+        rendered = render_clip(job, segment_key, plan.key, info.has_audio, framing_key, burn_key)
+    stages = JobStages(audio=audio, transcript=transcript, tracks=tracks, edit=plan, framing=framing, captions=captions,
+                       timeline=timeline)
     manifest = make_manifest(job, info, rendered, timings, stages, selection)
     with transaction():
         validate_contracts(manifest)
@@ -134,8 +131,8 @@ def clip_job(
     return asdict(published)
 
 
-def analyse_audio(job: ClipJob, timings: dict[str, float]) -> dict[str, dict[str, Any]]:
-    """The audio stages in order (beside the extraction); returns their summaries for the manifest."""
+def analyse_audio(job: ClipJob, timings: dict[str, float]) -> AudioStages:
+    """The audio stages in order (beside the extraction)."""
     with _timed(timings, "decode_audio"):
         audio_key = decode_audio(job)
     with _timed(timings, "profile"):
@@ -146,37 +143,29 @@ def analyse_audio(job: ClipJob, timings: dict[str, float]) -> dict[str, dict[str
         silences = find_silences(job, audio_key, profile.key, speech.key)
     with _timed(timings, "fillers"):
         fillers = find_fillers(job, audio_key, profile.key, speech.key)
-    timelines_key = collect_timelines(job, speech.key, silences.key, fillers.key)
-    return {
-        **{
-            stage: {"key": result.key, **result.summary}
-            for stage, result in (("profile", profile), ("speech", speech), ("silences", silences), ("fillers", fillers))
-        },
-        "timelines": {"key": timelines_key},
-    }
+    timelines = collect_timelines(job, speech.key, silences.key, fillers.key)
+    return AudioStages(profile=profile, speech=speech, silences=silences, fillers=fillers, timelines=timelines)
 
 
-def _summary_artifact(
-    published: PublishedClip, duration_s: float, timings: dict[str, float], stages: dict[str, dict[str, Any]]
-) -> None:
+def _summary_artifact(published: PublishedClip, duration_s: float, timings: dict[str, float], stages: JobStages) -> None:
     rows = "\n".join(f"| {stage} | {seconds:.2f} |" for stage, seconds in timings.items())
-    audio = _audio_lines(stages)
+    audio = _audio_lines(stages.audio)
     create_markdown_artifact(
         key="clip-job-summary",
         description=f"clip {published.clip_id}",
         markdown=(
             f"## Clip `{published.clip_id}`\n\n"
-            f"- clip: `{published.clip_uri}` ({duration_s:.3f} s, {_edit_line(stages)})\n"
+            f"- clip: `{published.clip_uri}` ({duration_s:.3f} s, {_edit_line(stages.edit.summary)})\n"
             f"- manifest: `{published.manifest_uri}`\n- job: `{published.job_id}`\n\n{audio}\n\n"
             f"| stage | seconds |\n|---|---|\n{rows}\n"
         ),
     )
 
 
-def _audio_lines(stages: dict[str, dict[str, Any]]) -> str:
-    if "speech" not in stages:
+def _audio_lines(audio: AudioStages | None) -> str:
+    if audio is None:
         return "### Audio\n\nno audio track: audio stages skipped"
-    profile, speech, silences, fillers = (stages[k] for k in ("profile", "speech", "silences", "fillers"))
+    profile, speech, silences, fillers = (s.summary for s in (audio.profile, audio.speech, audio.silences, audio.fillers))
     return (
         "### Audio\n\n"
         f"- noise floor {profile['noise_floor_db']:.1f} dBFS, SNR {profile['snr_db']:.1f} dB\n"
@@ -186,15 +175,10 @@ def _audio_lines(stages: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def _edit_line(stages: dict[str, dict[str, Any]]) -> str:
-    edit = stages["edit"]
+def _edit_line(edit: dict[str, Any]) -> str:
     return (
         f"{edit['source_duration_s']:.2f} s in, {edit['reduction_pct']:.1f}% shorter: "
         f"{edit['removed_silence_s']:.2f} s of pauses cut, {edit['sped_up_silence_s']:.2f} s sped up, "
         f"{edit['removed_filler_s']:.2f} s of fillers cut"
     )
 
-
-def _face_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """The manifest's view of the tracks: counts and the dominant face, not every track."""
-    return {k: summary[k] for k in ("n_tracks", "n_frames", "dominant_track_id") if k in summary}

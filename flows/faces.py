@@ -26,6 +26,7 @@ from prefect import Flow, flow, get_run_logger, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
+from clipmill.artifacts.results import StageResult
 from clipmill.errors import InputError
 from clipmill.storage import job_key
 from clipmill.vision.chunks import count_frames, fps_value, plan_chunks
@@ -107,7 +108,8 @@ def face_tracks(
         identity: Face-embedding backend (dlib, arcface) that joins one person's tracks across cuts.
 
     Returns:
-        ``tracks_key``, ``summary_key``, ``chunk_keys`` and the ``summary`` (see ``summarize_tracks``).
+        ``tracks_key``, ``summary_key``, ``chunk_keys``, the ``summary`` (``tracks.json``, see
+        ``summarize_tracks``) and the ``stage`` as the manifest records it.
     """
     rate = fps_value(fps)
     options = FaceOptions(
@@ -126,7 +128,8 @@ def face_tracks(
         "tracks_key": tracks_key,
         "summary_key": job_key(job_id, "tracks.json"),
         "chunk_keys": chunk_keys,
-        "summary": summary,
+        "summary": summary.model_dump(mode="json"),
+        "stage": StageResult(key=tracks_key, summary=summary.manifest_summary()),
     }
 
 

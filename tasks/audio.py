@@ -6,35 +6,31 @@ document is already stored (an earlier, interrupted run of the same job) is not 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from prefect import get_run_logger
 
 from clipmill import media
-from clipmill.audio.analysis import (
-    AudioSettings, fillers_document, silences_for, silences_document, timeline_document, timeline_from_document,
+from clipmill.artifacts.document import Document
+from clipmill.artifacts.results import StageResult
+from clipmill.artifacts.stages import (
+    FillersDocument, ProfileDocument, SilencesDocument, SpeechDocument, TimelinesDocument,
 )
+from clipmill.artifacts.store import cached, load, save
+from clipmill.audio.analysis import AudioSettings, silences_for
 from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.profile import AudioProfile, compute_profile
 from clipmill.audio.vad import detect_speech
 from clipmill.config import ClipOptions, load_settings
-from clipmill.contracts import TimelinesContract
 from clipmill.errors import InputError
 from clipmill.jobs import ClipJob
 from clipmill.storage import ObjectStore, job_key
 from clipmill.timeline import Timeline
 from tasks.runtime import clip_task, local_source, object_store
 
-
-@dataclass(frozen=True)
-class StageResult:
-    """Where a stage's document is stored, and the summary the manifest records."""
-
-    key: str
-    summary: dict[str, Any]
+D = TypeVar("D", bound=Document)
 
 
 def audio_settings(options: ClipOptions) -> AudioSettings:
@@ -49,26 +45,13 @@ def _load_audio(store: ObjectStore, key: str) -> tuple[np.ndarray, int]:
     return media.from_wav_bytes(store.get_bytes(key))
 
 
-def _stored(store: ObjectStore, key: str) -> dict[str, Any] | None:
-    return json.loads(store.get_bytes(key)) if store.exists(key) else None
-
-
-def _store(store: ObjectStore, key: str, document: dict[str, Any]) -> None:
-    store.put_bytes(key, json.dumps(document, indent=1).encode(), content_type="application/json")
-
-
 def _analysis_inputs(
     store: ObjectStore, audio_key: str, profile_key: str, speech_key: str
 ) -> tuple[np.ndarray, int, AudioProfile, Timeline]:
     """What the stages after VAD read: the audio, its profile and the speech timeline."""
     samples, sr = _load_audio(store, audio_key)
-    profile = _profile(json.loads(store.get_bytes(profile_key)))
-    return samples, sr, profile, timeline_from_document(json.loads(store.get_bytes(speech_key)))
-
-
-def _profile(document: dict[str, Any]) -> AudioProfile:
-    fields = {**document, "percentiles": tuple(document["percentiles"])}
-    return AudioProfile(**fields)
+    profile = load(store, profile_key, ProfileDocument).profile()
+    return samples, sr, profile, load(store, speech_key, SpeechDocument).timeline()
 
 
 @clip_task(name="decode-audio")
@@ -96,85 +79,78 @@ def decode_audio(job: ClipJob) -> str:
     return key
 
 
+def _cached_stage(
+    job: ClipJob, filename: str, kind: type[D], make: Callable[[ObjectStore], D]
+) -> tuple[D, StageResult]:
+    """The stage's document ``jobs/<analysis_id>/<filename>``: the stored one, else ``make(store)``, stored."""
+    store = object_store()
+    key = job_key(job.analysis_id, filename)
+    document = cached(store, key, kind, lambda: make(store))
+    return document, StageResult.of(key, document)
+
+
 @clip_task(name="audio-profile")
 def profile_audio(job: ClipJob, audio_key: str) -> StageResult:
     """Noise floor, speech-band energy, SNR, loudness, clipping: the basis of every threshold."""
-    store = object_store()
-    key = job_key(job.analysis_id, "profile.json")
-    document = _stored(store, key)
-    if document is None:
-        samples, sr = _load_audio(store, audio_key)
-        document = compute_profile(samples, sr).to_dict()
-        _store(store, key, document)
+    def make(store: ObjectStore) -> ProfileDocument:
+        return ProfileDocument.of(compute_profile(*_load_audio(store, audio_key)))
+
+    document, result = _cached_stage(job, "profile.json", ProfileDocument, make)
     get_run_logger().info(
         "noise floor %.1f dBFS, SNR %.1f dB, loudness %.1f dBFS",
-        document["noise_floor_db"], document["snr_db"], document["loudness_db"],
+        document.noise_floor_db, document.snr_db, document.loudness_db,
     )
-    summary = {name: document[name] for name in ("noise_floor_db", "snr_db", "loudness_db", "clipping_ratio")}
-    return StageResult(key=key, summary=summary)
+    return result
 
 
 @clip_task(name="detect-speech")
 def find_speech(job: ClipJob, audio_key: str, profile_key: str) -> StageResult:
     """Voice activity with the configured backend: ``speech.json``."""
-    store = object_store()
-    key = job_key(job.analysis_id, "speech.json")
-    document = _stored(store, key)
-    if document is None:
+    def make(store: ObjectStore) -> SpeechDocument:
         samples, sr = _load_audio(store, audio_key)
-        profile = _profile(json.loads(store.get_bytes(profile_key)))
+        profile = load(store, profile_key, ProfileDocument).profile()
         speech = detect_speech(samples, sr, backend=job.options.vad_backend, profile=profile)
-        document = timeline_document("speech", speech, duration_s=len(samples) / sr)
-        document["backend"] = job.options.vad_backend
-        _store(store, key, document)
-    get_run_logger().info("speech: %d intervals, %.1f%% of the segment", document["summary"]["count"],
-                          document["summary"]["share_pct"])
-    return StageResult(key=key, summary={**document["summary"], "backend": document["backend"]})
+        return SpeechDocument.of(speech, duration_s=len(samples) / sr, backend=job.options.vad_backend)
+
+    document, result = _cached_stage(job, "speech.json", SpeechDocument, make)
+    get_run_logger().info("speech: %d intervals, %.1f%% of the segment", document.summary_.count,
+                          document.summary_.share_pct)
+    return result
 
 
 @clip_task(name="detect-silences")
 def find_silences(job: ClipJob, audio_key: str, profile_key: str, speech_key: str) -> StageResult:
     """Pauses of at least ``min_silence_s`` under the (adaptive) threshold: ``silences.json``."""
-    store = object_store()
-    key = job_key(job.analysis_id, "silences.json")
-    document = _stored(store, key)
-    if document is None:
+    def make(store: ObjectStore) -> SilencesDocument:
         samples, sr, profile, speech = _analysis_inputs(store, audio_key, profile_key, speech_key)
         result = silences_for(samples, sr, speech=speech, profile=profile, settings=audio_settings(job.options))
-        document = silences_document(result, duration_s=len(samples) / sr)
-        _store(store, key, document)
-    get_run_logger().info("silences: %d, %.2f s in total (threshold %.1f dBFS)", document["summary"]["count"],
-                          document["summary"]["total_s"], document["threshold_db"])
-    return StageResult(key=key, summary={**document["summary"], "threshold_db": document["threshold_db"]})
+        return SilencesDocument.of(result, duration_s=len(samples) / sr)
+
+    document, result = _cached_stage(job, "silences.json", SilencesDocument, make)
+    get_run_logger().info("silences: %d, %.2f s in total (threshold %.1f dBFS)", document.summary_.count,
+                          document.summary_.total_s, document.threshold_db)
+    return result
 
 
 @clip_task(name="detect-fillers")
 def find_fillers(job: ClipJob, audio_key: str, profile_key: str, speech_key: str) -> StageResult:
     """Filler sounds ("um", "uh", …) with the configured backend: ``fillers.json``."""
-    store = object_store()
-    key = job_key(job.analysis_id, "fillers.json")
-    document = _stored(store, key)
-    if document is None:
+    def make(store: ObjectStore) -> FillersDocument:
         samples, sr, profile, speech = _analysis_inputs(store, audio_key, profile_key, speech_key)
         result = detect_fillers(samples, sr, speech=speech, profile=profile, backend=job.options.filler_backend)
-        document = fillers_document(result, duration_s=len(samples) / sr)
-        document["backend"] = job.options.filler_backend
-        _store(store, key, document)
-    get_run_logger().info("fillers: %d", document["summary"]["count"])
-    return StageResult(key=key, summary={**document["summary"], "backend": document["backend"]})
+        return FillersDocument.of(result, duration_s=len(samples) / sr, backend=job.options.filler_backend)
+
+    document, result = _cached_stage(job, "fillers.json", FillersDocument, make)
+    get_run_logger().info("fillers: %d", document.summary_.count)
+    return result
 
 
 @clip_task(name="collect-timelines")
-def collect_timelines(job: ClipJob, speech_key: str, silences_key: str, fillers_key: str) -> str:
+def collect_timelines(job: ClipJob, speech_key: str, silences_key: str, fillers_key: str) -> StageResult:
     """Speech, silences and fillers in one document checked against data_contracts/timelines."""
     store = object_store()
-    key = job_key(job.analysis_id, "timelines.json")
-    speech, silences, fillers = (json.loads(store.get_bytes(k)) for k in (speech_key, silences_key, fillers_key))
-    document = TimelinesContract(
-        segment_duration_s=speech["duration_s"], speech=speech["intervals"], silences=silences["intervals"],
-        fillers=[[e["start"], e["end"]] for e in fillers["events"]],
-        filler_labels=[e["label"] for e in fillers["events"]],
-        filler_confidence=[e["confidence"] for e in fillers["events"]],
+    document = TimelinesDocument.of(
+        load(store, speech_key, SpeechDocument), load(store, silences_key, SilencesDocument),
+        load(store, fillers_key, FillersDocument),
     )
-    store.put_bytes(key, document.model_dump_json().encode(), content_type="application/json")
-    return key
+    return StageResult(key=save(store, job_key(job.analysis_id, "timelines.json"), document))

@@ -10,18 +10,16 @@ import io
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger
-from pydantic import ValidationError
 
+from clipmill.artifacts.store import LinkedArtifacts, read_linked
 from clipmill.config import load_settings
-from clipmill.contracts import TimelinesContract, TracksContract
-from clipmill.errors import InputError, StorageError
+from clipmill.errors import InputError
 from clipmill.media import probe
 from clipmill.quality import QualityReport, validate_frames
 from clipmill.quality.frames import frame_seconds
@@ -29,15 +27,6 @@ from clipmill.sources import parse_object_uri, sha256_file
 from tasks.runtime import clip_task, object_store, scratch_dir
 
 REPORTS_PREFIX = "audits/"
-
-
-@dataclass
-class LinkedArtifacts:
-    """Timelines and track rows linked from manifests (``stages.timelines.key``, ``stages.tracks.key``)."""
-
-    timelines: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tracks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    problems: dict[str, list[str]] = field(default_factory=dict)
 
 
 def parse_since(since: str | None) -> datetime | None:
@@ -90,39 +79,18 @@ def load_manifests(prefix: str, since: str | None) -> list[dict[str, Any]]:
     return documents
 
 
-def _read_tracks(data: bytes, key: str) -> list[dict[str, Any]]:
-    if key.endswith(".parquet"):
-        rows = pd.read_parquet(io.BytesIO(data)).to_dict(orient="records")
-        return TracksContract.model_validate({"rows": rows}).model_dump()["rows"]
-    return TracksContract.model_validate_json(data).model_dump()["rows"]
-
-
 @clip_task(name="load-linked-artifacts")
 def load_linked(documents: list[dict[str, Any]]) -> LinkedArtifacts:
     """Read the timelines and tracks each manifest links to, checked against their contracts.
 
-    A missing object or a document that breaks its contract is recorded as a problem of that clip
-    (the ``linked_artifacts_valid`` check), and its rows are left out of the tables.
+    A missing object, a document that breaks its contract or a manifest that could not be read is
+    recorded as a problem of that clip (the ``linked_artifacts_valid`` check), and its rows are left
+    out of the tables.
     """
-    store = object_store()
-    linked = LinkedArtifacts()
+    linked = read_linked(object_store(), documents)
     for document in documents:
-        clip_id = str(document.get("clip_id"))
         if "_load_error" in document:
-            linked.problems.setdefault(clip_id, []).append(document["_load_error"])
-        stages = document.get("stages") if isinstance(document.get("stages"), dict) else {}
-        for name in ("timelines", "tracks"):
-            key = (stages.get(name) or {}).get("key")
-            if not key:
-                continue
-            try:
-                data = store.get_bytes(key)
-                if name == "timelines":
-                    linked.timelines[clip_id] = TimelinesContract.model_validate_json(data).model_dump()
-                else:
-                    linked.tracks[clip_id] = _read_tracks(data, key)
-            except (StorageError, ValidationError, ValueError) as exc:
-                linked.problems.setdefault(clip_id, []).append(f"{name} {key}: {exc}".replace("\n", " "))
+            linked.problems.setdefault(str(document.get("clip_id")), []).insert(0, document["_load_error"])
     return linked
 
 

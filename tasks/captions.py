@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import json
-
 from prefect import get_run_logger
 
+from clipmill.artifacts.results import StageResult
+from clipmill.artifacts.stages import CaptionsDocument, EditPlanDocument, FramingDocument, TranscriptDocument
+from clipmill.artifacts.store import load, save
 from clipmill.captions.ass import burn_document
 from clipmill.captions.cues import caption_cues, layout_for
 from clipmill.captions.formats import render_sidecar
 from clipmill.captions.parse import parse_transcript
-from clipmill.captions.transcript import Transcript, check_fits, transcript_from_dict, transcript_to_dict
+from clipmill.captions.transcript import check_fits
 from clipmill.config import load_settings
-from clipmill.contracts import CaptionsContract
 from clipmill.errors import InputError
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
 from clipmill.sources import SourceRef, printable
 from clipmill.storage import clip_key, job_key
-from tasks.audio import StageResult
-from tasks.edit import load_plan
 from tasks.runtime import clip_task, fingerprint, object_store, source_file
 
 
@@ -41,8 +39,7 @@ def load_transcript(job: ClipJob, info: MediaInfo) -> StageResult:
     parsed = check_fits(parse_transcript(source_file(ref, settings).read_bytes(), name), name=name,
                         duration_s=info.duration_s)
     clipped = parsed.clipped(job.start_s, job.end_s)
-    key = job_key(job.job_id, "transcript.json")
-    object_store(settings).put_bytes(key, json.dumps(transcript_to_dict(clipped)).encode(), content_type="application/json")
+    key = save(object_store(settings), job_key(job.job_id, "transcript.json"), TranscriptDocument.of(clipped))
     summary = {
         "uri": ref.uri, "sha256": ref.sha256, "format": parsed.format, "words_known": parsed.words_known,
         "cues": len(parsed.cues), "cues_in_range": len(clipped.cues), "words_in_range": len(clipped.words),
@@ -62,8 +59,7 @@ def transcribe_speech(job: ClipJob, audio_key: str) -> StageResult:
     store = object_store()
     samples, sr = media.from_wav_bytes(store.get_bytes(audio_key))
     transcript = transcribe(samples, sr)
-    key = job_key(job.job_id, "transcript.json")
-    store.put_bytes(key, json.dumps(transcript_to_dict(transcript)).encode(), content_type="application/json")
+    key = save(store, job_key(job.job_id, "transcript.json"), TranscriptDocument.of(transcript))
     summary = {"format": transcript.format, "words_known": True, "cues": len(transcript.cues),
                "cues_in_range": len(transcript.cues), "words_in_range": len(transcript.words),
                "fillers_in_range": len(transcript.fillers())}
@@ -71,37 +67,30 @@ def transcribe_speech(job: ClipJob, audio_key: str) -> StageResult:
     return StageResult(key=key, summary=summary)
 
 
-def load_transcript_document(key: str) -> Transcript:
-    return transcript_from_dict(json.loads(object_store().get_bytes(key)))
-
-
 @clip_task(name="make-captions")
 def make_captions(job: ClipJob, info: MediaInfo, transcript_key: str, plan_key: str,
                   framing_key: str | None = None) -> StageResult:
     """The transcript re-timed through the edit plan, in lines for the output frame: a sidecar
     (``srt``/``vtt``; ``srt`` beside a burn), the cues as a contract document and, to burn, an ASS file."""
-    from tasks.framing import load_framing
-
     store = object_store()
-    plan = load_plan(plan_key)
+    plan = load(store, plan_key, EditPlanDocument).plan()
     if framing_key is not None:
-        framing = load_framing(framing_key)
+        framing = load(store, framing_key, FramingDocument)
         width, height = framing.out_width, framing.out_height
     else:
         width, height = info.display_size
     layout = layout_for(width, height)
-    cues = caption_cues(load_transcript_document(transcript_key), plan, layout)
+    cues = caption_cues(load(store, transcript_key, TranscriptDocument).transcript(), plan, layout)
     burn = job.options.captions == "burn"
     fmt = "srt" if burn else job.options.captions
     sidecar = job_key(job.job_id, f"captions.{fmt}")
     store.put_bytes(sidecar, render_sidecar(cues, fmt).encode(), content_type="text/plain; charset=utf-8")
-    document = CaptionsContract(
+    document = CaptionsDocument(
         format=fmt, burned=burn, clip_duration_s=plan.output_duration, width=width, height=height,
         cues=[{"start_s": c.start, "end_s": c.end, "lines": list(c.lines),
                "words": [[w.start, w.end, w.text] for w in c.words]} for c in cues],
     )
-    key = job_key(job.job_id, "captions.json")
-    store.put_bytes(key, document.model_dump_json().encode(), content_type="application/json")
+    key = save(store, job_key(job.job_id, "captions.json"), document)
     summary = {"format": fmt, "burned": burn, "cues": len(cues), "max_line_chars": layout.max_line_chars,
                "sidecar_key": sidecar, "published_key": clip_key(job.clip_id, fmt)}
     if burn:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 from prefect import get_run_logger
 
-from clipmill.audio.analysis import timeline_from_document
+from clipmill.artifacts.results import AudioStages, StageResult
+from clipmill.artifacts.stages import (
+    CaptionsDocument, EditPlanDocument, FillersDocument, FramingDocument, SilencesDocument, SpeechDocument,
+    TranscriptDocument,
+)
+from clipmill.artifacts.store import load, save
 from clipmill.config import ClipOptions
-from clipmill.edit.edl import EditPlan, EditSettings, plan_edit
+from clipmill.edit.edl import EditSettings, plan_edit
 from clipmill.errors import ModelUnavailable
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
 from clipmill.storage import job_key
-from clipmill.timeline import Interval, Timeline
-from tasks.audio import StageResult
+from clipmill.timeline import Timeline
 from tasks.runtime import clip_task, object_store
 
 
@@ -26,45 +28,36 @@ def edit_settings(options: ClipOptions) -> EditSettings:
 
 
 @clip_task(name="plan-edit")
-def plan_cuts(job: ClipJob, info: MediaInfo, audio: dict[str, dict]) -> StageResult:
+def plan_cuts(
+    job: ClipJob, info: MediaInfo, audio: AudioStages | None, transcript: StageResult | None = None
+) -> StageResult:
     """Turn speech, silences and fillers into the edit plan; without audio, keep everything.
 
-    With a transcript that times its words (in `audio` as ``transcript``), no cut enters a word and
-    its filler words join the acoustic detector's fillers (which still find those it left out)."""
+    With a transcript that times its words, no cut enters a word and its filler words join the
+    acoustic detector's fillers (which still find those it left out)."""
     store = object_store()
-    timelines = {}
-    for stage in ("speech", "silences", "fillers"):
-        if stage in audio:
-            document = json.loads(store.get_bytes(audio[stage]["key"]))
-            timelines[stage] = (
-                Timeline([Interval(e["start"], e["end"]) for e in document["events"]]) if stage == "fillers"
-                else timeline_from_document(document)
-            )
+    if audio is None:
+        speech = silences = fillers = Timeline()
+    else:
+        speech = load(store, audio.speech.key, SpeechDocument).timeline()
+        silences = load(store, audio.silences.key, SilencesDocument).timeline()
+        fillers = load(store, audio.fillers.key, FillersDocument).timeline()
     words = Timeline()
-    if "transcript" in audio:
-        from tasks.captions import load_transcript_document
-
-        transcript = load_transcript_document(audio["transcript"]["key"])
-        words = transcript.spoken(without_fillers=job.options.remove_fillers)
-        timelines["fillers"] = timelines.get("fillers", Timeline()).union(transcript.fillers())
+    if transcript is not None:
+        timed = load(store, transcript.key, TranscriptDocument).transcript()
+        words = timed.spoken(without_fillers=job.options.remove_fillers)
+        fillers = fillers.union(timed.fillers())
     plan = plan_edit(
-        job.duration_s, fps=info.fps, speech=timelines.get("speech", Timeline()),
-        silences=timelines.get("silences", Timeline()), fillers=timelines.get("fillers", Timeline()),
+        job.duration_s, fps=info.fps, speech=speech, silences=silences, fillers=fillers,
         settings=edit_settings(job.options), words=words,
     )
-    key = job_key(job.job_id, "edl.json")
-    store.put_bytes(key, json.dumps(plan.to_dict(), indent=1).encode(), content_type="application/json")
-    summary = {k: v for k, v in plan.to_dict().items() if k != "segments"}
-    summary["segments"] = len(plan.segments)
+    document = EditPlanDocument.of(plan)
+    key = save(store, job_key(job.job_id, "edl.json"), document)
     get_run_logger().info(
         "edit plan: %d segments, %.3f s -> %.3f s (-%.1f%%)", len(plan.segments), plan.source_duration_s,
         plan.output_duration, plan.reduction_pct,
     )
-    return StageResult(key=key, summary=summary)
-
-
-def load_plan(key: str) -> EditPlan:
-    return EditPlan.from_dict(json.loads(object_store().get_bytes(key)))
+    return StageResult(key=key, summary=document.manifest_summary())
 
 
 @clip_task(name="export-timeline")
@@ -79,16 +72,14 @@ def export_timeline(
         raise ModelUnavailable(
             "export_otio needs the opentimelineio package: pip install 'clipmill[otio]'"
         ) from exc
-    from clipmill.contracts import CaptionsContract
-    from tasks.framing import load_framing
-
-    cues = CaptionsContract.model_validate_json(object_store().get_bytes(captions_key)).cues if captions_key else []
+    store = object_store()
+    cues = load(store, captions_key, CaptionsDocument).cues if captions_key else []
     text = timeline_from_plan(
-        load_plan(plan_key), source_uri=job.source.uri, source_start_s=job.start_s,
+        load(store, plan_key, EditPlanDocument).plan(), source_uri=job.source.uri, source_start_s=job.start_s,
         source_duration_s=info.duration_s, name=job.clip_id,
-        framing=load_framing(framing_key) if framing_key else None,
+        framing=load(store, framing_key, FramingDocument).path() if framing_key else None,
         captions=tuple((cue.start_s, cue.end_s, " ".join(cue.lines)) for cue in cues),
     )
     key = job_key(job.job_id, "clip.otio")
-    object_store().put_bytes(key, text.encode(), content_type="application/json")
-    return StageResult(key=key, summary={"format": "otio_json"})
+    store.put_bytes(key, text.encode(), content_type="application/json")
+    return StageResult(key=key)

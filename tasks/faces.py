@@ -8,7 +8,6 @@ run on Dask workers, which read ``CLIPMILL_*`` settings from their own environme
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
@@ -16,6 +15,8 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
+from clipmill.artifacts.stages import TracksDocument
+from clipmill.artifacts.store import save
 from clipmill.config import Settings, load_settings
 from clipmill.storage import ObjectStore, job_key
 from clipmill.vision.chunks import ChunkSpec, merge_cut_times, stitch_chunks, summarize_tracks
@@ -101,7 +102,7 @@ def detect_faces_chunk(
 @clip_task(name="stitch-face-tracks")
 def stitch_face_tracks(
     job_id: str, chunk_keys: list[str], n_frames: int, identity: str | None = None, fps: float = 25.0
-) -> tuple[str, dict]:
+) -> tuple[str, TracksDocument]:
     """Join the chunks' tracks into ``tracks.parquet`` and store its summary as ``tracks.json``.
 
     With an `identity` backend, tracks of the same person (by face embedding) are joined across
@@ -121,13 +122,12 @@ def stitch_face_tracks(
         cuts = merge_cut_times([read_cut_times(p) for p in paths], fps=fps)
         key = job_key(job_id, "tracks.parquet")
         store.put_file(key, write_tracks(tracks, folder / "tracks.parquet", cut_times_s=cuts))
-    summary = {**summarize_tracks(tracks, n_frames=n_frames), "cut_times_s": [round(float(t), 6) for t in cuts]}
-    store.put_bytes(
-        job_key(job_id, "tracks.json"), json.dumps(summary, indent=2).encode(), content_type="application/json"
+    summary = TracksDocument.model_validate(
+        {**summarize_tracks(tracks, n_frames=n_frames), "cut_times_s": [round(float(t), 6) for t in cuts]}
     )
+    save(store, job_key(job_id, "tracks.json"), summary)
     shutil.rmtree(_segments_dir(settings, job_id), ignore_errors=True)
     get_run_logger().info(
-        "%d chunks -> %d tracks (dominant %s) -> %s", len(chunk_keys), summary["n_tracks"],
-        summary["dominant_track_id"], key,
+        "%d chunks -> %d tracks (dominant %s) -> %s", len(chunk_keys), summary.n_tracks, summary.dominant_track_id, key,
     )
     return key, summary

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
 from prefect import get_run_logger
 
 from clipmill import media
+from clipmill.artifacts.results import StageResult
+from clipmill.artifacts.stages import EditPlanDocument, FramingDocument
+from clipmill.artifacts.store import load, save
 from clipmill.config import ClipOptions, load_settings
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
 from clipmill.storage import job_key
 from clipmill.vision.activity import MouthActivity
 from clipmill.vision.faces_io import read_cut_times, read_tracks
-from clipmill.vision.framing import FramingPath, FramingSettings, plan_framing
-from tasks.audio import StageResult
-from tasks.edit import load_plan
+from clipmill.vision.framing import FramingSettings, plan_framing
 from tasks.runtime import clip_task, object_store, scratch_dir
 
 #: Frames per second at which mouth motion is measured: enough to see syllables, cheap to decode.
@@ -38,19 +37,19 @@ def plan_frame(job: ClipJob, info: MediaInfo, segment_key: str, tracks_key: str,
         ):
             activity.add(chunk.times_s, chunk.frames)
     path = plan_framing(
-        tracks, width=width, height=height, fps=info.fps, plan=load_plan(plan_key), aspect=job.options.reframe,
-        activity=activity.result(), settings=framing_settings(job.options), cut_times_s=cut_times_s,
+        tracks, width=width, height=height, fps=info.fps, plan=load(store, plan_key, EditPlanDocument).plan(),
+        aspect=job.options.reframe, activity=activity.result(), settings=framing_settings(job.options),
+        cut_times_s=cut_times_s,
     )
-    key = job_key(job.job_id, "framing.json")
-    store.put_bytes(key, json.dumps(path.to_dict()).encode(), content_type="application/json")
-    summary = {k: v for k, v in path.to_dict().items() if k not in ("x", "y", "w", "h")}
+    document = FramingDocument.of(path)
+    key = save(store, job_key(job.job_id, "framing.json"), document)
     get_run_logger().info(
         "framing %s over %d shots: crop %dx%d -> %dx%d, subject inside the crop on %.1f%% of %d frames with a face "
         "(longest run outside: %d frames), %.1f%% of frames without a face",
         path.aspect, path.n_shots, path.crop_width, path.crop_height, path.out_width, path.out_height,
         100 * path.subject_inside_share, path.tracked_frames, path.worst_outside_frames, 100 * path.no_face_share,
     )
-    return StageResult(key=key, summary=summary)
+    return StageResult(key=key, summary=document.manifest_summary())
 
 
 def framing_settings(options: ClipOptions) -> FramingSettings:
@@ -59,7 +58,3 @@ def framing_settings(options: ClipOptions) -> FramingSettings:
         two_people=options.framing_two_people,
         no_face=options.framing_no_face,
     )
-
-
-def load_framing(key: str) -> FramingPath:
-    return FramingPath.from_dict(json.loads(object_store().get_bytes(key)))

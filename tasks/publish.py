@@ -7,7 +7,6 @@ holds a clip without its manifest or a manifest for a wrong clip.
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -19,6 +18,8 @@ from prefect.runtime import flow_run
 from prefect.transactions import get_transaction
 
 from clipmill import __version__
+from clipmill.artifacts.results import JobStages
+from clipmill.artifacts.store import load
 from clipmill.config import load_settings
 from clipmill.errors import ContractViolation, InputError
 from clipmill.jobs import ClipJob
@@ -72,16 +73,16 @@ def find_published(job: ClipJob) -> PublishedClip | None:
     key = clip_key(job.clip_id, "json")
     if not store.exists(key):
         return None
-    existing = json.loads(store.get_bytes(key))
-    if existing.get("job_id") != job.job_id:
+    existing = load(store, key, Manifest)
+    if existing.job_id != job.job_id:
         raise InputError(
-            f"clip name {job.clip_id!r} is already published by another job ({existing.get('job_id')}); "
+            f"clip name {job.clip_id!r} is already published by another job ({existing.job_id}); "
             "choose another clip_name"
         )
-    timeline = "timeline" in existing.get("stages", {})
-    captions = existing.get("stages", {}).get("captions", {}).get("format")
-    published = _published(job.job_id, job.clip_id, reused=True, timeline=timeline, captions=captions)
-    recorded = existing["outputs"][0]["sha256"]
+    captions = existing.stages.get("captions", {}).get("format")
+    published = _published(job.job_id, job.clip_id, reused=True, timeline="timeline" in existing.stages,
+                           captions=captions)
+    recorded = existing.clip.sha256
     actual = store.sha256(published.clip_key)
     if actual != recorded:
         get_run_logger().warning(
@@ -97,7 +98,7 @@ def find_published(job: ClipJob) -> PublishedClip | None:
 @clip_task(name="make-manifest")
 def make_manifest(
     job: ClipJob, source_info: MediaInfo, rendered: RenderedClip, timings_s: dict[str, float],
-    stages: dict[str, dict[str, Any]], selection: dict[str, Any] | None = None,
+    stages: JobStages, selection: dict[str, Any] | None = None,
 ) -> Manifest:
     """Assemble and validate the manifest against data_contracts/manifest.schema.json (`selection`:
     how a batch chose the range, see `clipmill.manifest.RangeSelection`)."""
@@ -106,8 +107,9 @@ def make_manifest(
     video_key = clip_key(job.clip_id, "mp4")
     out = rendered.info
     _check_codecs(out)
+    summaries = stages.to_manifest()
     if rendered.decode.errors:
-        stages = {**stages, "source_decode": rendered.decode.to_dict()}
+        summaries["source_decode"] = rendered.decode.to_dict()
     manifest = build_manifest(
         clip_id=job.clip_id,
         job_id=job.job_id,
@@ -128,10 +130,10 @@ def make_manifest(
             "python": platform.python_version(),
         },
         timings_s=timings_s,
-        stages=stages,
+        stages=summaries,
         selection=RangeSelection(**selection) if selection else None,
     )
-    validate_manifest(json.loads(manifest.to_json()))
+    validate_manifest(manifest.model_dump(mode="json"))
     try:
         check_consistency(manifest, frame_s=source_info.frame_s)
     except ContractViolation as exc:
@@ -187,10 +189,10 @@ def publish_clip(job: ClipJob, rendered: RenderedClip, manifest: Manifest) -> Pu
 
 def _published_by_other(job: ClipJob, published: PublishedClip) -> PublishedClip:
     """The publication another run of this job made first, or an `InputError` when the name is taken."""
-    existing = json.loads(object_store().get_bytes(published.manifest_key))
-    if existing.get("job_id") != job.job_id:
+    existing = load(object_store(), published.manifest_key, Manifest)
+    if existing.job_id != job.job_id:
         raise InputError(
-            f"clip name {job.clip_id!r} was just published by another job ({existing.get('job_id')}); "
+            f"clip name {job.clip_id!r} was just published by another job ({existing.job_id}); "
             "choose another clip_name"
         )
     get_run_logger().info("job %s was published by a concurrent run as %s", job.job_id, published.manifest_key)
@@ -216,9 +218,9 @@ def _remove(published: PublishedClip) -> None:
 def verify_published(published: PublishedClip, manifest: Manifest) -> None:
     """Read the publication back: the manifest is ours and the clip has the recorded size."""
     store = object_store()
-    stored = json.loads(store.get_bytes(published.manifest_key))
-    if stored.get("job_id") != manifest.job_id:
-        raise ContractViolation(f"{published.manifest_key} holds job {stored.get('job_id')}, not {manifest.job_id}")
+    stored = load(store, published.manifest_key, Manifest)
+    if stored.job_id != manifest.job_id:
+        raise ContractViolation(f"{published.manifest_key} holds job {stored.job_id}, not {manifest.job_id}")
     size = store.size(published.clip_key)
     if size != manifest.clip.size_bytes:
         raise ContractViolation(

@@ -8,6 +8,8 @@ from pathlib import Path
 from prefect import get_run_logger
 
 from clipmill import media
+from clipmill.artifacts.stages import EditPlanDocument, FramingDocument
+from clipmill.artifacts.store import load
 from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
 from clipmill.captions.ass import font_dir
@@ -16,9 +18,7 @@ from clipmill.vision.framing import FramingPath, crop_commands, foreground, wind
 from clipmill.media import DecodeReport, EncoderSettings, MediaInfo, decode_report
 from clipmill.media.tool import check_decoded, run
 from clipmill.sources import sha256_file
-from clipmill.storage import job_key
-from tasks.edit import load_plan
-from tasks.framing import load_framing
+from clipmill.storage import ObjectStore, job_key
 from tasks.runtime import clip_task, object_store, scratch_dir, source_file
 from tasks.segment import segment_decode_report
 
@@ -61,7 +61,8 @@ def render_clip(
         subtitles = None
         if captions_key is not None:
             subtitles = Subtitles(store.get_file(captions_key, folder / "captions.ass"), font_dir())
-        graph.write_text(filter_graph(load_plan(plan_key), has_audio=has_audio, crop=_crop(framing_key, folder),
+        plan = load(store, plan_key, EditPlanDocument).plan()
+        graph.write_text(filter_graph(plan, has_audio=has_audio, crop=_crop(store, framing_key, folder),
                                       subtitles=subtitles))
         output = folder / "render.mp4"
         args = render_args(
@@ -78,9 +79,9 @@ def render_clip(
     return RenderedClip(key=key, sha256=digest, size_bytes=size, info=info, decode=decode)
 
 
-def _crop(framing_key: str | None, folder: Path) -> Crop | None:
+def _crop(store: ObjectStore, framing_key: str | None, folder: Path) -> Crop | None:
     """The moving crop of the stored framing plan, if any (see `framing_crop`)."""
-    return None if framing_key is None else framing_crop(load_framing(framing_key), folder)
+    return None if framing_key is None else framing_crop(load(store, framing_key, FramingDocument).path(), folder)
 
 
 def framing_crop(path: FramingPath, folder: Path) -> Crop:

@@ -1,44 +1,37 @@
 """Check a clip against its data contracts before it is published.
 
 The same Great Expectations suites the audit runs over the whole store run here over one clip:
-its manifest row, its timelines and its face tracks. A failed expectation fails the run, names
+its manifest row and the documents it links to (timelines, captions, face tracks, edit plan). A
+failed expectation, or a linked document that breaks its contract, fails the run, names
 every broken rule and publishes nothing.
 """
 
 from __future__ import annotations
 
-import io
 import json
 
-import pandas as pd
 from prefect import get_run_logger
 
-from clipmill.contracts import CaptionsContract, TimelinesContract
+from clipmill.artifacts.store import read_linked
 from clipmill.errors import ContractViolation
 from clipmill.manifest import Manifest
-from clipmill.quality.frames import captions_to_frame, manifests_to_frame, timelines_to_frame, tracks_to_frame
+from clipmill.quality.frames import contract_frames
 from clipmill.quality.validate import validate_frames
 from tasks.runtime import clip_task, object_store
 
 
 @clip_task(name="validate-contracts")
 def validate_contracts(manifest: Manifest) -> dict[str, int]:
-    """Run the manifest, timeline, caption and track suites on this clip; raise listing every failure."""
-    store = object_store()
+    """Run the manifest, timeline, caption, track and edit plan suites on this clip; raise listing every failure."""
     document = json.loads(manifest.to_json())
-    frames = {"manifests": manifests_to_frame([document])}
-    if "timelines" in manifest.stages:
-        timelines = TimelinesContract.model_validate_json(store.get_bytes(manifest.stages["timelines"]["key"]))
-        frames["timelines"] = timelines_to_frame({manifest.clip_id: timelines.model_dump()})
-    if "captions" in manifest.stages:
-        captions = CaptionsContract.model_validate_json(store.get_bytes(manifest.stages["captions"]["key"]))
-        frames["captions"] = captions_to_frame({manifest.clip_id: captions.model_dump()})
-    if "tracks" in manifest.stages:
-        rows = pd.read_parquet(io.BytesIO(store.get_bytes(manifest.stages["tracks"]["key"]))).to_dict("records")
-        size = (manifest.source.probe["width"], manifest.source.probe["height"])
-        joined = manifest.request.options.get("face_identity", "none") != "none"
-        frames["tracks"] = tracks_to_frame({manifest.clip_id: rows}, {manifest.clip_id: size}, {manifest.clip_id: joined})
-    report = validate_frames(frames)
+    linked = read_linked(object_store(), [document])
+    if linked.problems:
+        broken = "; ".join(linked.problems[manifest.clip_id])
+        raise ContractViolation(f"clip {manifest.clip_id} links documents that break their contracts: {broken}")
+    tables = contract_frames(
+        [document], timelines=linked.timelines, tracks=linked.tracks, edit_plans=linked.edit, captions=linked.captions
+    )
+    report = validate_frames(tables)
     if not report.success:
         broken = "; ".join(
             f"{f.suite}.{f.check} ({', '.join(f.columns)}: {f.unexpected_count} rows)" for f in report.failures

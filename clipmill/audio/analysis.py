@@ -132,7 +132,3 @@ def intervals(timeline: Timeline, *, offset_s: float = 0.0) -> list[list[float]]
     """``[[start, end], ...]`` shifted by `offset_s` and rounded to the microsecond for JSON."""
     return [[round(start, 6), round(end, 6)] for start, end in timeline.shift(offset_s).to_list()]
 
-
-def timeline_from_document(document: dict[str, object]) -> Timeline:
-    """The intervals of a stored timeline document (speech, silences)."""
-    return Timeline.from_list(document["intervals"])  # type: ignore[arg-type]

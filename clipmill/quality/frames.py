@@ -40,6 +40,10 @@ TRACK_COLUMNS = [
     "clip_id", "track_id", "t", "x1", "y1", "x2", "y2", "confidence", "frame_width", "frame_height", "dt_s",
     "id_gap_s",
 ]
+EDIT_COLUMNS = [
+    "clip_id", "index", "src_start_s", "src_end_s", "speed", "prev_src_end_s", "source_duration_s",
+    "output_duration_s", "output_duration_error_s",
+]
 RECHECK_COLUMNS = [
     "clip_id", "output_key", "problem", "recorded_sha256", "actual_sha256", "recorded_size_bytes",
     "actual_size_bytes", "recorded_duration_s", "probed_duration_s", "tolerance_s", "duration_error_s",
@@ -148,7 +152,7 @@ def _previous(frame: pd.DataFrame, column: str, by: list[str]) -> pd.Series:
 def timelines_to_frame(timelines: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """The timeline table: one row per interval of every clip's speech, silences and fillers.
 
-    `timelines` maps clip id to a document shaped like `clipmill.contracts.TimelinesContract`.
+    `timelines` maps clip id to a document shaped like `clipmill.artifacts.stages.TimelinesDocument`.
     """
     rows = []
     for clip_id, document in timelines.items():
@@ -177,7 +181,7 @@ def timelines_to_frame(timelines: Mapping[str, Mapping[str, Any]]) -> pd.DataFra
 def captions_to_frame(captions: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """The caption table: one row per cue of every clip, with the previous cue's times and the clip's length.
 
-    `captions` maps clip id to a document shaped like `clipmill.contracts.CaptionsContract`.
+    `captions` maps clip id to a document shaped like `clipmill.artifacts.stages.CaptionsDocument`.
     """
     rows = [
         {"clip_id": clip_id, "index": index, "start_s": _number(cue.get("start_s")), "end_s": _number(cue.get("end_s")),
@@ -197,7 +201,7 @@ def tracks_to_frame(
 ) -> pd.DataFrame:
     """The track table: one row per box, with the source frame size and the time since the track's last box.
 
-    `tracks` maps clip id to rows shaped like `clipmill.contracts.TrackRow`, in stored order;
+    `tracks` maps clip id to rows shaped like `clipmill.artifacts.stages.TrackRow`, in stored order;
     `frame_sizes` maps clip id to the source ``(width, height)`` in pixels. ``id_gap_s`` is the time
     since the track's last box, left empty for clips whose tracks were joined by face identity
     (`reidentified`): there one person legitimately reappears after a cut under the same id.
@@ -216,6 +220,62 @@ def tracks_to_frame(
     joined = frame["clip_id"].map(lambda clip: bool((reidentified or {}).get(clip, False))).astype(bool)
     frame["id_gap_s"] = frame["dt_s"].where(~joined)
     return frame
+
+
+def edit_plans_to_frame(plans: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The edit plan table: one row per kept segment of every clip's plan, in play order.
+
+    `plans` maps clip id to a document shaped like `clipmill.artifacts.stages.EditPlanDocument`.
+    ``output_duration_error_s`` is how far the segments' played length (length / speed, summed)
+    is from the plan's ``output_duration_s``.
+    """
+    rows = []
+    for clip_id, plan in plans.items():
+        segments = [[_number(v) for v in segment] for segment in plan.get("segments", [])]
+        played = sum((end - start) / speed for start, end, speed in segments if speed > 0)
+        declared = _number(plan.get("output_duration_s"))
+        for index, (start, end, speed) in enumerate(segments):
+            rows.append({
+                "clip_id": clip_id, "index": index, "src_start_s": start, "src_end_s": end, "speed": speed,
+                "source_duration_s": _number(plan.get("source_duration_s")), "output_duration_s": declared,
+                "output_duration_error_s": abs(played - declared),
+            })
+    frame = pd.DataFrame(rows, columns=[c for c in EDIT_COLUMNS if c != "prev_src_end_s"])
+    frame["prev_src_end_s"] = _previous(frame, "src_end_s", ["clip_id"])
+    return frame[EDIT_COLUMNS]
+
+
+def frame_sizes(documents: Sequence[Mapping[str, Any]]) -> dict[str, tuple[Any, Any]]:
+    """Clip id -> the source's ``(width, height)`` from its manifest's probe (None where unknown)."""
+    return {str(_get(d, "clip_id")): (_get(d, "source", "probe", "width"), _get(d, "source", "probe", "height"))
+            for d in documents}
+
+
+def reidentified(documents: Sequence[Mapping[str, Any]]) -> dict[str, bool]:
+    """Clip id -> whether its tracks were joined by face identity (a person may reappear after a cut)."""
+    return {str(_get(d, "clip_id")): (_get(d, "request", "options", "face_identity") or "none") != "none"
+            for d in documents}
+
+
+def contract_frames(
+    documents: Sequence[Mapping[str, Any]], *, timelines: Mapping[str, Mapping[str, Any]],
+    tracks: Mapping[str, Sequence[Mapping[str, Any]]], edit_plans: Mapping[str, Mapping[str, Any]],
+    captions: Mapping[str, Mapping[str, Any]], problems: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The ``manifests``, ``timelines``, ``captions``, ``tracks`` and ``edit_plans`` tables of manifest
+    `documents` and the documents they link to (by clip id); ``artifact_problems`` holds what could not
+    be read of them (`problems`)."""
+    manifests = manifests_to_frame(documents)
+    manifests["artifact_problems"] = [
+        "; ".join(found) if (found := (problems or {}).get(str(clip))) else None for clip in manifests["clip_id"]
+    ]
+    return {
+        "manifests": manifests,
+        "timelines": timelines_to_frame(timelines),
+        "captions": captions_to_frame(captions),
+        "tracks": tracks_to_frame(tracks, frame_sizes(documents), reidentified(documents)),
+        "edit_plans": edit_plans_to_frame(edit_plans),
+    }
 
 
 def recheck_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:

@@ -5,15 +5,21 @@ from __future__ import annotations
 import copy
 import json
 import math
+import tomllib
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 
 import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from clipmill.contracts import CONTRACTS_DIR, TimelinesContract, checked_in_schema, generated_schema, schema_files
+from clipmill.artifacts.document import CONTRACTS_DIR
+from clipmill.artifacts.stages import TimelinesDocument
+from clipmill.contracts import checked_in_schema, generated_schema, schema_files
+from clipmill.errors import ContractViolation
 from clipmill.quality import manifests_to_frame, timelines_to_frame, tracks_to_frame, validate_frame
-from clipmill.quality.frames import MANIFEST_COLUMNS
+from clipmill.quality.frames import MANIFEST_COLUMNS, edit_plans_to_frame
+from clipmill.quality.suites import SUITES_DIR, TABLE_COLUMNS, read_suite
 from tests.unit.test_manifest_contract import _manifest
 
 
@@ -28,7 +34,7 @@ def test_checked_in_schema_matches_its_model(filename):
 
 def test_filler_lists_must_be_parallel():
     with pytest.raises(ValidationError, match="must have the same length"):
-        TimelinesContract(segment_duration_s=2.0, fillers=[(0.1, 0.2)], filler_labels=[], filler_confidence=[0.5])
+        TimelinesDocument(segment_duration_s=2.0, fillers=[(0.1, 0.2)], filler_labels=[], filler_confidence=[0.5])
 
 
 def _document(**changes) -> dict:
@@ -168,3 +174,45 @@ def test_float_noise_in_the_requested_range_is_not_a_negative_reduction():
                 "outputs": [{"duration_s": 0.2}], "source": {"probe": {"fps": "25/1"}}}
     assert 0.3 - 0.1 < 0.2
     assert manifests_to_frame([document])["reduction_pct"].iloc[0] == 0.0
+
+
+def test_broken_edit_plans_are_named():
+    good = {"source_duration_s": 3.0, "output_duration_s": 1.7, "segments": [[0.0, 1.0, 1.0], [1.2, 2.6, 2.0]]}
+    cases = {
+        "edit_segment_positive": {"segments": [[0.0, 1.0, 1.0], [1.2, 1.2, 1.0]], "output_duration_s": 1.0},
+        "edit_segment_inside_source": {"segments": [[0.0, 1.0, 1.0], [1.2, 3.5, 1.0]], "output_duration_s": 3.3},
+        "edit_segments_in_order": {"segments": [[0.0, 1.0, 1.0], [0.8, 1.5, 1.0]], "output_duration_s": 1.7},
+        "edit_speed_in_range": {"segments": [[0.0, 1.0, 1.0], [1.2, 2.6, 20.0]], "output_duration_s": 1.07},
+        "edit_output_duration_adds_up": {"output_duration_s": 1.9},
+    }
+    frame = edit_plans_to_frame({"good": good, **{check: good | change for check, change in cases.items()}})
+    assert frame[frame.clip_id == "good"]["prev_src_end_s"].fillna(-1).tolist() == [-1, 1.0]
+    assert _checks(validate_frame(frame, "edit_plans")) == {check: [check] for check in cases}
+
+
+def test_every_suite_file_reads_and_refers_only_to_its_tables_columns():
+    assert sorted(path.stem for path in SUITES_DIR.glob("*.json")) == sorted(TABLE_COLUMNS)
+    for name in TABLE_COLUMNS:
+        assert read_suite(name).expectations
+
+
+def test_a_suite_file_with_a_wrong_column_or_type_is_refused_by_name(tmp_path):
+    suite = json.loads((SUITES_DIR / "tracks.json").read_text())
+    suite["expectations"][1]["kwargs"]["column"] = "y_one"
+    (tmp_path / "tracks.json").write_text(json.dumps(suite))
+    with pytest.raises(ContractViolation, match=r"tracks\.json expectation 1 \(track_box_inside_frame\) names "
+                                                r"columns its table does not have: \['y_one'\]"):
+        read_suite("tracks", tmp_path)
+    suite["expectations"][1] = {**suite["expectations"][0], "type": "expect_column_values_to_be_purple"}
+    (tmp_path / "tracks.json").write_text(json.dumps(suite))
+    with pytest.raises(ContractViolation, match=r"tracks\.json expectation 1 .* is not a valid Great Expectations"):
+        read_suite("tracks", tmp_path)
+
+
+def test_every_contract_file_ships_as_package_data():
+    """A non-editable install (a wheel) carries what `package-data` names: every contract file must match."""
+    patterns = tomllib.loads((CONTRACTS_DIR.parents[1] / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["clipmill"]
+    package = CONTRACTS_DIR.parent
+    files = [PurePosixPath(path.relative_to(package).as_posix()) for path in CONTRACTS_DIR.rglob("*") if path.is_file()]
+    assert files and [f for f in files if not any(f.match(pattern) for pattern in patterns)] == []

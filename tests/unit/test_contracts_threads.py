@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from clipmill.contracts import TimelinesContract
+from clipmill.artifacts.stages import TimelinesDocument
 from clipmill.quality import QualityReport, manifests_to_frame, timelines_to_frame, tracks_to_frame, validate_frames
 from tests.unit.test_contracts import _document
 
@@ -22,7 +22,7 @@ def _clip_tables(clip_id: str, *, broken: bool) -> dict:
     """The tables `tasks.validate.validate_contracts` builds for one clip: manifest, timelines, tracks."""
     manifest = _document(clip_id=clip_id, **({"outputs__0__video_codec": "hevc"} if broken else {}))
     speech = [(0.1, 0.5), (0.4, 0.8)] if broken else [(0.1, 0.5), (0.6, 0.8), (1.0, 1.4)]
-    timelines = TimelinesContract(segment_duration_s=2.0, speech=speech, silences=[(0.8, 1.0)])
+    timelines = TimelinesDocument(segment_duration_s=2.0, speech=speech, silences=[(0.8, 1.0)])
     tracks = [{"track_id": 1, "t": round(0.2 * i, 1), **BOX} for i in range(8 if broken else 5)]
     if broken:
         tracks[3] = {**tracks[3], "x2": 400.0}
