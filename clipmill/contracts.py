@@ -15,7 +15,7 @@ from typing import Any
 
 from clipmill.artifacts.document import CONTRACTS_DIR, Document
 from clipmill.artifacts.stages import (
-    CaptionsDocument, EditPlanDocument, FillersDocument, FramingDocument, ProfileDocument, SilencesDocument,
+    CaptionsDocument, DecodeReportDocument, EditPlanDocument, FillersDocument, FramingDocument, ProfileDocument, SilencesDocument,
     SpeechDocument, TimelinesDocument, TrackRowsDocument, TracksDocument, TranscriptDocument,
 )
 from clipmill.manifest import Manifest
@@ -24,8 +24,9 @@ from clipmill.manifest import Manifest
 CONTRACTS: dict[str, type[Document]] = {
     kind.contract: kind
     for kind in (
-        Manifest, ProfileDocument, SpeechDocument, SilencesDocument, FillersDocument, TimelinesDocument,
-        TrackRowsDocument, TracksDocument, EditPlanDocument, FramingDocument, TranscriptDocument, CaptionsDocument,
+        Manifest, DecodeReportDocument, ProfileDocument, SpeechDocument, SilencesDocument, FillersDocument,
+        TimelinesDocument, TrackRowsDocument, TracksDocument, EditPlanDocument, FramingDocument, TranscriptDocument,
+        CaptionsDocument,
     )
 }
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from prefect import get_run_logger
 
 from clipmill import media
+from clipmill.artifacts.stages import DecodeReportDocument
+from clipmill.artifacts.store import load, save
 from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
 from clipmill.media import DecodeReport, MediaInfo
@@ -40,7 +40,7 @@ def extract_segment(job: ClipJob, info: MediaInfo) -> str:
         )
         _check(job, report)
         if report.errors:
-            store.put_bytes(_report_key(job), json.dumps(report.to_dict()).encode(), content_type="application/json")
+            save(store, _report_key(job), DecodeReportDocument.of(report))
         store.put_file(key, output, content_type="video/mp4")
     return key
 
@@ -50,8 +50,7 @@ def segment_decode_report(store: ObjectStore, job: ClipJob) -> DecodeReport:
     key = _report_key(job)
     if not store.exists(key):
         return DecodeReport()
-    stored = json.loads(store.get_bytes(key))
-    return DecodeReport(errors=int(stored["decode_errors"]), first=stored["first_decode_error"])
+    return load(store, key, DecodeReportDocument).report()
 
 
 def _report_key(job: ClipJob) -> str:

@@ -9,7 +9,8 @@ written, plus ``schema_version``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, get_type_hints
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -21,6 +22,7 @@ from clipmill.audio.profile import AudioProfile
 from clipmill.audio.silence import SilenceResult
 from clipmill.captions.transcript import Transcript, transcript_from_dict, transcript_to_dict
 from clipmill.edit.edl import EditPlan
+from clipmill.media.tool import DecodeReport
 from clipmill.timeline import Interval, Timeline
 from clipmill.vision.chunks import TABLE_COLUMNS
 from clipmill.vision.framing import FramingPath
@@ -37,24 +39,33 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ProfileDocument(Document):
-    """``profile.json``: the levels every threshold is placed from (see `AudioProfile`)."""
+def _fields(types: Mapping[str, Any], rules: Mapping[str, Any], *, what: str) -> dict[str, tuple[Any, Any]]:
+    """Model fields for a document derived from its pure type's fields (`types`, in order): each one
+    required, with `rules` (pydantic `Field`s) where a value must hold more than its type."""
+    if unknown := set(rules) - set(types):
+        raise RuntimeError(f"rules name fields the {what} does not have: {sorted(unknown)}")
+    return {name: (kind, rules.get(name, ...)) for name, kind in types.items()}
 
+
+class DecodeReportDocument(Document):
+    """``segment-decode.json``: what the decoders reported while the segment was extracted (stored only
+    when they reported errors)."""
+
+    contract = "segment_decode.schema.json"
+
+    decode_errors: int = Field(ge=0)
+    first_decode_error: str | None = Field(description="The first error line, escaped to ASCII.")
+
+    @classmethod
+    def of(cls, report: DecodeReport) -> DecodeReportDocument:
+        return cls.model_validate(report.to_dict())
+
+    def report(self) -> DecodeReport:
+        return DecodeReport(errors=self.decode_errors, first=self.first_decode_error)
+
+
+class _ProfileDocument(Document):
     contract = "profile.schema.json"
-
-    sample_rate: int = Field(gt=0)
-    duration_s: Seconds
-    noise_floor_db: float
-    noise_floor_band_db: dict[str, float]
-    speech_band_energy_db: float
-    speech_level_db: float
-    snr_db: float
-    spectral_flatness: float
-    loudness_db: float
-    clipping_ratio: Share
-    frame_s: float = Field(gt=0)
-    hop_s: float = Field(gt=0)
-    percentiles: tuple[float, float]
 
     @classmethod
     def of(cls, profile: AudioProfile) -> ProfileDocument:
@@ -65,6 +76,16 @@ class ProfileDocument(Document):
 
     def manifest_summary(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in ("noise_floor_db", "snr_db", "loudness_db", "clipping_ratio")}
+
+
+ProfileDocument = create_model(
+    "ProfileDocument", __base__=_ProfileDocument,
+    __doc__="``profile.json``: the levels every threshold is placed from (see `AudioProfile`).",
+    **_fields(get_type_hints(AudioProfile), {
+        "sample_rate": Field(gt=0), "duration_s": Field(ge=0), "clipping_ratio": Field(ge=0, le=1),
+        "frame_s": Field(gt=0), "hop_s": Field(gt=0),
+    }, what="audio profile"),
+)
 
 
 class TimelineSummary(_Part):
@@ -193,21 +214,17 @@ class TimelinesDocument(Document):
 
 #: Python type of each track-table dtype (`clipmill.vision.chunks.TABLE_COLUMNS` is the definition).
 _PYTHON_TYPES: dict[type, type] = {np.int64: int, np.float64: float, np.float32: float, np.bool_: bool}
-#: What a row's columns must hold beyond their type, by column name.
-_ROW_RULES: dict[str, Any] = {
-    "track_id": Field(ge=0),
-    "t": Field(ge=0, description="Seconds from the segment start."),
-    "confidence": Field(ge=0, le=1),
-    "observed": Field(
-        True, description="True where a detection backed the box; False where interpolated or predicted."
-    ),
-}
-if unknown := set(_ROW_RULES) - set(TABLE_COLUMNS):
-    raise RuntimeError(f"track row rules name columns the track table does not have: {sorted(unknown)}")
 
 TrackRow = create_model(
     "TrackRow", __base__=_Part, __doc__="One box of one face track at one time, in source pixels.",
-    **{name: (_PYTHON_TYPES[dtype], _ROW_RULES.get(name, ...)) for name, dtype in TABLE_COLUMNS.items()},
+    **_fields({name: _PYTHON_TYPES[dtype] for name, dtype in TABLE_COLUMNS.items()}, {
+        "track_id": Field(ge=0),
+        "t": Field(ge=0, description="Seconds from the segment start."),
+        "confidence": Field(ge=0, le=1),
+        "observed": Field(
+            True, description="True where a detection backed the box; False where interpolated or predicted."
+        ),
+    }, what="track table"),
 )
 
 

@@ -18,6 +18,7 @@ from clipmill import process_clip
 from clipmill.errors import ContractViolation, InputError
 from flows.clip_job import clip_job
 from tests import media_factory
+from tests.integration.test_real_documents import violations
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -172,6 +173,10 @@ def test_decode_errors_in_the_range_fail_the_job_or_are_recorded_when_allowed(pa
     assert source.name in str(error) and not list(clip_env.list(f"clips/damaged-{path.replace(' ', '-')}"))
     state = clip_job(str(source), 8.0, 12.0, {**options, "allow_decode_errors": True}, return_state=True)
     outcome = state.result(raise_on_failure=False)
+    if path == "through the segment":  # the report stored beside the segment matches its contract
+        reports = [key for key in clip_env.list("jobs/") if key.endswith("segment-decode.json")]
+        assert reports and not any(violations(json.loads(clip_env.get_bytes(key)), "segment_decode.schema.json")
+                                   for key in reports)
     if state.is_completed():  # published, the count on record for the audit
         manifest = json.loads(clip_env.get_bytes(outcome["manifest_key"]))
         assert manifest["stages"]["source_decode"]["decode_errors"] > 0

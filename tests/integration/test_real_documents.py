@@ -38,7 +38,8 @@ STAGE_CONTRACTS = {
 TRANSCRIPT = "1\n00:00:04,600 --> 00:00:05,900\nbin blue at f two now\n\n2\n00:00:06,100 --> 00:00:07,400\nlay red by g five soon\n"
 
 
-def _violations(document: dict, contract: str) -> list[str]:
+def violations(document: dict, contract: str) -> list[str]:
+    """What is wrong with `document` by the checked-in `contract` (validated with jsonschema, not the model)."""
     validator = jsonschema.Draft202012Validator(checked_in_schema(contract))
     return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(document)]
 
@@ -58,10 +59,11 @@ def test_every_document_of_a_real_job_matches_its_checked_in_contract(clip_env, 
     rows = pd.read_parquet(io.BytesIO(clip_env.get_bytes(tracks_key))).to_dict("records")
     documents["tracks.schema.json"] = {"rows": rows}
 
-    assert sorted(documents) == sorted(schema_files()), "every contract is checked against a real document"
+    # segment-decode.json is written only for a damaged source: test_bad_media checks a real one
+    assert sorted(documents) == sorted(set(schema_files()) - {"segment_decode.schema.json"})
     assert rows and documents["framing.schema.json"]["x"], "the job found a face and framed it"
     assert documents["captions.schema.json"]["cues"], "the job captioned the clip"
-    broken = {contract: found for contract, document in documents.items() if (found := _violations(document, contract))}
+    broken = {contract: found for contract, document in documents.items() if (found := violations(document, contract))}
     assert not broken, broken
 
 
