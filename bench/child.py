@@ -79,7 +79,7 @@ def clip_job(params: dict[str, Any]) -> dict[str, Any]:
     finds clipmill imported and its models loaded, as every job after the first of a library batch does.
     """
     from bench.media import bare_encode_args
-    from clipmill.api import process_clip
+    from clipmill.cli.api import process_clip
     from clipmill.config import ClipOptions
 
     source, end = Path(params["source"]), float(params["end_s"])

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from clipmill.version import __version__
 
 if TYPE_CHECKING:
-    from clipmill.api import ClipResult
+    from clipmill.cli.api import ClipResult
 
 __all__ = ["__version__", "process_clip"]
 
@@ -18,7 +18,7 @@ __all__ = ["__version__", "process_clip"]
 def process_clip(
     source: str, *, start: float, end: float, out_dir: str = "clips", clip_preset: str | None = None, **options: Any
 ) -> "ClipResult":
-    """Cut ``[start, end)`` out of `source` through the `clip_job` flow; see `clipmill.api.process_clip`."""
-    from clipmill.api import process_clip as run
+    """Cut ``[start, end)`` out of `source` through the `clip_job` flow; see `clipmill.cli.api.process_clip`."""
+    from clipmill.cli.api import process_clip as run
 
     return run(source, start=start, end=end, out_dir=out_dir, clip_preset=clip_preset, **options)

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipmill import __version__
+from clipmill.version import __version__
 from clipmill.config import ANALYSIS_OPTIONS, ClipOptions
 from clipmill.errors import InputError
 from clipmill.media.probe import MediaInfo

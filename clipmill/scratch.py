@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -20,6 +23,15 @@ _OWNED = re.compile(r"^job-(\d+)-")
 def folder_prefix() -> str:
     """The name prefix of this process's scratch folders."""
     return f"job-{os.getpid()}-"
+
+
+@contextmanager
+def scratch_dir(temp_dir: Path) -> Iterator[Path]:
+    """A private temporary folder under `temp_dir` (``settings.temp_dir``), removed however the
+    caller ends; its name carries this process's id, so a killed process's leftovers are reaped."""
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=temp_dir, prefix=folder_prefix()) as folder:
+        yield Path(folder)
 
 
 def remove_own(temp_dir: Path) -> None:

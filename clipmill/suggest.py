@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from clipmill import __version__, media
+from clipmill import media
+from clipmill.version import __version__
 from clipmill.errors import InputError
 from clipmill.segment import Candidate, LengthRange, SourceAnalysis, suggest
 from clipmill.segment_analysis import AnalysisSettings, from_document, measure_long_audio, measure_video, to_document

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from clipmill.errors import InputError
+from clipmill.errors import InternalError
 
 __all__ = ["Interval", "Timeline"]
 
@@ -25,7 +25,8 @@ __all__ = ["Interval", "Timeline"]
 class Interval:
     """A half-open time interval ``[start, end)`` in seconds.
 
-    Raises `InputError` when a bound is not finite or ``end < start``.
+    Raises `InternalError` when a bound is not finite or ``end < start``: user times are checked
+    before they become intervals (`clipmill.jobs.check_times`), so a bad interval is a bug.
     """
 
     start: float
@@ -33,9 +34,9 @@ class Interval:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.start) and math.isfinite(self.end)):
-            raise InputError(f"interval bounds must be finite, got [{self.start}, {self.end})")
+            raise InternalError(f"interval bounds must be finite, got [{self.start}, {self.end})")
         if self.end < self.start:
-            raise InputError(f"interval end {self.end} is before its start {self.start}")
+            raise InternalError(f"interval end {self.end} is before its start {self.start}")
 
     @property
     def duration(self) -> float:
@@ -76,13 +77,13 @@ def _as_array(intervals: Any) -> np.ndarray:
     if array.size == 0:
         return np.empty((0, 2), dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != 2:
-        raise InputError(f"intervals must have shape (N, 2), got {array.shape}")
+        raise InternalError(f"intervals must have shape (N, 2), got {array.shape}")
     if not np.isfinite(array).all():
-        raise InputError("interval bounds must be finite (found NaN or inf)")
+        raise InternalError("interval bounds must be finite (found NaN or inf)")
     reversed_rows = array[:, 1] < array[:, 0]
     if reversed_rows.any():
         start, end = array[reversed_rows][0]
-        raise InputError(f"interval end {end} is before its start {start}")
+        raise InternalError(f"interval end {end} is before its start {start}")
     return array
 
 
@@ -121,7 +122,7 @@ class Timeline:
         Frame ``i`` covers ``[offset_s + i * hop_s, offset_s + (i + 1) * hop_s)``.
         """
         if hop_s <= 0:
-            raise InputError(f"hop_s must be positive, got {hop_s}")
+            raise InternalError(f"hop_s must be positive, got {hop_s}")
         mask = np.asarray(mask, dtype=bool).ravel()
         edges = np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8))
         starts = np.flatnonzero(edges == 1)
@@ -134,9 +135,9 @@ class Timeline:
         The mask has ``ceil(total_s / hop_s)`` frames.
         """
         if hop_s <= 0:
-            raise InputError(f"hop_s must be positive, got {hop_s}")
+            raise InternalError(f"hop_s must be positive, got {hop_s}")
         if total_s < 0:
-            raise InputError(f"total_s must be non-negative, got {total_s}")
+            raise InternalError(f"total_s must be non-negative, got {total_s}")
         n_frames = math.ceil(round(total_s / hop_s, 9))
         return self.contains((np.arange(n_frames) + 0.5) * hop_s)
 
@@ -244,7 +245,7 @@ class Timeline:
         """
         after = before if after is None else after
         if before < 0 or after < 0:
-            raise InputError(f"padding must be non-negative, got before={before}, after={after}")
+            raise InternalError(f"padding must be non-negative, got before={before}, after={after}")
         padded = Timeline(self._array + np.array([-before, after]))
         return padded.clip(*span) if span is not None else padded
 
@@ -255,7 +256,7 @@ class Timeline:
     def merge_gaps(self, max_gap_s: float) -> Timeline:
         """Fill every gap of at most ``max_gap_s`` seconds between consecutive intervals."""
         if max_gap_s < 0:
-            raise InputError(f"max_gap_s must be non-negative, got {max_gap_s}")
+            raise InternalError(f"max_gap_s must be non-negative, got {max_gap_s}")
         if len(self) < 2:
             return self
         gaps = self._array[1:, 0] - self._array[:-1, 1]

@@ -12,6 +12,7 @@ from typing import TypeVar
 import numpy as np
 from prefect import get_run_logger
 
+from blocks.object_store import resolve
 from clipmill import media
 from clipmill.artifacts.document import Document
 from clipmill.artifacts.results import StageResult
@@ -19,26 +20,20 @@ from clipmill.artifacts.stages import (
     FillersDocument, ProfileDocument, SilencesDocument, SpeechDocument, TimelinesDocument,
 )
 from clipmill.artifacts.store import cached, load, save
-from clipmill.audio.analysis import AudioSettings, silences_for
+from clipmill.audio.analysis import silences_for
 from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.profile import AudioProfile, compute_profile
 from clipmill.audio.vad import detect_speech
-from clipmill.config import ClipOptions, load_settings
+from clipmill.config import load_settings
 from clipmill.errors import InputError
 from clipmill.jobs import ClipJob
+from clipmill.source_access import local_source
+from clipmill.stage_settings import audio_settings
 from clipmill.storage import ObjectStore, job_key
 from clipmill.timeline import Timeline
-from tasks.runtime import clip_task, local_source, object_store
+from tasks.runtime import clip_task, object_store
 
 D = TypeVar("D", bound=Document)
-
-
-def audio_settings(options: ClipOptions) -> AudioSettings:
-    return AudioSettings(
-        vad_backend=options.vad_backend, min_silence_s=options.min_silence_s, padding_s=options.padding_s,
-        threshold_db=options.threshold_db, adaptive_threshold=options.adaptive_threshold,
-        filler_backend=options.filler_backend,
-    )
 
 
 def _load_audio(store: ObjectStore, key: str) -> tuple[np.ndarray, int]:
@@ -66,7 +61,7 @@ def decode_audio(job: ClipJob) -> str:
     key = job_key(job.analysis_id, "audio.wav")
     if store.exists(key):
         return key
-    with local_source(job.source, settings) as source:
+    with local_source(job.source, settings, resolve_block=resolve) as source:
         samples = media.decode_audio(
             source, has_audio=True, start_s=job.start_s, duration_s=job.duration_s, ffmpeg=settings.ffmpeg,
         )

@@ -23,8 +23,9 @@ from clipmill.errors import InputError
 from clipmill.media import probe
 from clipmill.quality import QualityReport, validate_frames
 from clipmill.quality.frames import frame_seconds
+from clipmill.scratch import scratch_dir
 from clipmill.sources import parse_object_uri, sha256_file
-from tasks.runtime import clip_task, object_store, scratch_dir
+from tasks.runtime import clip_task, object_store
 
 REPORTS_PREFIX = "audits/"
 
@@ -122,7 +123,7 @@ def _recheck_one(document: dict[str, Any], folder: Path) -> dict[str, Any]:
 def recheck_outputs(documents: list[dict[str, Any]], clip_ids: list[str]) -> list[dict[str, Any]]:
     """Re-check the outputs of the clips in `clip_ids` against their manifests (one row each)."""
     wanted = set(clip_ids)
-    with scratch_dir(load_settings()) as folder:
+    with scratch_dir(load_settings().temp_dir) as folder:
         rows = [_recheck_one(d, folder) for d in documents if d.get("clip_id") in wanted]
     get_run_logger().info("re-checked %d outputs", len(rows))
     return rows

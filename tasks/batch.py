@@ -13,16 +13,18 @@ from typing import Any
 from prefect import get_run_logger
 from prefect.artifacts import create_table_artifact
 
+from blocks.object_store import resolve
 from clipmill import media
 from clipmill.batch import VIDEO_EXTENSIONS, ListedVideo, ParsedRequests, is_video_key, parse_requests
 from clipmill.config import Settings, load_settings
 from clipmill.errors import InputError
 from clipmill.segment_analysis import AnalysisSettings
 from clipmill.segment_policy import PlannedRange, Segmentation, snapped_windows, suggested_ranges
+from clipmill.source_access import fingerprint, source_file
 from clipmill.sources import SourceRef, parse_object_uri
 from clipmill.storage import ObjectStore
 from clipmill.suggest import suggest_for, whole_source_analysis
-from tasks.runtime import clip_task, fingerprint, object_store, source_file
+from tasks.runtime import clip_task, object_store
 
 PROBE_THREADS = 8
 
@@ -50,8 +52,8 @@ def plan_clips(video: ListedVideo, policy: Segmentation) -> ListedVideo:
     settings = load_settings()
     store = object_store(settings)
     try:
-        ref = fingerprint(video.source, settings)
-        path = source_file(ref, settings)
+        ref = fingerprint(video.source, settings, resolve_block=resolve)
+        path = source_file(ref, settings, resolve_block=resolve)
         ranges = _plan(store, path, ref, video, policy, settings)
     except InputError as exc:
         return replace(video, error=f"{video.source}: {exc}")

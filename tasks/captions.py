@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
+from blocks.object_store import resolve
 from clipmill.artifacts.results import StageResult
 from clipmill.artifacts.stages import CaptionsDocument, EditPlanDocument, FramingDocument, TranscriptDocument
 from clipmill.artifacts.store import load, save
@@ -16,16 +17,17 @@ from clipmill.config import load_settings
 from clipmill.errors import InputError
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
+from clipmill.source_access import fingerprint, source_file
 from clipmill.sources import SourceRef, printable
 from clipmill.storage import clip_key, job_key
-from tasks.runtime import clip_task, fingerprint, object_store, source_file
+from tasks.runtime import clip_task, object_store
 
 
 @clip_task(name="stage-transcript")
 def stage_transcript(transcript: str) -> SourceRef:
     """Locate the transcript (local path or s3://) and snapshot it by content, like a source."""
     try:
-        return fingerprint(transcript, load_settings())
+        return fingerprint(transcript, load_settings(), resolve_block=resolve)
     except InputError as exc:
         raise InputError(f"transcript: {exc}") from exc
 
@@ -36,7 +38,7 @@ def load_transcript(job: ClipJob, info: MediaInfo) -> StageResult:
     settings = load_settings()
     ref = job.transcript
     name = printable(ref.name)
-    parsed = check_fits(parse_transcript(source_file(ref, settings).read_bytes(), name), name=name,
+    parsed = check_fits(parse_transcript(source_file(ref, settings, resolve_block=resolve).read_bytes(), name), name=name,
                         duration_s=info.duration_s)
     clipped = parsed.clipped(job.start_s, job.end_s)
     key = save(object_store(settings), job_key(job.job_id, "transcript.json"), TranscriptDocument.of(clipped))

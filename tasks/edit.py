@@ -10,21 +10,14 @@ from clipmill.artifacts.stages import (
     TranscriptDocument,
 )
 from clipmill.artifacts.store import load, save
-from clipmill.config import ClipOptions
-from clipmill.edit.edl import EditSettings, plan_edit
-from clipmill.errors import ModelUnavailable
+from clipmill.edit.edl import plan_edit
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
+from clipmill.local_models import missing_package
+from clipmill.stage_settings import edit_settings
 from clipmill.storage import job_key
 from clipmill.timeline import Timeline
 from tasks.runtime import clip_task, object_store
-
-
-def edit_settings(options: ClipOptions) -> EditSettings:
-    return EditSettings(
-        remove_silence=options.remove_silence, speed_up_silence=options.speed_up_silence,
-        speed_factor=options.speed_factor, max_silence_s=options.max_silence_s, remove_fillers=options.remove_fillers,
-    )
 
 
 @clip_task(name="plan-edit")
@@ -69,9 +62,7 @@ def export_timeline(
     try:
         from clipmill.edit.otio_export import timeline_from_plan
     except ImportError as exc:
-        raise ModelUnavailable(
-            "export_otio needs the opentimelineio package: pip install 'clipmill[otio]'"
-        ) from exc
+        raise missing_package("export_otio", "opentimelineio", install="pip install 'clipmill[otio]'") from exc
     store = object_store()
     cues = load(store, captions_key, CaptionsDocument).cues if captions_key else []
     text = timeline_from_plan(

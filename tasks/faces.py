@@ -18,6 +18,7 @@ from prefect import get_run_logger
 from clipmill.artifacts.stages import TracksDocument
 from clipmill.artifacts.store import save
 from clipmill.config import Settings, load_settings
+from clipmill.scratch import scratch_dir
 from clipmill.storage import ObjectStore, job_key
 from clipmill.vision.chunks import ChunkSpec, merge_cut_times, stitch_chunks, summarize_tracks
 from clipmill.vision.identity import IDENTITY_THRESHOLDS
@@ -29,7 +30,7 @@ from clipmill.vision.faces_io import (
     read_tracks,
     write_tracks,
 )
-from tasks.runtime import clip_task, object_store, scratch_dir
+from tasks.runtime import clip_task, object_store
 
 __all__ = ["chunk_key", "detect_faces_chunk", "stitch_face_tracks"]
 
@@ -90,7 +91,7 @@ def detect_faces_chunk(
         ensemble_config=options.ensemble_config(), sampling=options.sampling_config(), ffmpeg=settings.ffmpeg,
         identity=options.identity,
     )
-    with scratch_dir(settings) as folder:
+    with scratch_dir(settings.temp_dir) as folder:
         store.put_file(key, write_tracks(found.tracks, folder / "chunk.parquet", cut_times_s=found.cut_times_s))
     log.info(
         "chunk %d [%.3f, %.3f) s: %d tracks, %d shot cuts, %d rejected candidates -> %s", spec.index, spec.start_s,
@@ -114,7 +115,7 @@ def stitch_face_tracks(
     """
     settings = load_settings()
     store = object_store(settings)
-    with scratch_dir(settings) as folder:
+    with scratch_dir(settings.temp_dir) as folder:
         paths = [store.get_file(key, folder / f"chunk-{i}.parquet") for i, key in enumerate(chunk_keys)]
         tracks = stitch_chunks(
             [read_tracks(p) for p in paths], reid_threshold=IDENTITY_THRESHOLDS[identity] if identity else None

@@ -8,14 +8,16 @@ from clipmill import media
 from clipmill.artifacts.results import StageResult
 from clipmill.artifacts.stages import EditPlanDocument, FramingDocument
 from clipmill.artifacts.store import load, save
-from clipmill.config import ClipOptions, load_settings
+from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
+from clipmill.scratch import scratch_dir
+from clipmill.stage_settings import framing_settings
 from clipmill.storage import job_key
 from clipmill.vision.activity import MouthActivity
 from clipmill.vision.faces_io import read_cut_times, read_tracks
-from clipmill.vision.framing import FramingSettings, plan_framing
-from tasks.runtime import clip_task, object_store, scratch_dir
+from clipmill.vision.framing import plan_framing
+from tasks.runtime import clip_task, object_store
 
 #: Frames per second at which mouth motion is measured: enough to see syllables, cheap to decode.
 ACTIVITY_FPS = 10.0
@@ -26,7 +28,7 @@ def plan_frame(job: ClipJob, info: MediaInfo, segment_key: str, tracks_key: str,
     """Follow the talking face with a crop of the requested aspect, through the edit plan."""
     settings = load_settings()
     store = object_store(settings)
-    with scratch_dir(settings) as folder:
+    with scratch_dir(settings.temp_dir) as folder:
         tracks_path = store.get_file(tracks_key, folder / "tracks.parquet")
         tracks, cut_times_s = read_tracks(tracks_path), read_cut_times(tracks_path)
         segment = store.get_file(segment_key, folder / "segment.mp4")
@@ -50,11 +52,3 @@ def plan_frame(job: ClipJob, info: MediaInfo, segment_key: str, tracks_key: str,
         100 * path.subject_inside_share, path.tracked_frames, path.worst_outside_frames, 100 * path.no_face_share,
     )
     return StageResult(key=key, summary=document.manifest_summary())
-
-
-def framing_settings(options: ClipOptions) -> FramingSettings:
-    """The camera's modes from the clip options (``framing_two_people``, ``framing_no_face``)."""
-    return FramingSettings(
-        two_people=options.framing_two_people,
-        no_face=options.framing_no_face,
-    )

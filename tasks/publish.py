@@ -17,7 +17,7 @@ from prefect import get_run_logger
 from prefect.runtime import flow_run
 from prefect.transactions import get_transaction
 
-from clipmill import __version__
+from clipmill.version import __version__
 from clipmill.artifacts.results import JobStages
 from clipmill.artifacts.store import load
 from clipmill.config import load_settings

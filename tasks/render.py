@@ -7,19 +7,21 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
+from blocks.object_store import resolve
 from clipmill import media
 from clipmill.artifacts.stages import EditPlanDocument, FramingDocument
 from clipmill.artifacts.store import load
 from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
 from clipmill.captions.ass import font_dir
-from clipmill.edit.render import Crop, Subtitles, filter_graph, render_args
-from clipmill.vision.framing import FramingPath, crop_commands, foreground, window_commands
+from clipmill.edit.render import Crop, Subtitles, filter_graph, framing_commands, framing_crop, render_args
 from clipmill.media import DecodeReport, EncoderSettings, MediaInfo, decode_report
 from clipmill.media.tool import check_decoded, run
+from clipmill.scratch import scratch_dir
+from clipmill.source_access import source_file
 from clipmill.sources import sha256_file
 from clipmill.storage import ObjectStore, job_key
-from tasks.runtime import clip_task, object_store, scratch_dir, source_file
+from tasks.runtime import clip_task, object_store
 from tasks.segment import segment_decode_report
 
 
@@ -52,9 +54,9 @@ def render_clip(
     encoder = EncoderSettings(
         crf=job.options.crf, preset=job.options.preset, audio_bitrate_kbps=job.options.audio_bitrate_kbps
     )
-    with scratch_dir(settings) as folder:
+    with scratch_dir(settings.temp_dir) as folder:
         if segment_key is None:
-            source, window = source_file(job.source, settings), (job.start_s, job.duration_s)
+            source, window = source_file(job.source, settings, resolve_block=resolve), (job.start_s, job.duration_s)
         else:
             source, window = store.get_file(segment_key, folder / "segment.mp4"), None
         graph = folder / "graph.txt"
@@ -80,21 +82,10 @@ def render_clip(
 
 
 def _crop(store: ObjectStore, framing_key: str | None, folder: Path) -> Crop | None:
-    """The moving crop of the stored framing plan, if any (see `framing_crop`)."""
-    return None if framing_key is None else framing_crop(load(store, framing_key, FramingDocument).path(), folder)
-
-
-def framing_crop(path: FramingPath, folder: Path) -> Crop:
-    """The moving crop of a framing plan, its ``sendcmd`` file written into `folder`; a composite
-    (size-changing or letterboxed) plan starts from its first frame's foreground region."""
+    """The moving crop of the stored framing plan, if any, its ``sendcmd`` file written into `folder`."""
+    if framing_key is None:
+        return None
+    path = load(store, framing_key, FramingDocument).path()
     commands = folder / "crop.cmd"
-    if path.composite:
-        commands.write_text(window_commands(path))
-        x, y, width, height = foreground(path)[0, :4].tolist()
-        return Crop(width=width, height=height, x=x, y=y, out_width=path.out_width, out_height=path.out_height,
-                    commands=commands, composite=True)
-    commands.write_text(crop_commands(path))
-    return Crop(
-        width=path.crop_width, height=path.crop_height, x=int(path.x[0]), y=int(path.y[0]),
-        out_width=path.out_width, out_height=path.out_height, commands=commands,
-    )
+    commands.write_text(framing_commands(path))
+    return framing_crop(path, commands)

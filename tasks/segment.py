@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
+from blocks.object_store import resolve
 from clipmill import media
 from clipmill.artifacts.stages import DecodeReportDocument
 from clipmill.artifacts.store import load, save
@@ -11,9 +12,11 @@ from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
 from clipmill.media import DecodeReport, MediaInfo
 from clipmill.media.tool import check_decoded
+from clipmill.scratch import scratch_dir
+from clipmill.source_access import local_source
 from clipmill.space import ensure_free
 from clipmill.storage import ObjectStore, job_key
-from tasks.runtime import clip_task, local_source, object_store, scratch_dir
+from tasks.runtime import clip_task, object_store
 
 
 @clip_task(name="extract-segment")
@@ -31,7 +34,7 @@ def extract_segment(job: ClipJob, info: MediaInfo) -> str:
         get_run_logger().info("reusing stored %s", key)
         _check(job, segment_decode_report(store, job))
         return key
-    with scratch_dir(settings) as folder, local_source(job.source, settings) as source:
+    with scratch_dir(settings.temp_dir) as folder, local_source(job.source, settings, resolve_block=resolve) as source:
         ensure_free(folder, int(job.source.size_bytes * job.duration_s / info.duration_s), what="the segment")
         output = folder / "segment.mp4"
         _, report = media.extract_reporting(

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
+from blocks.object_store import resolve
 from clipmill import media
 from clipmill.config import ClipOptions, load_settings
 from clipmill.jobs import ClipJob, plan_job
 from clipmill.media import MediaInfo
+from clipmill.source_access import fingerprint, local_source
 from clipmill.sources import SourceRef, printable
-from tasks.runtime import clip_task, fingerprint, local_source
+from tasks.runtime import clip_task
 
 
 @clip_task(name="stage-source")
 def stage_source(source: str) -> SourceRef:
     """Locate the source and hash its content; object sources are cached locally once."""
-    ref = fingerprint(source, load_settings())
+    ref = fingerprint(source, load_settings(), resolve_block=resolve)
     get_run_logger().info("source %s: %d bytes, sha256 %s", printable(ref.uri), ref.size_bytes, ref.sha256[:16])
     return ref
 
@@ -27,7 +29,7 @@ def probe_source(
     """Probe the source and validate the requested range against it (no end: the source's end);
     derive the job's ids (from the transcript's content too, when one is given)."""
     settings = load_settings()
-    with local_source(ref, settings) as path:
+    with local_source(ref, settings, resolve_block=resolve) as path:
         info = media.check_complete(
             media.probe(path, ffprobe=settings.ffprobe), path, allow_truncated=options.allow_truncated
         )

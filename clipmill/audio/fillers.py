@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clipmill.audio.profile import AudioProfile, check_samples
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 from clipmill.timeline import Timeline
 
 __all__ = ["FILLER_BACKENDS", "FILLER_WORDS", "FillerConfig", "FillerResult", "detect_fillers",
@@ -109,7 +109,7 @@ class FillerResult:
 
     def __post_init__(self) -> None:
         if not len(self.intervals) == len(self.labels) == len(self.confidences):
-            raise InputError(
+            raise InternalError(
                 f"FillerResult needs one label and confidence per interval, got "
                 f"{len(self.intervals)}, {len(self.labels)}, {len(self.confidences)}"
             )
@@ -187,7 +187,7 @@ def detect_fillers(
     config = config or FillerConfig()
     samples = check_samples(samples, sr)
     if profile.sample_rate != sr:
-        raise InputError(
+        raise InternalError(
             f"profile was computed at {profile.sample_rate} Hz but samples are at {sr} Hz"
         )
     model = module.load(config)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.fft
 
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 
 __all__ = [
     "BANDS_HZ",
@@ -102,19 +102,20 @@ def _rounded(value: object) -> object:
 def check_samples(samples: np.ndarray, sr: int) -> np.ndarray:
     """Validate mono float samples and a sample rate; return them as contiguous float32.
 
-    Raises `InputError` for multi-channel or empty input, a non-positive rate or non-finite values.
+    Raises `InputError` for empty input or non-finite values (what a damaged file decodes to) and
+    `InternalError` for multi-channel or integer samples or a non-positive rate (a caller's bug).
     """
     if not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise InputError(f"sample rate must be a positive integer, got {sr!r}")
+        raise InternalError(f"sample rate must be a positive integer, got {sr!r}")
     samples = np.asarray(samples)
     if samples.ndim != 1:
-        raise InputError(
+        raise InternalError(
             f"expected mono samples of shape (n,), got shape {samples.shape}: downmix first"
         )
     if samples.size == 0:
         raise InputError("no audio samples: the segment is empty")
     if not np.issubdtype(samples.dtype, np.floating):
-        raise InputError(f"expected float samples in [-1, 1], got dtype {samples.dtype}")
+        raise InternalError(f"expected float samples in [-1, 1], got dtype {samples.dtype}")
     samples = np.ascontiguousarray(samples, dtype=np.float32)
     if not np.isfinite(samples).all():
         raise InputError("audio samples contain NaN or inf")
@@ -123,7 +124,7 @@ def check_samples(samples: np.ndarray, sr: int) -> np.ndarray:
 
 def _frame_lengths(sr: int, frame_s: float, hop_s: float) -> tuple[int, int]:
     if frame_s <= 0 or hop_s <= 0 or hop_s > frame_s:
-        raise InputError(f"need 0 < hop_s <= frame_s, got frame_s={frame_s}, hop_s={hop_s}")
+        raise InternalError(f"need 0 < hop_s <= frame_s, got frame_s={frame_s}, hop_s={hop_s}")
     return max(2, round(frame_s * sr)), max(1, round(hop_s * sr))
 
 
@@ -178,7 +179,7 @@ def shared_spectrogram(
     n_fft, hop = _frame_lengths(sr, frame_s, hop_s)
     expected = (n_fft // 2 + 1, math.ceil(len(samples) / hop))
     if power.shape != expected or freqs.shape != (expected[0],):
-        raise InputError(
+        raise InternalError(
             f"spectrogram of shape {power.shape} does not match {len(samples)} samples at {sr} Hz "
             f"with {frame_s * 1000:g} ms frames every {hop_s * 1000:g} ms (expected {expected})"
         )

@@ -28,7 +28,7 @@ from clipmill.audio.profile import (
     shared_spectrogram,
 )
 from clipmill.audio.vad_backends import hysteresis
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 from clipmill.timeline import Timeline
 
 __all__ = ["SILENCE_BAND_HZ", "SilenceResult", "SilenceTrace", "audible_frames", "detect_silences", "level_threshold"]
@@ -201,7 +201,7 @@ def detect_silences(
     if padding_s < 0:
         raise InputError(f"padding_s must be non-negative, got {padding_s}")
     if profile.sample_rate != sr:
-        raise InputError(
+        raise InternalError(
             f"profile was computed at {profile.sample_rate} Hz but samples are at {sr} Hz"
         )
     total_s = len(samples) / sr

@@ -33,7 +33,7 @@ from clipmill.audio.profile import (
 )
 from clipmill.audio.silence import audible_frames
 from clipmill.audio.vad_backends import hysteresis
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 from clipmill.timeline import Timeline
 
 __all__ = [
@@ -334,7 +334,7 @@ def detect_speech(
     if profile is None:
         profile = compute_profile(samples, sr, spectrogram=spectrogram)
     elif profile.sample_rate != sr:
-        raise InputError(
+        raise InternalError(
             f"profile was computed at {profile.sample_rate} Hz but samples are at {sr} Hz"
         )
     model = module.load(config)

@@ -23,7 +23,7 @@ import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
 from clipmill.edit.edl import EditPlan, EditSegment
-from clipmill.errors import InputError
+from clipmill.errors import InternalError
 from clipmill.vision.framing import FramingPath
 
 #: How far (in pixels) the crop read from the keyframes may stray from the computed path.
@@ -143,5 +143,5 @@ def _target_url(uri: str) -> str:
         return uri
     path = PurePosixPath(uri)
     if not path.is_absolute():
-        raise InputError(f"the source must be an absolute path or a URI for the OTIO export (got {uri!r})")
+        raise InternalError(f"the source must be an absolute path or a URI for the OTIO export (got {uri!r})")
     return path.as_uri()

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from clipmill.edit.crop_filters import CROP, FOREGROUND_CROP, FOREGROUND_SCALE
 from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.media.encode import EncoderSettings, codec_args
 from clipmill.media.tool import input_guard
+from clipmill.vision.framing import FramingPath, crop_commands, foreground, window_commands
 
 JOIN_FADE_S = 0.006
 
@@ -53,6 +55,25 @@ class Subtitles:
         return f"ass=filename={self.file}:fontsdir={self.fonts_dir}"
 
 
+def framing_crop(path: FramingPath, commands: Path) -> Crop:
+    """The moving crop of a framing plan, driven by the ``sendcmd`` file `commands` (its text is
+    `framing_commands`); a composite (size-changing or letterboxed) plan starts from its first
+    frame's foreground region."""
+    if path.composite:
+        x, y, width, height = foreground(path)[0, :4].tolist()
+        return Crop(width=width, height=height, x=x, y=y, out_width=path.out_width, out_height=path.out_height,
+                    commands=commands, composite=True)
+    return Crop(
+        width=path.crop_width, height=path.crop_height, x=int(path.x[0]), y=int(path.y[0]),
+        out_width=path.out_width, out_height=path.out_height, commands=commands,
+    )
+
+
+def framing_commands(path: FramingPath) -> str:
+    """The ``sendcmd`` text that moves `framing_crop`'s filters frame by frame."""
+    return window_commands(path) if path.composite else crop_commands(path)
+
+
 def filter_graph(
     plan: EditPlan, *, has_audio: bool, crop: Crop | None = None, fade_s: float = JOIN_FADE_S,
     subtitles: Subtitles | None = None,
@@ -70,7 +91,7 @@ def filter_graph(
             if crop.commands is not None:
                 video.append(f"sendcmd=f={crop.commands}")
             video += [
-                f"crop={crop.width}:{crop.height}:{crop.x}:{crop.y}",
+                f"{CROP}={crop.width}:{crop.height}:{crop.x}:{crop.y}",
                 f"scale={crop.out_width}:{crop.out_height}:flags=lanczos", "setsar=1",
             ]
         lines = [",".join(video) + "[vout]"]
@@ -99,8 +120,8 @@ def _composite_lines(video: list[str], crop: Crop) -> list[str]:
         f"boxblur=luma_radius={radius}:luma_power=2", f"scale={crop.out_width}:{crop.out_height}", "setsar=1[bg]",
     ]
     foreground = [
-        f"[fgin]crop@fg={crop.width}:{crop.height}:{crop.x}:{crop.y}",
-        f"scale@fg={crop.out_width}:{crop.out_height}:flags=lanczos", "setsar=1[fg]",
+        f"[fgin]{FOREGROUND_CROP}={crop.width}:{crop.height}:{crop.x}:{crop.y}",
+        f"{FOREGROUND_SCALE}={crop.out_width}:{crop.out_height}:flags=lanczos", "setsar=1[fg]",
     ]
     return [
         ",".join([*video, *commands, "split[full][fgin]"]), ",".join(background), ",".join(foreground),

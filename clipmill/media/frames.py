@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clipmill.errors import InputError, ToolError
+from clipmill.errors import InputError, InternalError, ToolError
 from clipmill.media.tool import input_guard, require, stderr_tail
 
 
@@ -64,7 +64,7 @@ def iter_frame_chunks(
     if fps <= 0 or chunk_frames <= 0 or min(size) <= 0:
         raise InputError(f"frame sampling needs positive fps, size and chunk size (got {fps}, {size}, {chunk_frames})")
     if pix_fmt not in PIXEL_FORMATS:
-        raise InputError(f"pix_fmt must be one of {sorted(PIXEL_FORMATS)}, got {pix_fmt!r}")
+        raise InternalError(f"pix_fmt must be one of {sorted(PIXEL_FORMATS)}, got {pix_fmt!r}")
     width, height = size
     channels = PIXEL_FORMATS[pix_fmt]
     frame_bytes = width * height * channels

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 from clipmill.vision.detections import Detections
 from clipmill.vision.embeddings import track_embedding
 from clipmill.vision.identity import reidentify
@@ -136,7 +136,7 @@ class SamplingConfig:
 def count_frames(duration_s: float, fps: float) -> int:
     """Frames of ``duration_s`` seconds at ``fps`` (rounded to the nearest whole frame)."""
     if duration_s <= 0 or fps <= 0:
-        raise InputError(f"need duration_s > 0 and fps > 0, got {duration_s} and {fps}")
+        raise InternalError(f"need duration_s > 0 and fps > 0, got {duration_s} and {fps}")
     return max(1, int(round(duration_s * fps)))
 
 
@@ -326,7 +326,7 @@ def track_shots(
     n = len(frame_times)
     bad = [i for i in sampled if not 0 <= i < n]
     if bad:
-        raise InputError(f"sampled frame indices {bad[:5]} lie outside the chunk's {n} frames")
+        raise InternalError(f"sampled frame indices {bad[:5]} lie outside the chunk's {n} frames")
     edges = sorted({0, n, *(int(c) for c in cuts if 0 < c < n)})
     tracks: list[Track] = []
     rejected: list[Track] = []
@@ -419,11 +419,11 @@ def table_to_tracks(table: Mapping[str, np.ndarray]) -> list[Track]:
     """Tracks from a table with `TABLE_COLUMNS`, ordered by id, each sorted by time."""
     missing = sorted(set(TABLE_COLUMNS) - set(table))
     if missing:
-        raise InputError(f"track table lacks columns {missing}; it needs {list(TABLE_COLUMNS)}")
+        raise InternalError(f"track table lacks columns {missing}; it needs {list(TABLE_COLUMNS)}")
     cols = {name: np.asarray(table[name], dtype) for name, dtype in TABLE_COLUMNS.items()}
     lengths = {len(c) for c in cols.values()}
     if len(lengths) > 1:
-        raise InputError(f"track table columns differ in length: {sorted(lengths)}")
+        raise InternalError(f"track table columns differ in length: {sorted(lengths)}")
     tracks = []
     for track_id in np.unique(cols["track_id"]):
         rows = np.flatnonzero(cols["track_id"] == track_id)
@@ -441,7 +441,7 @@ def summarize_tracks(tracks: Sequence[Track], *, n_frames: int) -> dict:
     (ties to the lower id); ``None`` without tracks.
     """
     if n_frames < 1:
-        raise InputError(f"n_frames must be >= 1, got {n_frames}")
+        raise InternalError(f"n_frames must be >= 1, got {n_frames}")
     rows, weights = [], []
     for tr in tracks:
         wh = np.clip(tr.xyxy[:, 2:] - tr.xyxy[:, :2], 0, None).astype(np.float64)

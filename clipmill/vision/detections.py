@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 
 __all__ = ["Detections", "box_containment", "box_iou", "nms_groups", "nms_indices", "weighted_box_fusion"]
 
@@ -49,18 +49,18 @@ class Detections:
         n = len(xyxy)
         confidence = np.asarray(self.confidence, dtype=np.float32).reshape(-1)
         if len(confidence) != n:
-            raise InputError(f"confidence has {len(confidence)} values for {n} boxes")
+            raise InternalError(f"confidence has {len(confidence)} values for {n} boxes")
         landmarks = self.landmarks
         if landmarks is not None:
             landmarks = np.asarray(landmarks, dtype=np.float32)
             if landmarks.shape != (n, 5, 2):
-                raise InputError(f"landmarks must have shape ({n}, 5, 2), got {landmarks.shape}")
+                raise InternalError(f"landmarks must have shape ({n}, 5, 2), got {landmarks.shape}")
         source = np.asarray([""] * n if self.source is None else self.source, dtype=str).reshape(-1)
         if len(source) != n:
-            raise InputError(f"source has {len(source)} names for {n} boxes")
+            raise InternalError(f"source has {len(source)} names for {n} boxes")
         support = np.ones(n, np.int64) if self.support is None else np.asarray(self.support, np.int64).reshape(-1)
         if len(support) != n:
-            raise InputError(f"support has {len(support)} counts for {n} boxes")
+            raise InternalError(f"support has {len(support)} counts for {n} boxes")
         object.__setattr__(self, "xyxy", xyxy)
         object.__setattr__(self, "confidence", confidence)
         object.__setattr__(self, "landmarks", landmarks)
@@ -81,7 +81,7 @@ class Detections:
             index = [int(index)]
         index = index if isinstance(index, slice) else np.asarray(index)
         if isinstance(index, np.ndarray) and index.dtype == bool and index.shape != (len(self),):
-            raise InputError(f"mask has shape {index.shape}, expected ({len(self)},)")
+            raise InternalError(f"mask has shape {index.shape}, expected ({len(self)},)")
         return Detections(
             self.xyxy[index],
             self.confidence[index],

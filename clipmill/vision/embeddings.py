@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clipmill.errors import InputError
+from clipmill.errors import InternalError
 
 __all__ = ["cosine_distances", "track_embedding", "unit_rows"]
 
@@ -24,7 +24,7 @@ def track_embedding(embeddings: np.ndarray) -> np.ndarray:
     """One embedding for a track: the L2-normalised mean of its per-frame embeddings ``(K, D)``."""
     embeddings = np.asarray(embeddings, np.float32)
     if embeddings.ndim != 2 or not len(embeddings):
-        raise InputError(f"need a non-empty (K, D) array of embeddings, got shape {embeddings.shape}")
+        raise InternalError(f"need a non-empty (K, D) array of embeddings, got shape {embeddings.shape}")
     return unit_rows(unit_rows(embeddings).mean(axis=0))
 
 

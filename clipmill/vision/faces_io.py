@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 from clipmill.media import iter_frame_chunks, keyframe_times, probe
 from clipmill.vision.chunks import (
     TABLE_COLUMNS,
@@ -170,7 +170,7 @@ def default_analysis_size(width: int, height: int, *, max_side: int | None = 128
     only saves memory and copying, so the default keeps 1080p's small faces within YuNet's 960 px.
     """
     if width <= 0 or height <= 0:
-        raise InputError(f"frame size must be positive, got {width}x{height}")
+        raise InternalError(f"frame size must be positive, got {width}x{height}")
     factor = 1.0 if max_side is None else min(1.0, max_side / max(width, height))
     return max(2, int(round(width * factor / 2)) * 2), max(2, int(round(height * factor / 2)) * 2)
 

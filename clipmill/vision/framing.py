@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 
+from clipmill.edit.crop_filters import CROP, FOREGROUND_CROP, FOREGROUND_SCALE
 from clipmill.edit.edl import EditPlan
 from clipmill.errors import InputError
 from clipmill.vision.tracking import Track
@@ -415,7 +416,7 @@ def crop_commands(path: FramingPath) -> str:
     lines, last = [], None
     for j, (x, y) in enumerate(zip(path.x.tolist(), path.y.tolist())):
         if (x, y) != last:
-            lines.append(f"{_command_time(j, rate):.6f} crop x {x}, crop y {y};")
+            lines.append(f"{_command_time(j, rate):.6f} {CROP} x {x}, {CROP} y {y};")
             last = (x, y)
     return "\n".join(lines) + "\n"
 
@@ -455,8 +456,9 @@ def window_commands(path: FramingPath) -> str:
     for j, row in enumerate(foreground(path).tolist()):
         if row != last:
             x, y, w, h, out_w, out_h = row
-            lines.append(f"{_command_time(j, rate):.6f} crop@fg w {w}, crop@fg h {h}, crop@fg x {x}, crop@fg y {y}, "
-                         f"scale@fg w {out_w}, scale@fg h {out_h};")
+            lines.append(f"{_command_time(j, rate):.6f} {FOREGROUND_CROP} w {w}, {FOREGROUND_CROP} h {h}, "
+                         f"{FOREGROUND_CROP} x {x}, {FOREGROUND_CROP} y {y}, "
+                         f"{FOREGROUND_SCALE} w {out_w}, {FOREGROUND_SCALE} h {out_h};")
             last = row
     return "\n".join(lines) + "\n"
 

@@ -20,7 +20,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from clipmill.errors import InputError, ModelUnavailable
+from clipmill.errors import InputError, InternalError, ModelUnavailable
+from clipmill.local_models import local_model, missing_package
 from clipmill.vision.embeddings import cosine_distances, track_embedding, unit_rows
 from clipmill.vision.tracking import Track
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 IDENTITY_BACKENDS = ("dlib", "arcface")
 ARCFACE_MODEL_ENV = "CLIPMILL_ARCFACE_MODEL"
+DLIB_INSTALL = "pip install dlib-bin face-recognition-models"
 
 ARCFACE_TEMPLATE = np.asarray(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
@@ -74,12 +76,12 @@ class Embedder(Protocol):
 def _check_inputs(frame_rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray | None) -> tuple:
     frame = np.asarray(frame_rgb)
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-        raise InputError(f"frame must be uint8 (H, W, 3) RGB, got {frame.dtype} {frame.shape}")
+        raise InternalError(f"frame must be uint8 (H, W, 3) RGB, got {frame.dtype} {frame.shape}")
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
     if landmarks is not None:
         landmarks = np.asarray(landmarks, np.float32)
         if landmarks.shape != (len(boxes), 5, 2):
-            raise InputError(f"landmarks must have shape ({len(boxes)}, 5, 2), got {landmarks.shape}")
+            raise InternalError(f"landmarks must have shape ({len(boxes)}, 5, 2), got {landmarks.shape}")
     return np.ascontiguousarray(frame), boxes, landmarks
 
 
@@ -157,9 +159,7 @@ IDENTITY_THRESHOLDS = {DlibEmbedder.name: DlibEmbedder.threshold, ArcFaceEmbedde
 def _dlib_models() -> tuple[Path, Path]:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(
-            "identity backend 'dlib' needs the face-recognition-models package: pip install dlib-bin face-recognition-models"
-        )
+        raise missing_package("identity backend 'dlib'", "face-recognition-models", install=DLIB_INSTALL)
     models = Path(next(iter(spec.submodule_search_locations))) / "models"
     paths = (models / "shape_predictor_5_face_landmarks.dat", models / "dlib_face_recognition_resnet_model_v1.dat")
     missing = [str(p) for p in paths if not p.is_file()]
@@ -176,19 +176,13 @@ def load_embedder(name: str, *, arcface_model: Path | None = None) -> Embedder:
     """
     if name == "dlib":
         if importlib.util.find_spec("dlib") is None:
-            raise ModelUnavailable("identity backend 'dlib' needs dlib: pip install dlib-bin face-recognition-models")
+            raise missing_package("identity backend 'dlib'", "dlib", install=DLIB_INSTALL)
         return DlibEmbedder(*_dlib_models())
     if name == "arcface":
-        setting = arcface_model or os.environ.get(ARCFACE_MODEL_ENV)
-        if not setting:
-            raise ModelUnavailable(
-                f"identity backend 'arcface' needs an ArcFace ONNX model: set {ARCFACE_MODEL_ENV} to its local path"
-            )
-        path = Path(setting)
-        if not path.is_file():
-            raise ModelUnavailable(
-                f"identity backend 'arcface': {ARCFACE_MODEL_ENV}={path} is not a file; point it at an ArcFace .onnx"
-            )
+        path = local_model(
+            "identity backend 'arcface'", arcface_model or os.environ.get(ARCFACE_MODEL_ENV),
+            setting=ARCFACE_MODEL_ENV, model="ArcFace ONNX model", file_only=True,
+        )
         try:
             return ArcFaceEmbedder(path)
         except cv2.error as exc:
@@ -212,7 +206,7 @@ def reidentify(tracks: Sequence[Track], *, threshold: float) -> dict[int, int]:
         raise InputError(f"threshold must be >= 0, got {threshold}")
     ids = [tr.id for tr in tracks]
     if len(set(ids)) != len(ids):
-        raise InputError(f"track ids must be unique, got {ids}")
+        raise InternalError(f"track ids must be unique, got {ids}")
     with_emb = [k for k, tr in enumerate(tracks) if tr.embedding is not None]
     dist = np.full((len(tracks), len(tracks)), np.inf)
     if with_emb:

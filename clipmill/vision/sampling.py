@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from clipmill.errors import InputError
+from clipmill.errors import InternalError
 from clipmill.vision.detections import Detections, box_iou
 
 __all__ = [
@@ -46,15 +46,15 @@ def sample_uniform(
         Sorted indices, always including ``0`` and ``n_frames - 1``.
     """
     if n_frames < 0:
-        raise InputError(f"n_frames must be >= 0, got {n_frames}")
+        raise InternalError(f"n_frames must be >= 0, got {n_frames}")
     if fps <= 0:
-        raise InputError(f"fps must be > 0, got {fps}")
+        raise InternalError(f"fps must be > 0, got {fps}")
     if (every is None) == (rate_hz is None):
-        raise InputError(f"give exactly one of every= and rate_hz=, got every={every}, rate_hz={rate_hz}")
+        raise InternalError(f"give exactly one of every= and rate_hz=, got every={every}, rate_hz={rate_hz}")
     if every is not None and every < 1:
-        raise InputError(f"every must be >= 1, got {every}")
+        raise InternalError(f"every must be >= 1, got {every}")
     if rate_hz is not None and rate_hz <= 0:
-        raise InputError(f"rate_hz must be > 0, got {rate_hz}")
+        raise InternalError(f"rate_hz must be > 0, got {rate_hz}")
     if n_frames == 0:
         return np.zeros(0, np.int64)
     if every is None:
@@ -77,7 +77,7 @@ def thumbnails(frames: np.ndarray, *, size: int = 64) -> np.ndarray:
     """Grey images in [0, 1] of about ``size`` pixels on the long side, shape (B, h, w), float32."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise InputError(f"frames must be an array (B, H, W, 3), got shape {frames.shape}")
+        raise InternalError(f"frames must be an array (B, H, W, 3), got shape {frames.shape}")
     step = max(1, max(frames.shape[1:3]) // size)
     return frames[:, ::step, ::step].astype(np.float32).mean(axis=-1) / 255.0
 
@@ -93,7 +93,7 @@ def thumbnail_change(grey: np.ndarray) -> np.ndarray:
 def frame_gaps(fps: float, min_rate_hz: float, max_rate_hz: float) -> tuple[int, int]:
     """Shortest and longest gap between samples, in frames, for a detection rate between two bounds."""
     if fps <= 0 or not 0 < min_rate_hz <= max_rate_hz:
-        raise InputError(
+        raise InternalError(
             f"need fps > 0 and 0 < min_rate_hz <= max_rate_hz, got {fps}, {min_rate_hz}, {max_rate_hz}"
         )
     min_gap = max(1, int(round(fps / max_rate_hz)))
@@ -163,7 +163,7 @@ def sample_keyframes(
     """
     quick, max_gap = frame_gaps(fps, min_rate_hz, max_rate_hz)
     if confirm < 0:
-        raise InputError(f"confirm must be >= 0, got {confirm}")
+        raise InternalError(f"confirm must be >= 0, got {confirm}")
     if n_frames == 0:
         return np.zeros(0, np.int64)
     keyframes = np.asarray(keyframes, np.int64).reshape(-1)
@@ -224,7 +224,7 @@ class AdaptiveSampler:
         Returns the frame's detections when it was detected, else None.
         """
         if self._last is not None and index <= self._last[0]:
-            raise InputError(f"frames must be fed in increasing order: got {index} after {self._last[0]}")
+            raise InternalError(f"frames must be fed in increasing order: got {index} after {self._last[0]}")
         self._motion += float(energy)
         gap = None if self._last is None else index - self._last[0]
         due = (

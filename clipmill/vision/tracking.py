@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 from clipmill.vision.detections import Detections, box_iou
 from clipmill.vision.embeddings import cosine_distances, unit_rows
 
@@ -66,12 +66,12 @@ class Track:
         confidence = np.asarray(self.confidence, np.float32).reshape(-1)
         observed = np.ones(len(times), bool) if self.observed is None else np.asarray(self.observed, bool)
         if not len(times) == len(xyxy) == len(confidence) == len(observed):
-            raise InputError(
+            raise InternalError(
                 f"track {self.id}: times, xyxy, confidence, observed lengths differ: "
                 f"{len(times)}, {len(xyxy)}, {len(confidence)}, {len(observed)}"
             )
         if np.any(np.diff(times) <= 0):
-            raise InputError(f"track {self.id}: times must be strictly increasing")
+            raise InternalError(f"track {self.id}: times must be strictly increasing")
         object.__setattr__(self, "times", times)
         object.__setattr__(self, "xyxy", xyxy)
         object.__setattr__(self, "confidence", confidence)
@@ -299,7 +299,7 @@ class FaceTracker:
         ``max_embedding_distance``.
         """
         if self._last_t is not None and t <= self._last_t:
-            raise InputError(f"tracker times must increase: got {t} after {self._last_t}")
+            raise InternalError(f"tracker times must increase: got {t} after {self._last_t}")
         if embeddings is not None:
             embeddings = unit_rows(np.asarray(embeddings, np.float32).reshape(len(detections), -1))
         self._last_t = t
@@ -477,7 +477,7 @@ def run_tracker(
     """A `FaceTracker` fed every sampled frame (arguments as `track_faces`), to read tracks and rejects from."""
     times = np.asarray(times, np.float64)
     if len(times) != len(detections) or (embeddings is not None and len(embeddings) != len(times)):
-        raise InputError(
+        raise InternalError(
             f"{len(times)} times for {len(detections)} frames of detections"
             + ("" if embeddings is None else f" and {len(embeddings)} of embeddings")
         )

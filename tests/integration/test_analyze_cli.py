@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from clipmill.cli import app
+from clipmill.cli.commands import app
 from tests import media_factory
 
 runner = CliRunner()

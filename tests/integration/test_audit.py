@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from clipmill import process_clip
-from clipmill.cli_audit import audit as audit_command
+from clipmill.cli.audit import audit as audit_command
 from clipmill.quality import AuditFailed
 from flows.audit import audit
 

@@ -90,7 +90,7 @@ def test_batch_auto_refuses_a_bad_length_before_anything_starts():
     import typer
     from typer.testing import CliRunner
 
-    from clipmill.cli_orchestrate import batch
+    from clipmill.cli.orchestrate import batch
 
     app = typer.Typer()
     app.command()(batch)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clipmill import process_clip
-from clipmill.cli import app
+from clipmill.cli.commands import app
 from clipmill.errors import InputError, ModelUnavailable
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from clipmill.cli_faces import faces
+from clipmill.cli.faces import faces
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,11 @@ import numpy as np
 
 from clipmill import media
 from clipmill.edit.edl import EditPlan, EditSegment
-from clipmill.edit.render import filter_graph, render_args
+from clipmill.edit.render import filter_graph, framing_commands, framing_crop, render_args
 from clipmill.media.encode import EncoderSettings
 from clipmill.vision.ensemble import load_ensemble
 from clipmill.vision.framing import FramingPath, FramingSettings, plan_framing
 from clipmill.vision.tracking import track_faces
-from tasks.render import framing_crop
 
 FPS = 25
 
@@ -25,8 +24,9 @@ FPS = 25
 def render(source: Path, path: FramingPath, folder: Path, *, seconds: float) -> Path:
     """Render `source` through `path` with the project's own graph, in one ffmpeg pass."""
     plan = EditPlan(segments=(EditSegment(0.0, seconds),), fps=f"{FPS}/1", source_duration_s=seconds)
-    graph = folder / "graph.txt"
-    graph.write_text(filter_graph(plan, has_audio=True, crop=framing_crop(path, folder)))
+    commands, graph = folder / "crop.cmd", folder / "graph.txt"
+    commands.write_text(framing_commands(path))
+    graph.write_text(filter_graph(plan, has_audio=True, crop=framing_crop(path, commands)))
     output = folder / "framed.mp4"
     subprocess.run(render_args(source, output, graph, has_audio=True, settings=EncoderSettings(preset="ultrafast")),
                    check=True, capture_output=True)

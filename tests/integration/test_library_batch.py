@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
-from clipmill.cli_orchestrate import batch
+from clipmill.cli.orchestrate import batch
 from flows.library_batch import library_batch
 from clipmill.batch import expand_listing
 from clipmill.segment_policy import Segmentation
@@ -141,7 +141,7 @@ def test_a_batch_without_a_server_url_runs_on_the_local_server_and_leaves_it_for
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     from clipmill import prefect_server
-    from clipmill.cli_server import prefect_api
+    from clipmill.cli.server import prefect_api
 
     home = tmp_path / "home"
     try:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from clipmill import media
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 from tests import media_factory
 
 
@@ -116,7 +116,7 @@ def test_grey_frames_are_the_luma_of_the_same_frames(sample_video):
     assert grey.shape == (8, 72, 96) and grey.dtype == np.uint8
     luma = rgb @ np.array([0.299, 0.587, 0.114])
     assert np.corrcoef(luma.ravel(), grey.ravel().astype(np.float64))[0, 1] > 0.99
-    with pytest.raises(InputError, match="pix_fmt"):
+    with pytest.raises(InternalError, match="pix_fmt"):
         next(media.iter_frame_chunks(sample_video, pix_fmt="yuv420p", **kwargs))
 
 

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from blocks.presets import BUILT_IN, ClipPreset, register_presets, resolve_preset
-from clipmill.cli_presets import presets
+from clipmill.cli.presets import presets
 from clipmill.config import ClipOptions, effective_options
 from clipmill.errors import InputError
 

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clipmill import prefect_server
-from clipmill.cli import app
+from clipmill.cli.commands import app
 from clipmill.errors import StorageError
 from clipmill.storage import ObjectStore, embedded
 from tests.conftest import SAMPLE

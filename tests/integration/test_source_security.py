@@ -76,7 +76,7 @@ def test_object_keys_that_climb_or_bad_bucket_names_are_bad_input_tried_once(uri
 def test_the_cli_refuses_a_climbing_key_with_exit_2_and_the_key(clip_env):
     from typer.testing import CliRunner
 
-    from clipmill.cli import app
+    from clipmill.cli.commands import app
 
     done = CliRunner().invoke(app, ["run", "s3://clipmill-test/../../etc/passwd", "--start", "0", "--end", "1"])
     assert done.exit_code == 2, done.output

@@ -14,7 +14,7 @@ from tests.processes import AUTH, BIN, REPO_ROOT, Server, api, prefect, prefect_
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
-SUBMIT = "import typer; from clipmill.cli_orchestrate import submit; typer.run(submit)"
+SUBMIT = "import typer; from clipmill.cli.orchestrate import submit; typer.run(submit)"
 QUICK = ["-o", "remove_silence=false", "-o", "detect_faces=false"]
 
 

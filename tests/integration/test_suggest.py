@@ -19,7 +19,7 @@ from clipmill import media
 from clipmill.audio.profile import compute_profile
 from clipmill.audio.vad import detect_speech
 from clipmill.batch import windows
-from clipmill.cli import app
+from clipmill.cli.commands import app
 from clipmill.segment import LengthRange, find_boundaries, propose, snap_windows
 from clipmill.segment_analysis import AnalysisSettings
 from clipmill.suggest import whole_source_analysis

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipmill.errors import InputError
+from clipmill.errors import InternalError
 from clipmill.timeline import Interval, Timeline
 
 
@@ -32,18 +32,18 @@ def test_constructor_accepts_intervals_arrays_and_empty():
 
 @pytest.mark.parametrize("bad", [[(2, 1)], [(0, float("nan"))], [(0, float("inf"))]])
 def test_constructor_rejects_reversed_and_non_finite(bad):
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         Timeline(bad)
 
 
 def test_constructor_rejects_wrong_shape():
-    with pytest.raises(InputError, match=r"\(N, 2\)"):
+    with pytest.raises(InternalError, match=r"\(N, 2\)"):
         Timeline(np.zeros((3, 3)))
 
 
 def test_interval_validates_and_has_duration():
     assert Interval(1.0, 2.5).duration == 1.5
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         Interval(2.0, 1.0)
 
 
@@ -98,7 +98,7 @@ def test_pad_merges_and_clips_to_span():
     assert tl((1, 2), (2.5, 3)).pad(0.1) == tl((0.9, 2.1), (2.4, 3.1))
     assert tl((1, 2), (2.5, 3)).pad(0.5, 0.0) == tl((0.5, 3))
     assert tl((0.05, 1), (2, 2.95)).pad(0.1, span=(0, 3)) == tl((0, 1.1), (1.9, 3))
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         tl((0, 1)).pad(-0.1)
 
 
@@ -110,7 +110,7 @@ def test_merge_gaps():
     timeline = tl((0, 1), (1.2, 2), (3, 4), (4.5, 5))
     assert timeline.merge_gaps(0.2) == tl((0, 2), (3, 4), (4.5, 5))
     assert timeline.merge_gaps(0.5) == tl((0, 2), (3, 5))
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         timeline.merge_gaps(-1)
 
 
@@ -141,9 +141,9 @@ def test_mask_round_trip_on_grid():
 
 
 def test_mask_rejects_bad_hop():
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         tl((0, 1)).to_mask(0.0, 1.0)
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         Timeline.from_mask(np.ones(3, bool), -0.1)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from clipmill.audio.profile import AudioProfile
 from clipmill.errors import ModelUnavailable
+from clipmill.local_models import local_model
 from clipmill.timeline import Timeline
 
 MODEL_SR = 16000
@@ -50,17 +51,8 @@ def _load(path: str, use: tuple[str, str] = FILLER_USE) -> tuple[str, object]:
 def load(config, use: tuple[str, str] = FILLER_USE) -> tuple[str, object]:
     """(library name, model) for the configured local path, loaded once per process; `use` names
     what needs the model and the alternative, for the message when it is missing."""
-    path = config.resolved_whisper_path()
-    if not path:
-        raise ModelUnavailable(
-            f"{use[0]} needs a local Whisper-class model: set {SETTING} to a faster-whisper model "
-            f"directory or an openai-whisper .pt file, or {use[1]}"
-        )
-    if not Path(path).exists():
-        raise ModelUnavailable(
-            f"Whisper model not found at {path!r} (from {SETTING}): copy the model there or "
-            "point the setting at it"
-        )
+    path = local_model(use[0], config.resolved_whisper_path(), setting=SETTING, model="Whisper-class model",
+                       fallback=use[1])
     return _load(str(path), use)
 
 

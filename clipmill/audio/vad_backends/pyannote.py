@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import librosa
 import numpy as np
 
 from clipmill.audio.profile import AudioProfile
 from clipmill.audio.vad_backends import hysteresis
-from clipmill.errors import ModelUnavailable
+from clipmill.local_models import local_model, missing_package
 
 MODEL_SR = 16000
 #: How the checkpoint is given: an environment variable of the process that runs the job
@@ -23,10 +22,9 @@ def _load(path: str) -> object:
     try:
         from pyannote.audio import Inference, Model
     except ImportError as error:
-        raise ModelUnavailable(
-            f"VAD backend 'pyannote' needs the pyannote.audio package, which cannot be imported "
-            f"({error}); install pyannote.audio with a working torchaudio, set the checkpoint via "
-            f"{SETTING}, or choose --vad silero"
+        raise missing_package(
+            "VAD backend 'pyannote'", "pyannote.audio", error=error, fallback="choose --vad silero",
+            install="install pyannote.audio with a working torchaudio",
         ) from error
     model = Model.from_pretrained(path)
     return Inference(model, step=model.specifications.duration / 10)
@@ -34,18 +32,10 @@ def _load(path: str) -> object:
 
 def load(config) -> object:
     """The segmentation model at the configured local path, loaded once per process."""
-    path = config.resolved_pyannote_path()
-    if not path:
-        raise ModelUnavailable(
-            f"VAD backend 'pyannote' needs a local segmentation checkpoint: set {SETTING} to its "
-            "path (e.g. a downloaded pyannote/segmentation-3.0 pytorch_model.bin), or choose "
-            "--vad silero"
-        )
-    if not Path(path).exists():
-        raise ModelUnavailable(
-            f"pyannote segmentation checkpoint not found at {path!r} (from {SETTING}): "
-            "copy the model there or point the setting at it"
-        )
+    path = local_model(
+        "VAD backend 'pyannote'", config.resolved_pyannote_path(), setting=SETTING, fallback="choose --vad silero",
+        model="segmentation checkpoint (e.g. a downloaded pyannote/segmentation-3.0 pytorch_model.bin)",
+    )
     return _load(str(path))
 
 

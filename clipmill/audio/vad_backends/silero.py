@@ -12,6 +12,7 @@ import numpy as np
 from clipmill.audio.profile import AudioProfile
 from clipmill.audio.vad_backends import hysteresis
 from clipmill.errors import ModelUnavailable
+from clipmill.local_models import missing_package
 
 MODEL_SR = 16000
 #: silero scores 512-sample chunks at 16 kHz, each seen with the 64 samples before it
@@ -22,6 +23,13 @@ HOP_S = CHUNK / MODEL_SR
 ONNX_MODEL = "silero_vad.onnx"
 
 
+def _no_silero(error: ImportError | None = None) -> ModelUnavailable:
+    return missing_package(
+        "VAD backend 'silero'", "silero-vad", error=error, install="pip install silero-vad torch==2.13.0",
+        fallback="choose another backend with --vad / VadConfig",
+    )
+
+
 @functools.cache
 def _load(onnx: bool) -> object:
     """silero's ONNX model as an onnxruntime session, or its TorchScript model (imports torch)."""
@@ -30,10 +38,7 @@ def _load(onnx: bool) -> object:
     try:
         from silero_vad import load_silero_vad
     except ImportError as error:
-        raise ModelUnavailable(
-            "VAD backend 'silero' needs the silero-vad package (pip install silero-vad "
-            "torch==2.13.0); or choose another backend with --vad / VadConfig"
-        ) from error
+        raise _no_silero(error) from error
     return load_silero_vad(onnx=False)
 
 
@@ -45,10 +50,7 @@ def _onnx_session() -> object:
     """
     spec = importlib.util.find_spec("silero_vad")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(
-            "VAD backend 'silero' needs the silero-vad package (pip install silero-vad "
-            "torch==2.13.0); or choose another backend with --vad / VadConfig"
-        )
+        raise _no_silero()
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / ONNX_MODEL
     if not path.is_file():
         raise ModelUnavailable(f"silero-vad has no {ONNX_MODEL} at {path}; reinstall silero-vad")

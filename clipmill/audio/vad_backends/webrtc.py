@@ -8,7 +8,7 @@ import librosa
 import numpy as np
 
 from clipmill.audio.profile import AudioProfile
-from clipmill.errors import ModelUnavailable
+from clipmill.local_models import missing_package
 
 SUPPORTED_SR = (8000, 16000, 32000, 48000)
 
@@ -18,9 +18,9 @@ def _module():
     try:
         import webrtcvad
     except ImportError as error:
-        raise ModelUnavailable(
-            "VAD backend 'webrtc' needs the webrtcvad-wheels package "
-            "(pip install webrtcvad-wheels); or choose another backend with --vad / VadConfig"
+        raise missing_package(
+            "VAD backend 'webrtc'", "webrtcvad-wheels", install="pip install webrtcvad-wheels",
+            fallback="choose another backend with --vad / VadConfig",
         ) from error
     return webrtcvad
 

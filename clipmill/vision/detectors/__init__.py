@@ -19,7 +19,8 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from clipmill.errors import InputError, ModelUnavailable
+from clipmill.errors import InputError, InternalError
+from clipmill.local_models import local_model, missing_package
 from clipmill.vision.detections import Detections
 
 __all__ = [
@@ -110,9 +111,9 @@ def load_detector(config: DetectorConfig) -> Detector:
     try:
         module = importlib.import_module(BACKENDS[config.name])
     except ImportError as exc:
-        raise ModelUnavailable(
-            f"the {config.name} face detector needs the Python package {exc.name!r}, which is not "
-            f"installed: install clipmill with the [{config.name}] extra (pip install 'clipmill[{config.name}]')"
+        raise missing_package(
+            f"the {config.name} face detector", repr(exc.name),
+            install=f"install clipmill with the [{config.name}] extra (pip install 'clipmill[{config.name}]')",
         ) from exc
     return module.load(config)
 
@@ -125,20 +126,18 @@ def resolve_weights(config: DetectorConfig, *, default: Path | None, env: str) -
     ModelUnavailable
         Naming the missing path, the config setting and the environment variable that supply it.
     """
-    how = f"set detectors.{config.name}.weights in the config or the {env} environment variable"
     value = config.weights or (Path(os.environ[env]) if os.environ.get(env) else None) or default
-    if value is None:
-        raise ModelUnavailable(f"no weights configured for the {config.name!r} face detector: {how}")
-    if not value.is_file():
-        raise ModelUnavailable(f"{config.name} face detector weights not found at {value}: {how}")
-    return value
+    return local_model(
+        f"the {config.name} face detector", value, model="weights file", file_only=True,
+        setting=f"detectors.{config.name}.weights in the config or the {env} environment variable",
+    )
 
 
 def check_frames(frames: np.ndarray) -> np.ndarray:
     """Validate a batch of frames: uint8, shape (B, H, W, 3)."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise InputError(
+        raise InternalError(
             f"frames must be a uint8 array (B, H, W, 3) RGB, got {frames.dtype} {frames.shape}"
         )
     return frames

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from clipmill.errors import ModelUnavailable
+from clipmill.local_models import missing_package
 from clipmill.vision.detections import Detections
 from clipmill.vision.detectors import (
     MODELS_DIR,
@@ -101,9 +102,9 @@ def load(config: DetectorConfig) -> MediaPipeDetector:
         import mediapipe  # noqa: F401
         from mediapipe.tasks.python import vision  # noqa: F401
     except ImportError as exc:
-        raise ModelUnavailable(
-            f"the mediapipe face detector needs the mediapipe package (1.2.x, Tasks API): {exc}; "
-            "install clipmill's dependencies (pip install mediapipe)"
+        raise missing_package(
+            "the mediapipe face detector", "mediapipe (1.2.x, Tasks API)", error=exc,
+            install="install clipmill's dependencies (pip install mediapipe)",
         ) from exc
     try:
         detector = MediaPipeDetector(weights, config)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from clipmill.errors import ModelUnavailable
+from clipmill.local_models import missing_package
 from clipmill.vision.detections import Detections
 from clipmill.vision.detectors import DetectorConfig, check_frames, resolve_weights
 
@@ -99,9 +100,9 @@ def load(config: DetectorConfig) -> YoloDetector:
     try:
         ultralytics = importlib.import_module("ultralytics")
     except ImportError as exc:
-        raise ModelUnavailable(
-            f"the yolo face detector needs the ultralytics package ({exc}): install clipmill with the "
-            "[yolo] extra (pip install 'clipmill[yolo]', which pins torch and torchvision together)"
+        raise missing_package(
+            "the yolo face detector", "ultralytics", error=exc,
+            install="install clipmill with the [yolo] extra (pip install 'clipmill[yolo]', which pins torch and torchvision together)",
         ) from exc
     try:
         model = ultralytics.YOLO(str(weights))  # the task comes from the checkpoint or the ONNX metadata

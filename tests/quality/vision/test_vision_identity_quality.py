@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipmill.cli_faces import detect_range, label_range
+from clipmill.face_range import detect_range, label_range
 from clipmill.vision.chunks import plan_chunks, stitch_chunks
 from clipmill.vision.faces_io import FaceOptions, detect_chunk
 from clipmill.vision.identity import IDENTITY_THRESHOLDS, cosine_distances

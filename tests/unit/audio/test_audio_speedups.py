@@ -13,7 +13,7 @@ from clipmill.audio.filler_backends.acoustic import _pyin_hmm, banded_viterbi, p
 from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.profile import compute_profile, power_spectrogram, shared_spectrogram
 from clipmill.audio.vad import detect_speech
-from clipmill.errors import InputError
+from clipmill.errors import InternalError
 
 SR = 16000
 
@@ -62,9 +62,9 @@ def test_shared_spectrogram_is_checked():
     power, freqs = power_spectrogram(x, SR)
     assert shared_spectrogram(x, SR, (power, freqs))[0] is power
     np.testing.assert_array_equal(shared_spectrogram(x, SR)[0], power)
-    with pytest.raises(InputError, match="does not match"):
+    with pytest.raises(InternalError, match="does not match"):
         shared_spectrogram(x[:-800], SR, (power, freqs))
-    with pytest.raises(InputError, match="does not match"):
+    with pytest.raises(InternalError, match="does not match"):
         compute_profile(x, SR, hop_s=0.02, spectrogram=(power, freqs))
 
 

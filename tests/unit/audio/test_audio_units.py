@@ -18,7 +18,7 @@ from clipmill.audio.vad import (
     hysteresis,
     load_vad,
 )
-from clipmill.errors import InputError, ModelUnavailable
+from clipmill.errors import InputError, InternalError, ModelUnavailable
 from clipmill.timeline import Timeline
 
 SR = 16000
@@ -48,10 +48,13 @@ def test_profile_levels_of_known_signals():
     assert set(profile.to_dict()["noise_floor_band_db"]) == {"low", "speech", "high"}
 
 
-@pytest.mark.parametrize("bad", [np.zeros((2, 100), np.float32), np.zeros(0, np.float32),
-                                 np.array([np.nan], np.float32), np.zeros(10, np.int16)])
-def test_profile_rejects_bad_samples(bad):
-    with pytest.raises(InputError):
+@pytest.mark.parametrize(("bad", "error"), [
+    (np.zeros((2, 100), np.float32), InternalError), (np.zeros(0, np.float32), InputError),
+    (np.array([np.nan], np.float32), InputError), (np.zeros(10, np.int16), InternalError),
+])
+def test_profile_rejects_bad_samples(bad, error):
+    """Empty or non-finite audio is what a damaged file decodes to; stereo or integer samples are a caller's bug."""
+    with pytest.raises(error):
         compute_profile(bad, SR)
 
 
@@ -72,7 +75,7 @@ def test_vad_errors():
     x = tone_bursts([(0.5, 1.0)])
     with pytest.raises(InputError, match="silero, webrtc, energy, pyannote"):
         detect_speech(x, SR, backend="nope")
-    with pytest.raises(InputError, match="8000 Hz"):
+    with pytest.raises(InternalError, match="8000 Hz"):
         detect_speech(x, SR, backend="energy", profile=compute_profile(x[::2], 8000))
     with pytest.raises(InputError):
         VadConfig(min_speech_s=-1)

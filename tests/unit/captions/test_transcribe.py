@@ -21,7 +21,7 @@ def test_without_a_model_path_the_setting_is_named(monkeypatch):
 
 def test_a_missing_model_folder_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("CLIPMILL_WHISPER_MODEL", str(tmp_path / "absent"))
-    with pytest.raises(ModelUnavailable, match="Whisper model not found at .*absent"):
+    with pytest.raises(ModelUnavailable, match="Whisper-class model not found at .*absent"):
         transcribe(SILENCE, 16000)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from clipmill.edit.edl import EditPlan, EditSettings, plan_edit
 from clipmill.edit.otio_export import crop_keyframes, timeline_from_plan
-from clipmill.errors import InputError
+from clipmill.errors import InternalError
 from clipmill.timeline import Timeline
 from clipmill.vision.framing import FramingPath
 
@@ -98,7 +98,7 @@ def test_media_reference_is_the_whole_original_source():
     assert otio.adapters.read_from_string(s3, "otio_json").find_clips()[0].media_reference.target_url == (
         "s3://bucket/raw/talk.mp4"
     )
-    with pytest.raises(InputError, match="absolute"):
+    with pytest.raises(InternalError, match="absolute"):
         timeline_from_plan(plan, source_uri="talk.mp4", source_start_s=0.0, source_duration_s=SOURCE_S, name="x")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 from clipmill.vision.chunks import (
     ChunkSpec,
     SamplingConfig,
@@ -167,7 +167,7 @@ def test_cuts_found_twice_in_overlapping_chunks_are_merged() -> None:
 
 
 def test_track_shots_rejects_samples_outside_the_chunk() -> None:
-    with pytest.raises(InputError, match="outside"):
+    with pytest.raises(InternalError, match="outside"):
         track_shots(np.arange(5) / FPS, {7: face([0, 0, 10, 10])})
 
 
@@ -207,7 +207,7 @@ def test_track_table_round_trip_is_exact() -> None:
 def test_table_without_a_column_is_rejected() -> None:
     table = tracks_to_table([make_track(1, 0, 1, [0, 0, 1, 1])])
     del table["observed"]
-    with pytest.raises(InputError, match="observed"):
+    with pytest.raises(InternalError, match="observed"):
         table_to_tracks(table)
 
 

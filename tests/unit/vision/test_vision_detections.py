@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
 from clipmill.vision.detections import Detections, box_iou, nms_indices, weighted_box_fusion
 
 
@@ -34,7 +34,7 @@ def test_construction_coerces_dtypes_and_fills_source() -> None:
 )
 def test_construction_rejects_mismatched_lengths(kwargs, message) -> None:
     args = {"xyxy": np.zeros((2, 4)), "confidence": [0.5, 0.6]} | kwargs
-    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InternalError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Detections(**args)
 
 
@@ -48,7 +48,7 @@ def test_empty_and_indexing() -> None:
     assert d[2].xyxy.tolist() == [[0, 0, 3, 3]]
     assert d[[2, 0]].source.tolist() == ["c", "a"]
     assert d[1:].confidence.tolist() == pytest.approx([0.2, 0.3])
-    with pytest.raises(InputError, match="mask has shape"):
+    with pytest.raises(InternalError, match="mask has shape"):
         d[np.array([True, False])]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipmill.errors import InputError, ModelUnavailable
+from clipmill.errors import InputError, InternalError, ModelUnavailable
 from clipmill.vision.detections import Detections, box_iou
 from clipmill.vision.detectors import (
     MODELS_DIR,
@@ -33,9 +33,9 @@ def test_bad_detector_parameters(kwargs) -> None:
 
 
 def test_check_frames_wants_uint8_batches() -> None:
-    with pytest.raises(InputError, match=r"uint8 array \(B, H, W, 3\) RGB, got uint8 \(4, 4, 3\)"):
+    with pytest.raises(InternalError, match=r"uint8 array \(B, H, W, 3\) RGB, got uint8 \(4, 4, 3\)"):
         check_frames(np.zeros((4, 4, 3), np.uint8))
-    with pytest.raises(InputError, match="float32"):
+    with pytest.raises(InternalError, match="float32"):
         check_frames(np.zeros((1, 4, 4, 3), np.float32))
 
 
@@ -83,7 +83,7 @@ def test_detections_below_score_threshold_are_dropped() -> None:
 def test_missing_weights_name_the_path_and_the_setting(tmp_path: Path) -> None:
     missing = tmp_path / "nope.onnx"
     for name in ("yunet", "mediapipe"):
-        with pytest.raises(ModelUnavailable, match=f"not found at {missing}.*detectors.{name}.weights.*CLIPMILL_"):
+        with pytest.raises(ModelUnavailable, match=f"not found at '{missing}'.*detectors.{name}.weights.*CLIPMILL_"):
             load_detector(DetectorConfig(name, weights=missing))
 
 

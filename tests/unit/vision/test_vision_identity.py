@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipmill.errors import InputError, ModelUnavailable
+from clipmill.errors import InputError, InternalError, ModelUnavailable
 from clipmill.vision.chunks import merge_people, stitch_chunks
 from clipmill.vision.faces_io import FaceOptions, read_tracks, write_tracks
 from clipmill.vision.identity import (
@@ -47,7 +47,7 @@ def test_track_embedding_is_normalised_mean():
     out = track_embedding(np.asarray([[2.0, 0, 0], [0, 3.0, 0]]))
     np.testing.assert_allclose(out, [np.sqrt(0.5), np.sqrt(0.5), 0], atol=1e-6)
     assert out.dtype == np.float32
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         track_embedding(np.zeros((0, 3)))
 
 
@@ -91,7 +91,7 @@ def test_reidentify_respects_threshold():
 def test_reidentify_keeps_tracks_without_embedding_alone_and_numbers_by_first_appearance():
     tracks = [track(7, 5, 8, person(0)), track(3, 0, 2, None), track(9, 10, 12, person(0))]
     assert reidentify(tracks, threshold=0.5) == {3: 1, 7: 2, 9: 2}
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         reidentify(tracks + [track(7, 20, 21)], threshold=0.5)
 
 
@@ -183,7 +183,8 @@ def test_dlib_embeds_real_face_normalised_and_stable(dlib_embedder):
 
 
 def test_parse_identify_and_document_labels():
-    from clipmill.cli_faces import faces_document, parse_identify
+    from clipmill.cli.faces import parse_identify
+    from clipmill.face_range import faces_document
 
     assert parse_identify(["ann = a.jpg", "bob=b/c.png"]) == (("ann", Path("a.jpg")), ("bob", Path("b/c.png")))
     for bad in ("ann", "=a.jpg", "ann="):

@@ -49,7 +49,7 @@ def test_retinaface_finds_the_astronaut_with_landmarks(shared_models: Path, monk
 
 def test_yolo_without_weights_names_the_setting(monkeypatch) -> None:
     monkeypatch.delenv("CLIPMILL_YOLO_WEIGHTS", raising=False)
-    with pytest.raises(ModelUnavailable, match="no weights configured.*detectors.yolo.weights.*CLIPMILL_YOLO_WEIGHTS"):
+    with pytest.raises(ModelUnavailable, match="yolo face detector needs a local weights file.*detectors.yolo.weights.*CLIPMILL_YOLO_WEIGHTS"):
         load_detector(DetectorConfig("yolo"))
 
 
@@ -64,5 +64,5 @@ def test_yolo_without_ultralytics_names_the_extra(monkeypatch, tmp_path: Path) -
 def test_missing_backend_package_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.delitem(sys.modules, "clipmill.vision.detectors.retinaface", raising=False)
-    with pytest.raises(ModelUnavailable, match=r"needs the Python package 'torch'.*\[retinaface\] extra"):
+    with pytest.raises(ModelUnavailable, match=r"needs the 'torch' package.*\[retinaface\] extra"):
         load_detector(DetectorConfig("retinaface"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipmill.errors import InputError
+from clipmill.errors import InternalError
 from clipmill.vision.detections import Detections
 from clipmill.vision.sampling import AdaptiveSampler, motion_energy, sample_keyframes, sample_motion, sample_uniform
 
@@ -28,7 +28,7 @@ def test_uniform_rate_hz() -> None:
     [{}, {"every": 2, "rate_hz": 2}, {"every": 0}, {"rate_hz": -1}],
 )
 def test_uniform_rejects_bad_parameters(kwargs) -> None:
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         sample_uniform(10, fps=25, **kwargs)
 
 
@@ -50,7 +50,7 @@ def test_motion_sampling_follows_motion_between_bounds() -> None:
     burst = np.zeros(30)
     burst[12] = 0.5
     assert sample_motion(burst, fps=fps, min_rate_hz=2, max_rate_hz=10).tolist() == [0, 5, 10, 12, 17, 22, 27, 29]
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         sample_motion(still, fps=fps, min_rate_hz=5, max_rate_hz=2)
 
 
@@ -66,7 +66,7 @@ def test_keyframes_are_kept_and_long_gops_are_filled_at_the_floor_rate() -> None
 def test_each_key_frame_is_followed_by_quick_samples_to_confirm_new_faces() -> None:
     chosen = sample_keyframes(120, np.asarray([10, 100]), fps=25, min_rate_hz=1.0, max_rate_hz=12.5, confirm=2)
     assert chosen.tolist() == [0, 2, 4, 10, 12, 14, 39, 64, 89, 100, 102, 104, 119]
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         sample_keyframes(10, np.asarray([0]), fps=25, min_rate_hz=2.0, max_rate_hz=1.0)
 
 
@@ -118,7 +118,7 @@ def test_adaptive_sampler_forces_and_checks_order() -> None:
     for i in range(40):
         sampler.step(i, 0.0, detect, force=i == 33)
     assert 33 in seen
-    with pytest.raises(InputError, match="increasing"):
+    with pytest.raises(InternalError, match="increasing"):
         sampler.step(10, 0.0, detect)
-    with pytest.raises(InputError):
+    with pytest.raises(InternalError):
         AdaptiveSampler(fps=25, min_rate_hz=5, max_rate_hz=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipmill.errors import InputError
+from clipmill.errors import InternalError
 from clipmill.vision.detections import Detections, box_iou
 from clipmill.vision.tracking import (
     FaceTracker,
@@ -115,9 +115,9 @@ def test_low_confidence_measurement_moves_the_state_less() -> None:
 def test_tracker_rejects_time_going_back() -> None:
     tracker = FaceTracker()
     tracker.update(1.0, Detections.empty())
-    with pytest.raises(InputError, match="times must increase"):
+    with pytest.raises(InternalError, match="times must increase"):
         tracker.update(1.0, Detections.empty())
-    with pytest.raises(InputError, match="2 times for 1 frames"):
+    with pytest.raises(InternalError, match="2 times for 1 frames"):
         track_faces(np.array([0.0, 1.0]), [Detections.empty()])
 
 
@@ -155,9 +155,9 @@ def test_stitching_keeps_different_faces_apart() -> None:
 
 
 def test_track_validates_lengths_and_order() -> None:
-    with pytest.raises(InputError, match="lengths differ"):
+    with pytest.raises(InternalError, match="lengths differ"):
         Track(1, [0.0, 1.0], [[0, 0, 1, 1]], [0.5, 0.5])
-    with pytest.raises(InputError, match="strictly increasing"):
+    with pytest.raises(InternalError, match="strictly increasing"):
         Track(1, [1.0, 0.0], [[0, 0, 1, 1]] * 2, [0.5, 0.5])
     tr = Track(3, [0.0, 0.04], [[0, 0, 1, 1], [1, 1, 2, 2]], [0.5, 0.5])
     assert tr.at(0.04).tolist() == [1, 1, 2, 2] and tr.at(0.02) is None
@@ -195,7 +195,7 @@ def test_embeddings_break_an_iou_tie_between_two_overlapping_faces() -> None:
 
 def test_embeddings_must_match_the_frames() -> None:
     times, dets = frames(3, [lambda t: box_at(t)])
-    with pytest.raises(InputError, match="embeddings"):
+    with pytest.raises(InternalError, match="embeddings"):
         track_faces(times, dets, embeddings=[None])
 
 

@@ -15,14 +15,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from clipmill.cli.failures import fail
 from clipmill.errors import ClipmillError, InputError
 
 __all__ = ["describe", "plot_suggestions", "suggest"]
-
-
-def _fail(exc: BaseException) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2 if isinstance(exc, InputError) else 1) from exc
 
 
 def suggest(
@@ -46,18 +42,19 @@ def suggest(
         from clipmill.config import load_settings
         from clipmill.segment_analysis import AnalysisSettings
         from clipmill.suggest import suggest_for
-        from tasks.runtime import fingerprint, object_store, source_file
+        from clipmill.cli.storage import object_store, resolve_block
+        from clipmill.source_access import fingerprint, source_file
 
         settings = load_settings()
-        ref = fingerprint(source, settings)
-        path = source_file(ref, settings)
+        ref = fingerprint(source, settings, resolve_block=resolve_block)
+        path = source_file(ref, settings, resolve_block=resolve_block)
         document, key, stored = suggest_for(
             object_store(settings), path, source=ref.uri, sha256=ref.sha256,
             settings=AnalysisSettings(vad_backend=vad, video=video), length=bounds, count=count, words=known,
             ffmpeg=settings.ffmpeg, ffprobe=settings.ffprobe,
         )
     except ClipmillError as exc:
-        _fail(exc)
+        fail(exc)
     if plot is not None:
         plot_suggestions(stored.analysis, document["candidates"]).savefig(plot, dpi=110)
     if json_output:

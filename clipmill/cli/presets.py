@@ -19,7 +19,7 @@ def presets(
 ) -> None:
     """List the clip presets a clip job's `preset` parameter can name."""
     from blocks.presets import register_presets, saved_presets
-    from clipmill.cli_server import prefect_api
+    from clipmill.cli.server import prefect_api
 
     with prefect_api():
         if register:

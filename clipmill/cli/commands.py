@@ -13,28 +13,26 @@ import json
 import os
 import signal
 import sys
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import click
 import typer
 
-from clipmill.batch import parse_option_pairs
-from clipmill.cli_logging import configure_console, debug_requested, quiet_native_libraries
-from clipmill.cli_server import prefect_api, server_app
+from clipmill.cli.console import configure_console, debug_requested, quiet_native_libraries
+from clipmill.cli.failures import fail, report
+from clipmill.cli.server import prefect_api, server_app
 from clipmill.interrupts import stop_on_signals
-from clipmill.scratch import reap_orphans, remove_own
-from clipmill.cli_audit import audit as audit_command
-from clipmill.cli_faces import faces as faces_command
-from clipmill.cli_orchestrate import batch as batch_command
-from clipmill.cli_orchestrate import submit as submit_command
-from clipmill.cli_presets import presets as presets_command
-from clipmill.cli_suggest import suggest as suggest_command
-from clipmill.errors import ClipmillError, InputError
+from clipmill.cli.audit import audit as audit_command
+from clipmill.cli.faces import faces as faces_command
+from clipmill.cli.orchestrate import batch as batch_command
+from clipmill.cli.orchestrate import submit as submit_command
+from clipmill.cli.presets import presets as presets_command
+from clipmill.cli.suggest import suggest as suggest_command
+from clipmill.errors import ClipmillError
 
 if TYPE_CHECKING:
-    from clipmill.api import ClipResult
+    from clipmill.cli.api import ClipResult
     from clipmill.config import Settings
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -43,14 +41,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Long videos 
 store_app = typer.Typer(no_args_is_help=True, help="The embedded object store (used when no endpoint is configured).")
 app.add_typer(store_app, name="store")
 app.add_typer(server_app, name="server")
-
-
-def _fail(exc: BaseException, *, debug: bool = False) -> None:
-    """One line on stderr (the traceback too with ``--debug``); exit 2 for bad input, else 1."""
-    if debug_requested(debug):
-        traceback.print_exception(exc, file=sys.stderr)
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2 if isinstance(exc, InputError) else 1)
 
 
 @app.command()
@@ -98,7 +88,8 @@ def run(
     Everything that needs no media is checked before any server or store starts. Ctrl-C (SIGINT)
     or SIGTERM stops the job within seconds: nothing is published and its scratch is removed.
     """
-    from clipmill.api import check_request
+    from clipmill.batch import parse_option_pairs
+    from clipmill.cli.api import check_request
     from clipmill.config import load_settings
 
     flags = {
@@ -117,7 +108,7 @@ def run(
         configure_console(verbose=verbose, debug=debug_requested(debug))
         result = _run_job(source, start, end, out, clip_preset, options, settings)
     except ClipmillError as exc:
-        _fail(exc, debug=debug)
+        fail(exc, debug=debug)
     verb = "reused" if result.reused else "published"
     typer.echo(f"{verb} {result.clip_uri} ({result.duration_s:.3f} s) -> {result.clip_path}", err=True)
     typer.echo(str(result.manifest_path))
@@ -128,7 +119,8 @@ def _run_job(
     settings: "Settings",
 ) -> "ClipResult":
     """The checked request on the Prefect server, stopping cleanly on SIGINT/SIGTERM."""
-    from clipmill.api import crash_unfinished_runs, process_clip
+    from clipmill.cli.api import crash_unfinished_runs, process_clip
+    from clipmill.scratch import reap_orphans, remove_own
 
     reap_orphans(settings.temp_dir)
     api_url: list[str] = []
@@ -160,7 +152,7 @@ def analyze(
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw waveform, spectrogram and decisions to this PNG.")] = None,
 ) -> None:
     """Profile, speech, silences and fillers of SOURCE, times on the source's timeline."""
-    from clipmill.analyze import analyze_file
+    from clipmill.cli.analyze import analyze_file
 
     try:
         options = {
@@ -169,7 +161,7 @@ def analyze(
         }
         document = analyze_file(source, start=start, end=end, options=options, plot=plot)
     except ClipmillError as exc:
-        _fail(exc)
+        fail(exc)
     if json_output:
         typer.echo(json.dumps(document))
 
@@ -219,18 +211,10 @@ def main() -> None:
     except click.exceptions.Abort:
         sys.exit(130)
     except ClipmillError as exc:  # settings errors raised before a command body runs
-        _fail_and_exit(exc, 2 if isinstance(exc, InputError) else 1)
+        sys.exit(report(exc, debug="--debug" in sys.argv))
     except Exception as exc:
-        _fail_and_exit(exc, 1, hint=" (run with --debug or CLIPMILL_DEBUG=1 for the traceback)")
+        sys.exit(report(exc, debug="--debug" in sys.argv, hint=" (run with --debug or CLIPMILL_DEBUG=1 for the traceback)"))
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _fail_and_exit(exc: BaseException, code: int, *, hint: str = "") -> None:
-    if debug_requested("--debug" in sys.argv):
-        traceback.print_exception(exc, file=sys.stderr)
-        hint = ""
-    typer.secho(f"error: {exc}{hint}", fg=typer.colors.RED, err=True)
-    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -21,26 +21,18 @@ from uuid import UUID
 
 import typer
 
-from clipmill.batch import parse_option_pairs
-from clipmill.cli_logging import configure_console
-from clipmill.cli_server import prefect_api
-from clipmill.config import load_settings
-from clipmill.scratch import reap_orphans
+from clipmill.cli.failures import fail
+from clipmill.cli.console import configure_console
+from clipmill.cli.server import prefect_api
 from clipmill.errors import ClipmillError, InputError
-from clipmill.segment import parse_length
-from clipmill.storage.keys import safe_name
 
 TIMEOUT_EXIT = 124
 
 
-def _fail(exc: BaseException) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2 if isinstance(exc, InputError) else 1) from exc
-
-
 def upload_requests(path: Path) -> str:
     """Store a local requests file under ``requests/<sha256[:12]>-<name>`` (same file, same key)."""
-    from tasks.runtime import object_store
+    from clipmill.cli.storage import object_store
+    from clipmill.storage.keys import safe_name
 
     data = path.read_bytes()
     key = f"requests/{hashlib.sha256(data).hexdigest()[:12]}-{safe_name(path.name)}"
@@ -66,6 +58,10 @@ def batch(
     count: Annotated[int, typer.Option("--count", min=1, help="With --auto: clips per video (at most).")] = 5,
 ) -> None:
     """Clip every video under PREFIX, or every request of a requests file, and summarise the batch."""
+    from clipmill.batch import parse_option_pairs
+    from clipmill.config import load_settings
+    from clipmill.scratch import reap_orphans
+    from clipmill.segment import parse_length
     from flows.library_batch import library_batch
 
     configure_console()
@@ -82,7 +78,7 @@ def batch(
                 min_length_s=bounds.min_s, max_length_s=bounds.max_s, count=count,
             )
     except ClipmillError as exc:
-        _fail(exc)
+        fail(exc)
     for result in summary["results"]:
         if result["status"] == "failed":
             where = result["source"] or result["input"]
@@ -106,14 +102,16 @@ def submit(
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
 
+    from clipmill.batch import parse_option_pairs
+
     try:
         options = parse_option_pairs(option or [])
         parameters: dict[str, Any] = {"source": source, "start": start, "end": end, "options": options or None}
         run = run_deployment(deployment, parameters=parameters, timeout=0)
     except ClipmillError as exc:
-        _fail(exc)
+        fail(exc)
     except ObjectNotFound:
-        _fail(InputError(f"deployment {deployment!r} not found on {_api_url()}; deploy it with `prefect deploy --name clip-job`"))
+        fail(InputError(f"deployment {deployment!r} not found on {_api_url()}; deploy it with `prefect deploy --name clip-job`"))
     typer.echo(f"flow run {run.id} ({run.name}) {run.state.name if run.state else 'created'}")
     typer.echo(run_url(run.id))
     if follow:

@@ -1,7 +1,7 @@
 """The Python API: the `clip_job` flow for notebooks and programs, with local copies of the results.
 
-This module and `clipmill.cli` are the entry points above the flows; nothing else in the
-`clipmill` package imports Prefect code.
+Part of the entry layer (`clipmill.cli`): the only part of the `clipmill` package that imports
+the flows, tasks, blocks or Prefect.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def process_clip(
 
     from blocks.presets import resolve_preset
     from flows.clip_job import clip_job
-    from tasks.runtime import object_store
+    from clipmill.cli.storage import object_store
 
     settings = load_settings()
     check_request(source, start=start, end=end, out_dir=out_dir, options=options, settings=settings)
@@ -204,6 +204,6 @@ def _abandoned(tag: str, *, own: bool) -> bool:
 
 def _announce(flow: Any, flow_run: Any, state: Any) -> None:
     """Say where the run can be watched, as it starts."""
-    from clipmill.cli_orchestrate import run_url
+    from clipmill.cli.orchestrate import run_url
 
     log.info("flow run %r: %s", flow_run.name, run_url(flow_run.id))

@@ -7,21 +7,22 @@ from typing import Any
 
 from clipmill import media
 from clipmill.audio.analysis import analyze
+from clipmill.cli.storage import resolve_block
 from clipmill.config import effective_options, load_settings
 from clipmill.errors import InputError
 from clipmill.jobs import check_times
+from clipmill.source_access import fingerprint, local_source
+from clipmill.stage_settings import audio_settings
 
 
 def analyze_file(
     source: str, *, start: float | None, end: float | None, options: dict[str, Any], plot: Path | None = None
 ) -> dict[str, object]:
     """Analyse ``[start, end)`` of `source`; the JSON document has times on the source's timeline."""
-    from tasks.audio import audio_settings
-    from tasks.runtime import fingerprint, local_source
-
     settings = load_settings()
     chosen = effective_options(settings.options, options)
-    with local_source(fingerprint(source, settings), settings) as path:
+    ref = fingerprint(source, settings, resolve_block=resolve_block)
+    with local_source(ref, settings, resolve_block=resolve_block) as path:
         info = media.probe_audio(path, ffprobe=settings.ffprobe)
         if not info.has_audio:
             raise InputError(f"{source!r} has no audio track: nothing to analyse")

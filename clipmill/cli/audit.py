@@ -2,7 +2,7 @@
 
 The last line of output is ``{"clips": n, "failed": k, "report": path, "export": path|null}``;
 the exit code is 1 when any clip fails, 2 for a bad request, 0 when every clip passes.
-Register with ``app.command("audit")(audit)`` in `clipmill.cli`.
+Registered with ``app.command("audit")(audit)`` in `clipmill.cli.commands`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from clipmill.errors import ClipmillError, InputError
+from clipmill.cli.failures import fail
+from clipmill.errors import ClipmillError
 
 
 def _run_flow(prefix: str, since: datetime | None, sample: int, export: Path | None) -> dict:
@@ -44,15 +45,14 @@ def audit(
     sample: Annotated[int, typer.Option("--sample", min=0, help="Outputs to re-check (sha256, ffprobe).")] = 5,
 ) -> None:
     """Audit published clips against their manifests and the data contracts."""
-    from tasks.runtime import object_store
+    from clipmill.cli.storage import object_store
 
     try:
         summary = _run_flow(prefix, since, sample, export)
         target = (report or Path("audit-report.html")).expanduser().resolve()
         object_store().get_file(summary["report_key"], target)
     except ClipmillError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2 if isinstance(exc, InputError) else 1) from exc
+        fail(exc)
     for clip, checks in summary["failed_clips"].items():
         typer.secho(f"FAIL {clip}: {', '.join(checks)}", fg=typer.colors.RED, err=True)
     typer.echo(json.dumps({"clips": summary["clips"], "failed": summary["failed"], "report": str(target),

@@ -1,25 +1,24 @@
-"""``clipmill faces``: face tracks of a local video range, as JSON, optionally drawn onto a video.
+"""Face tracks of a local video range, and an overlay video to check them by eye.
 
 Runs the face stage in this process (no Prefect, no object store): the range is planned in chunks,
 each chunk is detected and tracked with :func:`~clipmill.vision.faces_io.detect_chunk`, and the chunks
-are stitched exactly as the distributed stage does. ``--overlay out.mp4`` draws each track's box and id
-on the decoded frames and pipes them into ffmpeg, so a person can check the tracks by eye.
+are stitched exactly as the distributed stage does. `render_overlay` draws each track's box and id
+on the decoded frames and pipes them into ffmpeg. The ``clipmill faces`` command (`clipmill.cli.faces`)
+prints what this finds.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Any
 
 import cv2
 import numpy as np
-import typer
 
-from clipmill.errors import ClipmillError, InputError, ToolError
+from clipmill.errors import InputError, ToolError
 from clipmill.media import iter_frame_chunks, probe
 from clipmill.media.tool import require, stderr_tail
 from clipmill.vision.chunks import fps_value, merge_cut_times, plan_chunks, stitch_chunks
@@ -27,10 +26,7 @@ from clipmill.vision.faces_io import FaceOptions, analyse_chunk, default_analysi
 from clipmill.vision.identity import IDENTITY_THRESHOLDS, label_tracks, load_embedder
 from clipmill.vision.tracking import Track
 
-__all__ = [
-    "RangeFaces", "analyse_range", "detect_range", "faces", "faces_document", "label_range", "parse_identify",
-    "render_overlay",
-]
+__all__ = ["RangeFaces", "analyse_range", "detect_range", "faces_document", "label_range", "render_overlay"]
 
 _COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
             (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
@@ -137,17 +133,6 @@ def label_range(tracks: Sequence[Track], options: FaceOptions) -> dict[int, str]
     return label_tracks(tracks, references, threshold=embedder.threshold)
 
 
-def parse_identify(values: Sequence[str]) -> tuple[tuple[str, Path], ...]:
-    """``name=photo.jpg`` strings as ``(name, Path)`` pairs; `InputError` on a malformed one."""
-    pairs = []
-    for value in values:
-        name, sep, photo = value.partition("=")
-        if not sep or not name.strip() or not photo.strip():
-            raise InputError(f"--identify takes name=photo.jpg, got {value!r}")
-        pairs.append((name.strip(), Path(photo.strip())))
-    return tuple(pairs)
-
-
 def render_overlay(
     source: Path,
     tracks: Sequence[Track],
@@ -228,56 +213,3 @@ def _draw_shot(frame: np.ndarray, cuts: np.ndarray, t: float, fps: float) -> Non
         h, w = frame.shape[:2]
         cv2.rectangle(frame, (0, 0), (w - 1, h - 1), _CUT, 6)
         cv2.putText(frame, "CUT", (8, 48), cv2.FONT_HERSHEY_SIMPLEX, 0.8, _CUT, 2, cv2.LINE_AA)
-
-
-def faces(
-    source: Annotated[Path, typer.Argument(help="Video file.")],
-    start: Annotated[Optional[float], typer.Option("--start", "-s", help="Range start in seconds.")] = None,
-    end: Annotated[Optional[float], typer.Option("--end", "-e", help="Range end in seconds (exclusive).")] = None,
-    detector: Annotated[
-        Optional[list[str]],
-        typer.Option("--detector", "-d", help="Detector backend, repeatable, in cascade order (mediapipe, yunet, retinaface, yolo)."),
-    ] = None,
-    ensemble: Annotated[str, typer.Option("--ensemble", help="cascade, parallel or weighted.")] = "parallel",
-    sampling: Annotated[str, typer.Option("--sampling", help="uniform, motion, keyframe or adaptive.")] = "uniform",
-    fps: Annotated[Optional[float], typer.Option("--fps", help="Analysis frame rate; default the source's.")] = None,
-    sample_rate_hz: Annotated[float, typer.Option("--sample-rate", help="Detections per second.")] = 5.0,
-    json_output: Annotated[bool, typer.Option("--json/--no-json", help="Print the tracks as JSON.")] = True,
-    overlay: Annotated[Optional[Path], typer.Option("--overlay", help="Also write this video with boxes and ids, rejected candidates and shot cuts.")] = None,
-    identity: Annotated[
-        Optional[str], typer.Option("--identity", help="Face embeddings (dlib or arcface) to keep one id per person.")
-    ] = None,
-    identify: Annotated[
-        Optional[list[str]],
-        typer.Option("--identify", help="name=photo.jpg, repeatable: label tracks of that person (implies --identity dlib)."),
-    ] = None,
-) -> None:
-    """Find and track the faces in SOURCE (or its [--start, --end) range)."""
-    try:
-        references = parse_identify(identify or [])
-        options = FaceOptions(
-            detectors=tuple(detector) if detector else None, ensemble=ensemble, sampling=sampling,
-            sample_rate_hz=sample_rate_hz, identity=identity or ("dlib" if references else None),
-            identify=references,
-        )
-        found = analyse_range(source, start=start, end=end, options=options, fps=fps)
-        tracks, rate, (width, height) = found.tracks, found.fps, found.size
-        labels = label_range(tracks, options)
-        if overlay is not None:
-            render_overlay(
-                source, tracks, overlay, start_s=found.start_s, duration_s=found.duration_s, fps=rate,
-                size=(width, height), rejected=found.rejected, cut_times_s=found.cut_times_s,
-            )
-    except ClipmillError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2 if isinstance(exc, InputError) else 1) from exc
-    if json_output:
-        typer.echo(json.dumps(faces_document(tracks, fps=rate, width=width, height=height, labels=labels)))
-    else:
-        for tr in tracks:
-            name = f" ({labels[tr.id]})" if tr.id in labels else ""
-            typer.echo(
-                f"track {tr.id}{name}: {tr.start:.3f}-{tr.end:.3f} s, {len(tr)} frames, {int(tr.observed.sum())} detected"
-            )
-    if overlay is not None:
-        typer.echo(f"overlay: {overlay}", err=True)

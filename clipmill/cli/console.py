@@ -77,7 +77,7 @@ class _WithoutTraceback(logging.Formatter):
 
 
 #: clipmill loggers whose INFO lines a user wants: where the run and the servers are.
-ANNOUNCING = ("clipmill.api", "clipmill.prefect_server", "clipmill.storage.embedded")
+ANNOUNCING = ("clipmill.cli.api", "clipmill.prefect_server", "clipmill.storage.embedded")
 
 
 class _ConsoleLevels(logging.Filter):
