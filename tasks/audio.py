@@ -1,7 +1,8 @@
 """Audio stages: decode once, then profile → speech → silences → fillers, each stored as JSON.
 
-Every task reads its inputs by key and writes ``jobs/<job_id>/<stage>.json``; a stage whose
-document is already stored (an earlier, interrupted run of the same job) is not recomputed.
+Every task loads its inputs' documents by key, calls one analysis function and stores one document,
+``jobs/<analysis_id>/<stage>.json`` (`clipmill.artifacts.stages`); a stage whose document is already
+stored (an earlier, interrupted run of the same analysis) is not recomputed (`_cached_stage`).
 """
 
 from __future__ import annotations
@@ -108,8 +109,8 @@ def find_speech(job: ClipJob, audio_key: str, profile_key: str) -> StageResult:
         return SpeechDocument.of(speech, duration_s=len(samples) / sr, backend=job.options.vad_backend)
 
     document, result = _cached_stage(job, "speech.json", SpeechDocument, make)
-    get_run_logger().info("speech: %d intervals, %.1f%% of the segment", document.summary_.count,
-                          document.summary_.share_pct)
+    get_run_logger().info("speech: %d intervals, %.1f%% of the segment", document.totals.count,
+                          document.totals.share_pct)
     return result
 
 
@@ -122,8 +123,8 @@ def find_silences(job: ClipJob, audio_key: str, profile_key: str, speech_key: st
         return SilencesDocument.of(result, duration_s=len(samples) / sr)
 
     document, result = _cached_stage(job, "silences.json", SilencesDocument, make)
-    get_run_logger().info("silences: %d, %.2f s in total (threshold %.1f dBFS)", document.summary_.count,
-                          document.summary_.total_s, document.threshold_db)
+    get_run_logger().info("silences: %d, %.2f s in total (threshold %.1f dBFS)", document.totals.count,
+                          document.totals.total_s, document.threshold_db)
     return result
 
 
@@ -136,7 +137,7 @@ def find_fillers(job: ClipJob, audio_key: str, profile_key: str, speech_key: str
         return FillersDocument.of(result, duration_s=len(samples) / sr, backend=job.options.filler_backend)
 
     document, result = _cached_stage(job, "fillers.json", FillersDocument, make)
-    get_run_logger().info("fillers: %d", document.summary_.count)
+    get_run_logger().info("fillers: %d", document.totals.count)
     return result
 
 

@@ -2,9 +2,10 @@
 
 Each model is the contract of one file (its JSON Schema under ``data_contracts/``), converts to and
 from the pure type the stage computes (`AudioProfile`, `Timeline`, `EditPlan`, `FramingPath`,
-`Transcript`), and
-says what the manifest records of it (`summary`). The shapes are the ones the stages have always
-written, plus ``schema_version``.
+`Transcript`, `DecodeReport`) and says what the manifest records of it (`manifest_summary`). The
+shapes are the ones the stages have always written, plus ``schema_version``. Where the pure type's
+fields are the document's (the audio profile, the track table's columns), the model is derived
+from them, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class TimelineSummary(_Part):
 class _TimelineDocument(Document):
     duration_s: Seconds = Field(description="Length of the analysed audio in seconds.")
     intervals: list[Span] = Field(description="[start_s, end_s] from the segment start, half-open, sorted.")
-    summary_: TimelineSummary = Field(alias="summary")
+    totals: TimelineSummary = Field(alias="summary", description="Count, total seconds and share of the segment.")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
@@ -118,7 +119,7 @@ class SpeechDocument(_TimelineDocument):
         return cls.model_validate({**timeline_document("speech", speech, duration_s=duration_s), "backend": backend})
 
     def manifest_summary(self) -> dict[str, Any]:
-        return {**self.summary_.model_dump(), "backend": self.backend}
+        return {**self.totals.model_dump(), "backend": self.backend}
 
 
 class SilencesDocument(_TimelineDocument):
@@ -136,7 +137,7 @@ class SilencesDocument(_TimelineDocument):
         return cls.model_validate(silences_document(result, duration_s=duration_s))
 
     def manifest_summary(self) -> dict[str, Any]:
-        return {**self.summary_.model_dump(), "threshold_db": self.threshold_db}
+        return {**self.totals.model_dump(), "threshold_db": self.threshold_db}
 
 
 class FillerEvent(_Part):
@@ -162,7 +163,7 @@ class FillersDocument(Document):
     kind: Literal["fillers"] = "fillers"
     duration_s: Seconds
     events: list[FillerEvent]
-    summary_: FillersSummary = Field(alias="summary")
+    totals: FillersSummary = Field(alias="summary", description="Count, total seconds and count per label.")
     backend: str = Field(description="The filler backend that found them.")
 
     @classmethod
@@ -173,7 +174,7 @@ class FillersDocument(Document):
         return Timeline([Interval(event.start, event.end) for event in self.events])
 
     def manifest_summary(self) -> dict[str, Any]:
-        return {**self.summary_.model_dump(), "backend": self.backend}
+        return {**self.totals.model_dump(), "backend": self.backend}
 
 
 class TimelinesDocument(Document):
