@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import get_run_logger
 
 from blocks.object_store import resolve
+from clipmill import media
 from clipmill.artifacts.results import StageResult
 from clipmill.artifacts.stages import CaptionsDocument, EditPlanDocument, FramingDocument, TranscriptDocument
 from clipmill.artifacts.store import load, save
@@ -12,7 +13,7 @@ from clipmill.captions.ass import burn_document
 from clipmill.captions.cues import caption_cues, layout_for
 from clipmill.captions.formats import render_sidecar
 from clipmill.captions.parse import parse_transcript
-from clipmill.captions.transcript import check_fits
+from clipmill.captions.transcript import Transcript, check_fits
 from clipmill.config import load_settings
 from clipmill.errors import InputError
 from clipmill.jobs import ClipJob
@@ -41,32 +42,30 @@ def load_transcript(job: ClipJob, info: MediaInfo) -> StageResult:
     parsed = check_fits(parse_transcript(source_file(ref, settings, resolve_block=resolve).read_bytes(), name), name=name,
                         duration_s=info.duration_s)
     clipped = parsed.clipped(job.start_s, job.end_s)
-    key = save(object_store(settings), job_key(job.job_id, "transcript.json"), TranscriptDocument.of(clipped))
-    summary = {
-        "uri": ref.uri, "sha256": ref.sha256, "format": parsed.format, "words_known": parsed.words_known,
-        "cues": len(parsed.cues), "cues_in_range": len(clipped.cues), "words_in_range": len(clipped.words),
-        "fillers_in_range": len(clipped.fillers()),
-    }
     get_run_logger().info("transcript %s: %d %s cues, %d in the range", name, len(parsed.cues), parsed.format,
                           len(clipped.cues))
-    return StageResult(key=key, summary=summary)
+    return _stored(job, clipped, uri=ref.uri, sha256=ref.sha256, cues=len(parsed.cues))
 
 
 @clip_task(name="transcribe-speech")
 def transcribe_speech(job: ClipJob, audio_key: str) -> StageResult:
     """The range's words from the local Whisper model (``transcription=whisper``), stored like a parsed transcript."""
-    from clipmill import media
     from clipmill.captions.transcribe import transcribe
 
-    store = object_store()
-    samples, sr = media.from_wav_bytes(store.get_bytes(audio_key))
+    samples, sr = media.from_wav_bytes(object_store().get_bytes(audio_key))
     transcript = transcribe(samples, sr)
-    key = save(store, job_key(job.job_id, "transcript.json"), TranscriptDocument.of(transcript))
-    summary = {"format": transcript.format, "words_known": True, "cues": len(transcript.cues),
-               "cues_in_range": len(transcript.cues), "words_in_range": len(transcript.words),
-               "fillers_in_range": len(transcript.fillers())}
     get_run_logger().info("transcribed %d words", len(transcript.words))
-    return StageResult(key=key, summary=summary)
+    return _stored(job, transcript, cues=len(transcript.cues))
+
+
+def _stored(job: ClipJob, transcript: Transcript, **facts: object) -> StageResult:
+    """Store the range's transcript as ``jobs/<job_id>/transcript.json``; its summary for the manifest."""
+    key = save(object_store(), job_key(job.job_id, "transcript.json"), TranscriptDocument.of(transcript))
+    return StageResult(key=key, summary={
+        **facts, "format": transcript.format, "words_known": transcript.words_known,
+        "cues_in_range": len(transcript.cues), "words_in_range": len(transcript.words),
+        "fillers_in_range": len(transcript.fillers()),
+    })
 
 
 @clip_task(name="make-captions")

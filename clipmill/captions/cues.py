@@ -67,6 +67,11 @@ def map_span(plan: EditPlan, start: float, end: float) -> tuple[float, float] | 
     return None if first is None else (first, last)
 
 
+def kept_s(plan: EditPlan, start: float, end: float) -> float:
+    """Source seconds of ``[start, end)`` that the plan keeps (at whatever speed)."""
+    return sum(max(0.0, min(end, s.src_end) - max(start, s.src_start)) for s in plan.segments)
+
+
 def caption_cues(transcript: Transcript, plan: EditPlan, layout: CaptionLayout) -> tuple[CaptionCue, ...]:
     """The transcript's cues on the clip's timeline, sorted, non-overlapping, inside the clip."""
     cues = _from_words(transcript, plan, layout) if transcript.words_known else _from_cues(transcript, plan, layout)
@@ -75,12 +80,13 @@ def caption_cues(transcript: Transcript, plan: EditPlan, layout: CaptionLayout) 
 
 def _from_words(transcript: Transcript, plan: EditPlan, layout: CaptionLayout) -> list[CaptionCue]:
     """Kept words, re-timed, grouped greedily into cues of at most `layout`'s lines and seconds;
-    a sentence end or a pause of `PAUSE_BREAK_S` in the source closes a cue."""
+    a sentence end or a pause of `PAUSE_BREAK_S` in the source closes a cue. A word the plan keeps
+    less than half of (a removed filler, up to a frame left at its edges) is dropped."""
     kept, paused = [], []
     previous_end = None
     for word in transcript.words:
         span = map_span(plan, word.start, word.end)
-        if span is not None:
+        if span is not None and kept_s(plan, word.start, word.end) >= (word.end - word.start) / 2:
             kept.append(Word(span[0], span[1], word.text, word.line))
             paused.append(previous_end is not None and word.start - previous_end >= PAUSE_BREAK_S)
         previous_end = word.end

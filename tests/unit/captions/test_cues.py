@@ -43,6 +43,14 @@ def test_cues_from_words_lose_the_removed_words_and_break_at_sentences_and_pause
     assert [w.text for w in cues[1].words] == ["um", "fast", "and"]
 
 
+def test_a_word_mostly_cut_leaves_the_captions():
+    data = json.dumps([{"start": 1.2, "end": 1.7, "word": "uh"}, {"start": 1.45, "end": 1.65, "word": "x"},
+                       {"start": 2.2, "end": 3.0, "word": "so"}]).encode()
+    transcript = parse_transcript(data, "w.json")
+    cues = caption_cues(transcript, PLAN, layout_for(1920, 1080))
+    assert [c.text for c in cues] == ["uh so"]  # "uh" keeps 0.3 of 0.5 s, "x" 0.05 of 0.2 s
+
+
 def test_layout_narrow_frames_short_lines():
     assert [layout_for(w, h).max_line_chars for w, h in ((1080, 1920), (1080, 1080), (1920, 1080))] == [24, 32, 42]
     assert wrap("a bb ccc dddd eeeee ffffff".split(), 12) == ["a bb ccc", "dddd eeeee", "ffffff"]
