@@ -1,10 +1,9 @@
 """The clip job: one clip from one source range, as a DAG of retryable tasks.
 
     stage source (and transcript) → probe + validate → (already published? done) → transcript fits the source?
-      → extract segment (for the face stage, or sources whose frames cannot be cut in place),
-        and beside it the audio: decode → profile → speech → silences → fillers
-        (the audio stages are skipped without an audio track)
-      → faces: chunks on Dask → tracks (subflow)                     (when detect_faces or reframing)
+      → beside each other: extract segment (only for sources whose frames cannot be cut in place),
+        faces: chunks on Dask → tracks (subflow, decoding the source's range in place; when detect_faces or reframing),
+        and the audio: decode → profile → speech → silences → fillers (skipped without an audio track)
       → plan the edit (cut / speed up pauses and fillers) → framing (crop path around the speaker)
       → captions re-timed to the cut (optional) → OpenTimelineIO export (optional) → render → manifest (JSON Schema) → in one transaction: data contracts (Great Expectations)
       → publish (manifest last) → verify
@@ -35,7 +34,7 @@ from clipmill.sources import printable
 from tasks.captions import load_transcript, make_captions, stage_transcript, transcribe_speech
 from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
-from flows.faces import face_flow_for
+from flows.faces import decodes_source_in_place, face_stage
 from tasks.edit import export_timeline, plan_cuts
 from tasks.framing import plan_frame
 from tasks.render import render_clip
@@ -91,17 +90,23 @@ def clip_job(
             raise InputError(f"transcription={chosen.transcription} needs an audio track; {printable(source)} has none")
         transcript = transcribe_speech(job, decode_audio(job))
     faces_wanted = chosen.detect_faces or chosen.reframe != "none"
-    extracting = extract_segment.submit(job, info) if faces_wanted or not info.frames_addressable_in_place else None
+    faces_in_place = faces_wanted and decodes_source_in_place(info)
+    extracting = (
+        extract_segment.submit(job, info)
+        if (faces_wanted and not faces_in_place) or not info.frames_addressable_in_place else None
+    )
+    finding_faces = face_stage.submit(
+        job.analysis_id, None if faces_in_place else extracting, job.duration_s, info.fps, *info.display_size,
+        sampling=chosen.face_sampling, identity=None if chosen.face_identity == "none" else chosen.face_identity,
+        source=job.source if faces_in_place else None, source_start_s=job.start_s,
+    ) if faces_wanted else None
     audio = analyse_audio(job, timings) if info.has_audio else None
     with _timed(timings, "extract_wait"):
         segment_key = extracting.result() if extracting is not None else None
     tracks = None
-    if faces_wanted:
+    if finding_faces is not None:
         with _timed(timings, "faces"):
-            tracks = face_flow_for(job.duration_s)(
-                job.analysis_id, segment_key, job.duration_s, info.fps, *info.display_size,
-                sampling=chosen.face_sampling, identity=None if chosen.face_identity == "none" else chosen.face_identity,
-            )["stage"]
+            tracks = finding_faces.result()["stage"]
     with _timed(timings, "plan"):
         plan = plan_cuts(job, info, audio, transcript)
     framing = None
@@ -132,7 +137,7 @@ def clip_job(
 
 
 def analyse_audio(job: ClipJob, timings: dict[str, float]) -> AudioStages:
-    """The audio stages in order (beside the extraction)."""
+    """The audio stages in order (beside the face stage and the extraction)."""
     with _timed(timings, "decode_audio"):
         audio_key = decode_audio(job)
     with _timed(timings, "profile"):

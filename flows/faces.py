@@ -1,7 +1,11 @@
-"""The face stage as a flow: chunks of the segment fan out over Dask, then one stitch.
+"""The face stage as a flow: chunks of the job's range fan out over Dask, then one stitch.
 
     plan chunks → detect-faces-chunk × N (Dask workers) → stitch-face-tracks
                 → jobs/<job_id>/faces/chunk-K.parquet, tracks.parquet, tracks.json
+
+Chunks decode straight from the source where its frames can be addressed in place and the workers
+share this host (`decodes_source_in_place`), from the extracted segment otherwise. `face_stage` wraps
+the flow in a task so the clip job can submit it beside its audio stages.
 
 The Dask cluster is chosen when the flow run starts, from the environment:
 
@@ -22,18 +26,23 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from prefect import Flow, flow, get_run_logger, unmapped
+from prefect import Flow, flow, get_run_logger, task, unmapped
+from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from clipmill.artifacts.results import StageResult
 from clipmill.errors import InputError
+from clipmill.media import MediaInfo
+from clipmill.sources import SourceRef
 from clipmill.storage import job_key
 from clipmill.vision.chunks import count_frames, fps_value, plan_chunks
 from clipmill.vision.faces_io import FaceOptions
 from tasks.faces import detect_faces_chunk, stitch_face_tracks
 
-__all__ = ["EnvDaskTaskRunner", "dask_runner_options", "face_flow_for", "face_tracks"]
+__all__ = [
+    "EnvDaskTaskRunner", "dask_runner_options", "decodes_source_in_place", "face_flow_for", "face_stage", "face_tracks",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +84,7 @@ class EnvDaskTaskRunner(DaskTaskRunner):
 )
 def face_tracks(
     job_id: str,
-    segment_key: str,
+    segment_key: str | None,
     duration_s: float,
     fps: str,
     width: int,
@@ -88,12 +97,14 @@ def face_tracks(
     overlap_frames: int = 4,
     segment_path: str | None = None,
     identity: str | None = None,
+    source: SourceRef | None = None,
+    source_start_s: float = 0.0,
 ) -> dict[str, Any]:
-    """Face tracks of a job's segment, detected chunk by chunk on Dask and stitched into one id per face.
+    """Face tracks of a job's range, detected chunk by chunk on Dask and stitched into one id per face.
 
     Args:
         job_id: The job whose folder receives ``faces/``, ``tracks.parquet`` and ``tracks.json``.
-        segment_key: Object key of the segment video.
+        segment_key: Object key of the segment video (None when decoding from `source`).
         duration_s: Segment duration in seconds.
         fps: Segment frame rate as a rational string (``"30000/1001"``); every frame is analysed.
         width: Segment width in pixels (display orientation).
@@ -106,6 +117,8 @@ def face_tracks(
         overlap_frames: Frames neighbouring chunks share, for stitching.
         segment_path: Local copy of the segment, used by workers on the host where it exists.
         identity: Face-embedding backend (dlib, arcface) that joins one person's tracks across cuts.
+        source: The source itself, decoded in place from `source_start_s` instead of the segment.
+        source_start_s: Where the job's range starts in the source (tracks are stored from 0 there).
 
     Returns:
         ``tracks_key``, ``summary_key``, ``chunk_keys``, the ``summary`` (``tracks.json``, see
@@ -116,11 +129,13 @@ def face_tracks(
         detectors=tuple(detectors) if detectors else None, ensemble=ensemble, sampling=sampling,
         sample_rate_hz=sample_rate_hz, chunk_s=chunk_s, overlap_frames=overlap_frames, identity=identity,
     )
-    specs = plan_chunks(duration_s, fps=rate, chunk_s=chunk_s, overlap_frames=overlap_frames)
-    get_run_logger().info("face tracks of %s: %d chunks of %.1f s", segment_key, len(specs), chunk_s)
+    offset_s = source_start_s if source is not None else 0.0
+    specs = plan_chunks(duration_s, fps=rate, chunk_s=chunk_s, overlap_frames=overlap_frames, start_s=offset_s)
+    what = f"{source.name} from {offset_s:g} s" if source is not None else segment_key
+    get_run_logger().info("face tracks of %s: %d chunks of %.1f s", what, len(specs), chunk_s)
     futures = detect_faces_chunk.map(
         unmapped(job_id), unmapped(segment_key), specs, unmapped(options), unmapped(rate),
-        unmapped((width, height)), unmapped(segment_path),
+        unmapped((width, height)), unmapped(segment_path), unmapped(source), unmapped(offset_s),
     )
     chunk_keys = [future.result() for future in futures]
     tracks_key, summary = stitch_face_tracks(job_id, chunk_keys, count_frames(duration_s, rate), identity, rate)
@@ -147,3 +162,25 @@ def face_flow_for(duration_s: float, *, chunk_s: float = 10.0) -> Flow:
     if distributed or (duration_s > 2 * chunk_s and cores_to_spare):
         return face_tracks
     return face_tracks.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
+
+
+def decodes_source_in_place(info: MediaInfo) -> bool:
+    """Whether the face stage can read the job's range from the source instead of an extracted segment.
+
+    It can when the source's frames are addressable in place and the chunks run on this host (a
+    remote scheduler's workers would each fetch the whole source, where a segment is the range only).
+    """
+    return info.frames_addressable_in_place and not os.environ.get("CLIPMILL_DASK_ADDRESS")
+
+
+@task(name="face-stage", cache_policy=NO_CACHE, persist_result=False)
+def face_stage(
+    job_id: str, segment_key: str | None, duration_s: float, fps: str, width: int, height: int, *,
+    sampling: str, identity: str | None, source: SourceRef | None = None, source_start_s: float = 0.0,
+) -> dict[str, Any]:
+    """`face_tracks` (with the runner `face_flow_for` picks) as a task, so a flow can `.submit()` it and
+    run it beside other stages; retries live in its chunk tasks, which a rerun finds in the store."""
+    return face_flow_for(duration_s)(
+        job_id, segment_key, duration_s, fps, width, height, sampling=sampling, identity=identity,
+        source=source, source_start_s=source_start_s,
+    )

@@ -1,4 +1,8 @@
-"""Face stage tasks: detect one chunk of the segment, stitch the chunks into the job's tracks.
+"""Face stage tasks: detect one chunk of the job's range, stitch the chunks into the job's tracks.
+
+A chunk decodes its frames straight from the source (seeking to the chunk, scaled to the detection
+size by ffmpeg) when the source's frames can be addressed in place, otherwise from the job's
+extracted segment; either way its tracks are stored on the segment's timeline (0 = the job's start).
 
 Both take object keys and small dataclasses and return keys (plus a JSON-sized summary): frames and
 tracks stay in the object store, so nothing big passes through Prefect results or Dask futures. They
@@ -15,12 +19,15 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
+from blocks.object_store import resolve
 from clipmill.artifacts.stages import TracksDocument
 from clipmill.artifacts.store import save
 from clipmill.config import Settings, load_settings
 from clipmill.scratch import scratch_dir
+from clipmill.source_access import source_file
+from clipmill.sources import SourceRef
 from clipmill.storage import ObjectStore, job_key
-from clipmill.vision.chunks import ChunkSpec, merge_cut_times, stitch_chunks, summarize_tracks
+from clipmill.vision.chunks import ChunkSpec, merge_cut_times, shift_faces, stitch_chunks, summarize_tracks
 from clipmill.vision.identity import IDENTITY_THRESHOLDS
 from clipmill.vision.faces_io import (
     FaceOptions,
@@ -63,18 +70,21 @@ def local_segment(store: ObjectStore, segment_key: str, job_id: str, settings: S
 @clip_task(name="detect-faces-chunk", task_run_name="detect-faces-chunk[{spec.index} at {spec.start_s:.1f} s]")
 def detect_faces_chunk(
     job_id: str,
-    segment_key: str,
+    segment_key: str | None,
     spec: ChunkSpec,
     options: FaceOptions,
     fps: float,
     source_size: tuple[int, int],
     segment_path: str | None = None,
+    source: SourceRef | None = None,
+    source_start_s: float = 0.0,
 ) -> str:
-    """Detect and track faces in one chunk of the segment; store ``faces/chunk-K.parquet``, return its key.
+    """Detect and track faces in one chunk; store ``faces/chunk-K.parquet``, return its key.
 
-    A chunk already stored by an earlier run is not redone (resume). ``segment_path`` is a local copy of
-    the segment to use when it exists on the worker's host; otherwise the segment is downloaded once
-    per host.
+    A chunk already stored by an earlier run is not redone (resume). With a `source`, `spec` lies on
+    the source's timeline and the chunk is decoded from the source's local snapshot, its times moved
+    back by `source_start_s` (the job's start); otherwise it is decoded from the segment:
+    ``segment_path``, a local copy, when it exists on the worker's host, else downloaded once per host.
     """
     log = get_run_logger()
     settings = load_settings()
@@ -83,14 +93,19 @@ def detect_faces_chunk(
     if store.exists(key):
         log.info("reusing stored %s", key)
         return key
-    local = Path(segment_path) if segment_path and Path(segment_path).is_file() else None
-    path = local or local_segment(store, segment_key, job_id, settings)
+    if source is not None:
+        path = source_file(source, settings, resolve_block=resolve)
+    elif segment_path and Path(segment_path).is_file():
+        path = Path(segment_path)
+    else:
+        path = local_segment(store, segment_key, job_id, settings)
     found = analyse_chunk(
         path, spec, fps=fps, source_size=tuple(source_size),
         analysis_size=default_analysis_size(*source_size, max_side=options.analysis_max_side),
         ensemble_config=options.ensemble_config(), sampling=options.sampling_config(), ffmpeg=settings.ffmpeg,
         identity=options.identity,
     )
+    found = shift_faces(found, -source_start_s) if source is not None else found
     with scratch_dir(settings.temp_dir) as folder:
         store.put_file(key, write_tracks(found.tracks, folder / "chunk.parquet", cut_times_s=found.cut_times_s))
     log.info(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
+from blocks.object_store import resolve
 from clipmill import media
 from clipmill.artifacts.results import StageResult
 from clipmill.artifacts.stages import EditPlanDocument, FramingDocument
@@ -12,6 +13,7 @@ from clipmill.config import load_settings
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
 from clipmill.scratch import scratch_dir
+from clipmill.source_access import source_file
 from clipmill.stage_settings import framing_settings
 from clipmill.storage import job_key
 from clipmill.vision.activity import MouthActivity
@@ -24,20 +26,30 @@ ACTIVITY_FPS = 10.0
 
 
 @clip_task(name="plan-framing")
-def plan_frame(job: ClipJob, info: MediaInfo, segment_key: str, tracks_key: str, plan_key: str) -> StageResult:
-    """Follow the talking face with a crop of the requested aspect, through the edit plan."""
+def plan_frame(
+    job: ClipJob, info: MediaInfo, segment_key: str | None, tracks_key: str, plan_key: str
+) -> StageResult:
+    """Follow the talking face with a crop of the requested aspect, through the edit plan.
+
+    Mouth motion is read from the segment, or without one (`segment_key` None) from the job's range
+    of the source, decoded in place.
+    """
     settings = load_settings()
     store = object_store(settings)
     with scratch_dir(settings.temp_dir) as folder:
         tracks_path = store.get_file(tracks_key, folder / "tracks.parquet")
         tracks, cut_times_s = read_tracks(tracks_path), read_cut_times(tracks_path)
-        segment = store.get_file(segment_key, folder / "segment.mp4")
+        if segment_key is None:
+            video = source_file(job.source, settings, resolve_block=resolve)
+            window = {"start_s": job.start_s, "duration_s": job.duration_s}
+        else:
+            video, window = store.get_file(segment_key, folder / "segment.mp4"), {}
         width, height = info.display_size
         activity = MouthActivity(tracks)
         for chunk in media.iter_frame_chunks(
-            segment, fps=ACTIVITY_FPS, size=(width, height), ffmpeg=settings.ffmpeg, pix_fmt="gray"
+            video, fps=ACTIVITY_FPS, size=(width, height), ffmpeg=settings.ffmpeg, pix_fmt="gray", **window
         ):
-            activity.add(chunk.times_s, chunk.frames)
+            activity.add(chunk.times_s - window.get("start_s", 0.0), chunk.frames)
     path = plan_framing(
         tracks, width=width, height=height, fps=info.fps, plan=load(store, plan_key, EditPlanDocument).plan(),
         aspect=job.options.reframe, activity=activity.result(), settings=framing_settings(job.options),

@@ -37,6 +37,7 @@ __all__ = [
     "merge_cut_times",
     "merge_people",
     "plan_chunks",
+    "shift_faces",
     "stitch_chunks",
     "summarize_tracks",
     "table_to_tracks",
@@ -292,6 +293,15 @@ class ChunkFaces:
     tracks: list[Track]
     rejected: list[Track]
     cut_times_s: np.ndarray
+
+
+def shift_faces(found: ChunkFaces, offset_s: float) -> ChunkFaces:
+    """`found` with every time moved by ``offset_s`` seconds (a chunk decoded from the source onto the job's timeline)."""
+    return ChunkFaces(
+        [replace(tr, times=tr.times + offset_s) for tr in found.tracks],
+        [replace(tr, times=tr.times + offset_s) for tr in found.rejected],
+        np.asarray(found.cut_times_s, np.float64) + offset_s,
+    )
 
 
 def track_shots(
