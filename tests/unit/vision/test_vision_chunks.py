@@ -15,7 +15,9 @@ from clipmill.vision.chunks import (
     find_dissolves,
     fps_value,
     merge_cut_times,
+    ChunkFaces,
     plan_chunks,
+    shift_faces,
     stitch_chunks,
     summarize_tracks,
     table_to_tracks,
@@ -222,3 +224,14 @@ def test_summary_counts_coverage_and_picks_the_largest_persistent_face() -> None
         "mean_area_px": 100.0, "mean_confidence": pytest.approx(0.9),
     }
     assert summarize_tracks([], n_frames=10) == {"n_tracks": 0, "n_frames": 10, "dominant_track_id": None, "tracks": []}
+
+
+def test_shift_faces_moves_tracks_candidates_and_cuts_onto_the_jobs_timeline() -> None:
+    # a chunk decoded from the source at 12.5 s: its times come back from 0 at the job's start
+    track = Track(1, [12.5, 12.54], [[0, 0, 10, 10]] * 2, [0.9, 0.9])
+    seal = Track(1, [13.0], [[50, 50, 60, 60]], [0.6])
+    moved = shift_faces(ChunkFaces([track], [seal], np.asarray([12.9])), -12.5)
+    assert moved.tracks[0].times.tolist() == pytest.approx([0.0, 0.04])
+    assert moved.rejected[0].times.tolist() == pytest.approx([0.5])
+    assert moved.cut_times_s.tolist() == pytest.approx([0.4])
+    assert moved.tracks[0].xyxy.tolist() == track.xyxy.tolist()
