@@ -23,6 +23,7 @@ from clipmill.audio.profile import AudioProfile
 from clipmill.audio.silence import SilenceResult
 from clipmill.captions.transcript import Transcript, transcript_from_dict, transcript_to_dict
 from clipmill.edit.edl import EditPlan
+from clipmill.errors import InternalError
 from clipmill.media.tool import DecodeReport
 from clipmill.timeline import Interval, Timeline
 from clipmill.vision.chunks import TABLE_COLUMNS
@@ -44,7 +45,7 @@ def _fields(types: Mapping[str, Any], rules: Mapping[str, Any], *, what: str) ->
     """Model fields for a document derived from its pure type's fields (`types`, in order): each one
     required, with `rules` (pydantic `Field`s) where a value must hold more than its type."""
     if unknown := set(rules) - set(types):
-        raise RuntimeError(f"rules name fields the {what} does not have: {sorted(unknown)}")
+        raise InternalError(f"rules name fields the {what} does not have: {sorted(unknown)}")
     return {name: (kind, rules.get(name, ...)) for name, kind in types.items()}
 
 
