@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.metadata
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ def imports(name: str, path: Path) -> Iterator[tuple[int, str]]:
     ``from a import b`` yields ``a.b`` (a submodule or a name in `a`: `within` tells them apart);
     ``importlib.import_module("x")`` with a literal name counts too."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in _nodes(path):
         if isinstance(node, ast.Import):
             yield from ((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -58,6 +59,12 @@ def imports(name: str, path: Path) -> Iterator[tuple[int, str]]:
             and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
         ):
             yield node.lineno, node.args[0].value
+
+
+@functools.cache
+def _nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of the file's syntax tree (parsed once per session: several tests read the whole tree)."""
+    return tuple(ast.walk(ast.parse(path.read_text(), filename=str(path))))
 
 
 def within(target: str, prefixes: tuple[str, ...]) -> bool:
