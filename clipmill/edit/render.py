@@ -52,7 +52,14 @@ class Subtitles:
     fonts_dir: Path
 
     def filter(self) -> str:
-        return f"ass=filename={self.file}:fontsdir={self.fonts_dir}"
+        return f"ass=filename={_filter_value(self.file)}:fontsdir={_filter_value(self.fonts_dir)}"
+
+
+def _filter_value(path: Path) -> str:
+    """`path` as a filter option value inside a graph script: escaped for the option parser (``\\ : '``),
+    then for the graph parser (``\\ ' [ ] , ;``), so a folder named ``a:b,c`` still reaches libass whole."""
+    option = "".join("\\" + c if c in "\\:'" else c for c in str(path))
+    return "".join("\\" + c if c in "\\'[],;" else c for c in option)
 
 
 def framing_crop(path: FramingPath, commands: Path) -> Crop:

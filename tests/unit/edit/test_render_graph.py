@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clipmill.edit.edl import EditPlan, EditSegment
-from clipmill.edit.render import Crop, filter_graph
+from clipmill.edit.render import Crop, Subtitles, filter_graph
 
 PLAN = EditPlan(
     segments=(EditSegment(0.0, 2.0), EditSegment(3.0, 4.0, 2.0), EditSegment(4.0, 6.0)),
@@ -50,3 +50,19 @@ def test_composite_crop_overlays_the_moving_foreground_on_a_blurred_cover():
     assert lines[2] == "[fgin]crop@fg=720:288:0:0,scale@fg=162:288:flags=lanczos,setsar=1[fg]"
     assert lines[3] == "[bg][fg]overlay=x=(W-w)/2:y=(H-h)/2:eval=frame,setsar=1[vout]"
     assert graph.count("[vout]") == 1 and graph.rstrip().endswith("[aout]")
+
+
+def test_subtitles_are_drawn_last_on_the_output_frame():
+    subtitles = Subtitles(Path("/tmp/job/captions.ass"), Path("/fonts"))
+    crop = Crop(width=162, height=288, x=40, y=0, out_width=162, out_height=288, commands=Path("/tmp/c.cmd"))
+    video = filter_graph(PLAN, has_audio=False, crop=crop, subtitles=subtitles)
+    assert video.endswith("scale=162:288:flags=lanczos,setsar=1,ass=filename=/tmp/job/captions.ass:fontsdir=/fonts[vout]")
+    composite = Crop(width=720, height=288, x=0, y=0, out_width=162, out_height=288, commands=Path("/tmp/w.cmd"),
+                     composite=True)
+    lines = filter_graph(PLAN, has_audio=True, crop=composite, subtitles=subtitles).split(";\n")
+    assert lines[3].endswith("setsar=1,ass=filename=/tmp/job/captions.ass:fontsdir=/fonts[vout]")
+
+
+def test_subtitle_paths_are_escaped_for_the_option_and_the_graph_parser():
+    value = Subtitles(Path("/tmp/a:b,c [x]/it's.ass"), Path("/f")).filter()
+    assert value == "ass=filename=/tmp/a\\\\:b\\,c \\[x\\]/it\\\\\\'s.ass:fontsdir=/f"
