@@ -34,6 +34,22 @@ STAGE_CONTRACTS = {
     "transcript": "transcript.schema.json",
     "captions": "captions.schema.json",
 }
+#: What the manifest's stages record, stage by stage: the shape other tools read, kept as it was.
+STAGE_FIELDS = {
+    "profile": {"noise_floor_db", "snr_db", "loudness_db", "clipping_ratio"},
+    "speech": {"count", "total_s", "share_pct", "backend"},
+    "silences": {"count", "total_s", "share_pct", "threshold_db"},
+    "fillers": {"count", "total_s", "labels", "backend"},
+    "timelines": set(),
+    "transcript": {"uri", "sha256", "cues", "format", "words_known", "cues_in_range", "words_in_range",
+                   "fillers_in_range"},
+    "tracks": {"n_tracks", "n_frames", "dominant_track_id"},
+    "edit": {"fps", "source_duration_s", "output_duration_s", "reduction_pct", "removed_silence_s",
+             "sped_up_silence_s", "removed_filler_s", "segments"},
+    "framing": {"aspect", "fps", "crop_width", "crop_height", "out_width", "out_height", "subject_inside_share",
+                "tracked_frames", "no_face_share", "worst_outside_frames", "worst_outside_s", "n_shots", "jerk"},
+    "captions": {"format", "burned", "cues", "max_line_chars", "sidecar_key", "published_key"},
+}
 #: Two cues over the range the job cuts (GRID sentences, words untimed).
 TRANSCRIPT = "1\n00:00:04,600 --> 00:00:05,900\nbin blue at f two now\n\n2\n00:00:06,100 --> 00:00:07,400\nlay red by g five soon\n"
 
@@ -51,6 +67,8 @@ def test_every_document_of_a_real_job_matches_its_checked_in_contract(clip_env, 
                           out_dir=workdir / "out", reframe="9:16", transcript=str(transcript), captions="srt")
     manifest = json.loads(result.manifest_path.read_text())
     stages = manifest["stages"]
+    assert list(stages) == list(STAGE_FIELDS)
+    assert {stage: set(entry) - {"key"} for stage, entry in stages.items()} == STAGE_FIELDS
     documents = {"manifest.schema.json": manifest}
     for stage, contract in STAGE_CONTRACTS.items():
         documents[contract] = json.loads(clip_env.get_bytes(stages[stage]["key"]))
