@@ -13,10 +13,13 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+import data_contracts
+
 from clipmill.errors import ContractViolation
 
-#: The contracts: ``clipmill/data_contracts/`` (package data, so an installed clipmill finds them too).
-CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "data_contracts"
+#: The contracts: the top-level ``data_contracts/`` package's files (package data, so an installed clipmill finds
+#: them too).
+CONTRACTS_DIR = Path(data_contracts.__file__).resolve().parent
 
 #: How many wrong fields an error message lists before it says how many more there are.
 MAX_PROBLEMS_LISTED = 8

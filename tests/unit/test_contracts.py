@@ -211,8 +211,8 @@ def test_a_suite_file_with_a_wrong_column_or_type_is_refused_by_name(tmp_path):
 
 def test_every_contract_file_ships_as_package_data():
     """A non-editable install (a wheel) carries what `package-data` names: every contract file must match."""
-    patterns = tomllib.loads((CONTRACTS_DIR.parents[1] / "pyproject.toml").read_text())["tool"]["setuptools"][
-        "package-data"]["clipmill"]
-    package = CONTRACTS_DIR.parent
-    files = [PurePosixPath(path.relative_to(package).as_posix()) for path in CONTRACTS_DIR.rglob("*") if path.is_file()]
+    patterns = tomllib.loads((CONTRACTS_DIR.parent / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["data_contracts"]
+    files = [PurePosixPath(path.relative_to(CONTRACTS_DIR).as_posix()) for path in CONTRACTS_DIR.rglob("*")
+             if path.is_file() and path.suffix == ".json"]
     assert files and [f for f in files if not any(f.match(pattern) for pattern in patterns)] == []
