@@ -29,8 +29,8 @@ def object_store(settings: Settings | None = None) -> ObjectStore:
 
 
 def retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry failures clipmill marks retryable (storage, tools) and unexpected ones; never bad input,
-    and nothing once the command is stopping on a signal (its ffmpeg was stopped on purpose)."""
+    """Retry failures clipmill marks retryable (storage, tools, broken invariants) and unexpected ones;
+    never bad input, and nothing once the command is stopping on a signal (its ffmpeg was stopped on purpose)."""
     if stop_requested():
         return False
     exc = state.result(raise_on_failure=False)

@@ -3,8 +3,10 @@
 ``clipmill run SOURCE [--start S] [--end E]`` checks the request, runs the clip job flow (on the
 local Prefect server, started on first use, unless PREFECT_API_URL points at one), downloads the
 clip and its manifest to ``--out`` and prints the manifest's local path as its last line, so scripts
-can pick it up with ``tail -n1``. Errors are one line (exit 2 for bad input, 1 otherwise); the
-traceback comes with ``--debug`` or CLIPMILL_DEBUG=1.
+can pick it up with ``tail -n1``. Errors are one line (exit 2 for bad input, 1 otherwise, and a bug
+says that it is one: `clipmill.cli.failures`); the traceback comes with ``--debug`` or CLIPMILL_DEBUG=1.
+Each command imports what it runs (flows, Prefect, the detectors) in its body, so parsing the command
+line loads none of them.
 """
 
 from __future__ import annotations
