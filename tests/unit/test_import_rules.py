@@ -7,8 +7,8 @@
   (`clipmill.storage`, `minio`);
 - no two modules import each other, however indirectly (a cycle hidden in a function-level import
   is still a cycle);
-- the top-level names ``tasks``, ``flows`` and ``blocks`` are this project's: no other installed
-  distribution provides them (several on PyPI do).
+- the top-level names ``tasks``, ``flows``, ``blocks`` and ``data_contracts`` are this project's: no
+  other installed distribution provides them (several on PyPI do).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def test_layers_import_downwards_only() -> None:
     assert violations(modules()) == []
 
 
-@pytest.mark.parametrize("name", ["tasks", "flows", "blocks"])
+@pytest.mark.parametrize("name", ["tasks", "flows", "blocks", "data_contracts"])
 def test_top_level_names_are_ours(name: str) -> None:
     """Only clipmill's distribution provides the name, and the package imported is the one beside `clipmill`."""
     others = set(importlib.metadata.packages_distributions().get(name, [])) - {"clipmill"}
