@@ -90,7 +90,7 @@ def face_tracks(
     width: int,
     height: int,
     detectors: list[str] | None = None,
-    ensemble: str = "parallel",
+    ensemble: str = "cascade",
     sampling: str = "uniform",
     sample_rate_hz: float = 5.0,
     chunk_s: float = 10.0,

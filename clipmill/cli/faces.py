@@ -36,7 +36,7 @@ def faces(
         Optional[list[str]],
         typer.Option("--detector", "-d", help="Detector backend, repeatable, in cascade order (mediapipe, yunet, retinaface, yolo)."),
     ] = None,
-    ensemble: Annotated[str, typer.Option("--ensemble", help="cascade, parallel or weighted.")] = "parallel",
+    ensemble: Annotated[str, typer.Option("--ensemble", help="cascade, parallel or weighted.")] = "cascade",
     sampling: Annotated[str, typer.Option("--sampling", help="uniform, motion, keyframe or adaptive.")] = "uniform",
     fps: Annotated[Optional[float], typer.Option("--fps", help="Analysis frame rate; default the source's.")] = None,
     sample_rate_hz: Annotated[float, typer.Option("--sample-rate", help="Detections per second.")] = 5.0,

@@ -1,8 +1,11 @@
 """Several face detectors as one: cascade, parallel (NMS) or weighted box fusion.
 
-The default ensemble runs MediaPipe BlazeFace (fast, good on talking heads) and YuNet at 960 px (finds
-the 60-90 px faces of a wide 1080p shot that BlazeFace's 128x128 input cannot) in parallel and keeps the
-best box of each face by NMS.
+The default ensemble is a cascade of MediaPipe BlazeFace (fast, good on talking heads) and YuNet at 960 px
+(finds the 60-90 px faces of a wide 1080p shot that BlazeFace's 128x128 input cannot, ten times slower):
+BlazeFace sees every sample; YuNet joins it, merged as in ``parallel``, where BlazeFace is unsure (no face,
+fewer faces than the sample before, or one below ``unsure_below``), while YuNet keeps finding faces
+BlazeFace misses (small and far faces), and on every ``slow_every``-th sample otherwise. A confident BlazeFace face is evidence of a face on its
+own, so the tracker's evidence (two members agree, or a strong score) means what it means in ``parallel``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ class EnsembleConfig:
     Attributes
     ----------
     mode : str
-        ``cascade``: run in order, stop at the first detector that finds a face in the frame;
+        ``cascade``: the first detector on every frame, the others beside it (merged as in ``parallel``)
+        where it is unsure, while they see faces it does not, and every ``slow_every``-th frame;
         ``parallel``: run all, merge by NMS; ``weighted``: run all, weighted box fusion.
     detectors : tuple of DetectorConfig
         In cascade order.
@@ -47,19 +51,28 @@ class EnsembleConfig:
     containment_threshold : float
         ``parallel``: a box with this fraction inside a more confident box is the same face (BlazeFace
         sometimes returns a loose box around a face YuNet boxes tightly).
+    unsure_below : float
+        ``cascade``: a first-detector face below this confidence calls the others (the tracker's
+        ``strong_confidence``: below it a box is no evidence of a face on its own).
+    slow_every : int
+        ``cascade``: the others also run on every ``slow_every``-th frame (5: once a second at 5 Hz sampling).
     """
 
-    mode: str = "parallel"
+    mode: str = "cascade"
     detectors: tuple[DetectorConfig, ...] = DEFAULT_DETECTORS
     weights: Mapping[str, float] = field(default_factory=dict)
     iou_threshold: float = 0.4
     containment_threshold: float = 0.8
+    unsure_below: float = 0.8
+    slow_every: int = 5
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"unknown ensemble mode {self.mode!r}; valid modes: {', '.join(MODES)}")
         if not self.detectors:
             raise InputError("an ensemble needs at least one detector")
+        if self.slow_every < 1:
+            raise InputError(f"slow_every must be a positive number of frames, got {self.slow_every}")
         object.__setattr__(self, "detectors", tuple(self.detectors))
 
 
@@ -71,10 +84,9 @@ def merge(
     containment_threshold: float | None = 0.8,
     weights: Mapping[str, float] | None = None,
 ) -> Detections:
-    """Combine one frame's detections from several detectors (given in cascade order)."""
-    if mode == "cascade":
-        return next((r for r in results if len(r)), Detections.empty())
-    if mode == "parallel":
+    """Combine one frame's detections from several detectors (given in cascade order); ``cascade``
+    merges the detectors that ran on the frame as ``parallel`` does."""
+    if mode in ("cascade", "parallel"):
         return Detections.concat(results).nms(iou_threshold, containment_threshold=containment_threshold)
     if mode == "weighted":
         return weighted_box_fusion(
@@ -96,6 +108,8 @@ class Ensemble:
         iou_threshold: float = 0.4,
         containment_threshold: float | None = 0.8,
         weights: Mapping[str, float] | None = None,
+        unsure_below: float = 0.8,
+        slow_every: int = 5,
     ) -> None:
         if mode not in MODES:
             raise InputError(f"unknown ensemble mode {mode!r}; valid modes: {', '.join(MODES)}")
@@ -106,35 +120,57 @@ class Ensemble:
         self.iou_threshold = iou_threshold
         self.containment_threshold = containment_threshold
         self.weights = dict(weights or {})
+        self.unsure_below = unsure_below
+        self.slow_every = slow_every
+        self.second_opinions = 0  # cascade: frames the later members ran on
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what the cascade saw: the next frame starts another video, and gets every member."""
+        self._since_slow = 0
+        self._slow_sees_more = True
+        self._faces_before = 0
 
     def detect(self, frames: np.ndarray) -> list[Detections]:
-        """Detect faces in a uint8 (B, H, W, 3) RGB batch with every member, then merge per frame."""
+        """Detect faces in a uint8 (B, H, W, 3) RGB batch with the members the mode runs, merged per frame.
+
+        A cascade remembers what it saw: give it the frames of one video in time order.
+        """
         frames = check_frames(frames)
         if self.mode == "cascade":
             return self._cascade(frames)
         per_detector = [d.detect(frames) for d in self.detectors]
-        return [
-            merge(
-                [found[i] for found in per_detector],
-                mode=self.mode,
-                iou_threshold=self.iou_threshold,
-                containment_threshold=self.containment_threshold,
-                weights=self.weights,
-            )
-            for i in range(len(frames))
-        ]
+        return [self._merge([found[i] for found in per_detector]) for i in range(len(frames))]
 
     def _cascade(self, frames: np.ndarray) -> list[Detections]:
-        out = [Detections.empty() for _ in range(len(frames))]
-        pending = np.arange(len(frames))
-        for detector in self.detectors:
-            if not len(pending):
-                break
-            found = detector.detect(frames[pending])
-            for i, dets in zip(pending, found):
-                out[i] = dets
-            pending = np.asarray([i for i, dets in zip(pending, found) if not len(dets)], np.int64)
+        """The first member on the whole batch at once, the others frame by frame where
+        `_wants_second_opinion` says so."""
+        fast, slow = self.detectors[0], self.detectors[1:]
+        out = []
+        for frame, found in zip(frames, fast.detect(frames)):
+            self._since_slow += 1
+            if slow and self._wants_second_opinion(found):
+                found = self._merge([found, *(d.detect(frame[None])[0] for d in slow)])
+                self._since_slow = 0
+                self.second_opinions += 1
+                self._slow_sees_more = bool(np.any((found.source != fast.name) & (found.support < 2)))
+            self._faces_before = len(found)
+            out.append(found)
         return out
+
+    def _wants_second_opinion(self, found: Detections) -> bool:
+        """The others run where the first member found nothing, fewer faces than the frame before, or
+        is unsure, while they keep seeing faces it misses, and at least every ``slow_every``-th frame."""
+        return (
+            self._slow_sees_more or self._since_slow >= self.slow_every or len(found) < max(1, self._faces_before)
+            or bool(np.any(found.confidence < self.unsure_below))
+        )
+
+    def _merge(self, results: list[Detections]) -> Detections:
+        return merge(
+            results, mode=self.mode, iou_threshold=self.iou_threshold,
+            containment_threshold=self.containment_threshold, weights=self.weights,
+        )
 
     def close(self) -> None:
         """Release members that hold native resources."""
@@ -145,7 +181,7 @@ class Ensemble:
 
 
 def load_ensemble(config: EnsembleConfig | None = None) -> Ensemble:
-    """Load every detector of ``config`` (default: MediaPipe + YuNet in parallel)."""
+    """Load every detector of ``config`` (default: the MediaPipe → YuNet cascade)."""
     config = config or EnsembleConfig()
     detectors = [load_detector(c) for c in config.detectors]
     log.info("face ensemble %s: %s", config.mode, ", ".join(d.name for d in detectors))
@@ -155,4 +191,6 @@ def load_ensemble(config: EnsembleConfig | None = None) -> Ensemble:
         iou_threshold=config.iou_threshold,
         containment_threshold=config.containment_threshold,
         weights=config.weights,
+        unsure_below=config.unsure_below,
+        slow_every=config.slow_every,
     )

@@ -55,6 +55,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: long side, in pixels, of the largest image a default detector sees (YuNet's 960): frames are decoded at it
+DETECTION_MAX_SIDE = max(c.max_side for c in DEFAULT_DETECTORS)
+
 _EMBEDDINGS_KEY = "clipmill.embeddings"
 _CUTS_KEY = "clipmill.cut_times_s"
 _SCHEMA = pa.schema([(name, pa.from_numpy_dtype(np.dtype(dtype))) for name, dtype in TABLE_COLUMNS.items()])
@@ -69,7 +72,7 @@ class FaceOptions:
     Attributes
     ----------
     detectors : tuple of str, optional
-        Backends in cascade order; ``None`` is the default ensemble (MediaPipe at 640 px, YuNet at
+        Backends in cascade order; ``None`` is the default ensemble (MediaPipe at 640 px, then YuNet at
         960 px). A named default backend keeps its default analysis size.
     ensemble : str
         ``cascade``, ``parallel`` or ``weighted``.
@@ -81,7 +84,8 @@ class FaceOptions:
     chunk_s, overlap_frames : float, int
         Chunk length and the frames neighbouring chunks share.
     analysis_max_side : int, optional
-        Long side frames are decoded at (see :func:`default_analysis_size`).
+        Long side frames are decoded at (see :func:`default_analysis_size`): by default the largest
+        input of the default detectors, so ffmpeg scales to the detection size while it decodes.
     identity : str, optional
         Embedding backend (``dlib`` or ``arcface``); ``None`` turns identity off.
     identify : tuple of (name, Path)
@@ -89,12 +93,12 @@ class FaceOptions:
     """
 
     detectors: tuple[str, ...] | None = None
-    ensemble: str = "parallel"
+    ensemble: str = "cascade"
     sampling: str = "uniform"
     sample_rate_hz: float = 5.0
     chunk_s: float = 10.0
     overlap_frames: int = 4
-    analysis_max_side: int | None = 1280
+    analysis_max_side: int | None = DETECTION_MAX_SIDE
     identity: str | None = None
     identify: tuple[tuple[str, Path], ...] = ()
 
@@ -163,11 +167,13 @@ def read_cut_times(path: Path) -> np.ndarray:
     return np.asarray(json.loads(metadata.get(_CUTS_KEY.encode(), b"[]")), np.float64)
 
 
-def default_analysis_size(width: int, height: int, *, max_side: int | None = 1280) -> tuple[int, int]:
+def default_analysis_size(
+    width: int, height: int, *, max_side: int | None = DETECTION_MAX_SIDE
+) -> tuple[int, int]:
     """Even frame size to decode at: the source size, downscaled so its long side is at most ``max_side``.
 
-    Detectors downscale further to their own ``max_side``; decoding smaller than the largest of them
-    only saves memory and copying, so the default keeps 1080p's small faces within YuNet's 960 px.
+    Detectors downscale further to their own ``max_side``; decoding at the largest of them (the
+    default) hands YuNet the pixels it would see anyway, and costs less to scale, pipe and copy.
     """
     if width <= 0 or height <= 0:
         raise InternalError(f"frame size must be positive, got {width}x{height}")
@@ -214,7 +220,7 @@ def analyse_chunk(
     ensemble_config, tracker_config, sampling : optional
         Detectors, tracker tuning and frame sampling; defaults of each. A track needs the evidence of
         `~clipmill.vision.tracking.TrackerConfig` (two members agree, or a strong score) only where
-        members can agree: a single detector or a cascade makes every box evidence (``min_support=1``).
+        members can agree: a single detector makes every box evidence (``min_support=1``).
     batch_frames : int
         Frames decoded (and held) at a time.
     identity : str, optional
@@ -234,7 +240,7 @@ def analyse_chunk(
     if embedder is not None and (tracker_config or TrackerConfig()).max_embedding_distance is None:
         tracker_config = replace(tracker_config or TrackerConfig(), max_embedding_distance=embedder.threshold)
     ensemble = load_ensemble(ensemble_config)
-    if ensemble.mode == "cascade" or len(ensemble.detectors) < 2:
+    if len(ensemble.detectors) < 2:
         # no second opinion to agree with: every box counts, as the detector's own threshold decides
         tracker_config = replace(tracker_config or TrackerConfig(), min_support=1)
     detector = _FrameDetector(ensemble, scale, embedder)
@@ -253,9 +259,10 @@ def analyse_chunk(
     found = track_shots(times, sampled, cuts=cuts, config=tracker_config, embeddings=detector.embeddings)
     elapsed = time.perf_counter() - started
     log.info(
-        "chunk %d: %d frames, %d detected, %d cuts, %d tracks, %d rejected candidates in %.2f s (%.1f frames/s)",
-        spec.index, len(times), len(sampled), len(cuts), len(found.tracks), len(found.rejected), elapsed,
-        len(times) / max(elapsed, 1e-9),
+        "chunk %d: %d frames, %d detected (%s), %d cuts, %d tracks, %d rejected candidates in %.2f s (%.1f frames/s)",
+        spec.index, len(times), len(sampled),
+        f"{ensemble.second_opinions} by every detector" if ensemble.mode == "cascade" else ensemble.mode,
+        len(cuts), len(found.tracks), len(found.rejected), elapsed, len(times) / max(elapsed, 1e-9),
     )
     return found
 

@@ -184,11 +184,18 @@ def backgrounds(shared_media: Path) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
-def ensemble():
+def loaded_ensemble():
     """The default detector ensemble (committed weights), loaded once."""
     loaded = load_ensemble()
     yield loaded
     loaded.close()
+
+
+@pytest.fixture
+def ensemble(loaded_ensemble):
+    """The default ensemble, its cascade's memory of earlier videos cleared."""
+    loaded_ensemble.reset()
+    return loaded_ensemble
 
 
 def decode_rgb(path: Path) -> tuple[np.ndarray, float]:

@@ -38,11 +38,28 @@ A = Fake("a", {1: [([0, 0, 10, 10], 0.6)]})
 B = Fake("b", {1: [([1, 0, 11, 10], 0.9)], 2: [([50, 50, 60, 60], 0.8)]})
 
 
-def test_cascade_runs_later_detectors_only_where_earlier_found_nothing() -> None:
-    a, b = Fake("a", A.answers), Fake("b", B.answers)
-    out = Ensemble([a, b], mode="cascade").detect(batch(1, 2, 3))
-    assert [d.source.tolist() for d in out] == [["a"], ["b"], []]
-    assert a.calls == [3] and b.calls == [2]
+def test_cascade_asks_the_slow_detector_first_then_where_the_fast_one_is_unsure_or_on_its_cadence() -> None:
+    # key 1: the fast detector is sure of a face the slow one also finds; 4: unsure of one; 3: finds nothing
+    fast = Fake("a", {1: [([0, 0, 10, 10], 0.9)], 4: [([0, 0, 10, 10], 0.5)]})
+    slow = Fake("b", {1: [([1, 0, 11, 10], 0.95)], 4: [([1, 0, 11, 10], 0.9)]})
+    ensemble = Ensemble([fast, slow], mode="cascade", slow_every=3)
+    out = ensemble.detect(batch(1, 1, 1, 1, 4, 3, 1))
+    # frame 0: first frame; 3: third frame since; 4: unsure; 5: nothing found; frames 1, 2, 6 fast only
+    assert slow.calls == [1] * 4
+    assert [d.source.tolist() for d in out] == [["b"], ["a"], ["a"], ["b"], ["b"], [], ["a"]]
+    assert [d.support.tolist() for d in out] == [[2], [1], [1], [2], [2], [], [1]]
+    assert fast.calls == [7]
+
+
+def test_cascade_keeps_the_slow_detector_on_while_it_sees_faces_the_fast_one_misses() -> None:
+    # key 2: a small face only the slow detector finds beside the big one both find; 1: the big one alone
+    big, small = ([0, 0, 40, 40], 0.9), ([60, 60, 66, 66], 0.7)
+    fast = Fake("a", {1: [big], 2: [big]})
+    slow = Fake("b", {1: [big], 2: [big, small]})
+    ensemble = Ensemble([fast, slow], mode="cascade", slow_every=100)
+    out = ensemble.detect(batch(2, 2, 2, 1, 1, 1))
+    assert [len(d) for d in out] == [2, 2, 2, 1, 1, 1]
+    assert len(slow.calls) == 4  # on while the small face shows, once more to see it gone, then off
 
 
 def test_parallel_merges_by_nms_across_detectors() -> None:
@@ -71,3 +88,13 @@ def test_bad_modes_are_rejected() -> None:
         EnsembleConfig(mode="vote")
     with pytest.raises(InputError):
         Ensemble([], mode="parallel")
+
+
+def test_cascade_asks_the_slow_detector_when_the_fast_one_loses_a_face() -> None:
+    # key 5: the fast detector is sure of two faces; 6: of one of them only
+    left, right = ([0, 0, 40, 40], 0.9), ([60, 0, 100, 40], 0.9)
+    fast = Fake("a", {5: [left, right], 6: [left]})
+    slow = Fake("b", {5: [left, right], 6: [left, right]})
+    out = Ensemble([fast, slow], mode="cascade", slow_every=100).detect(batch(5, 5, 6, 6))
+    assert [len(d) for d in out] == [2, 2, 2, 2]
+    assert len(slow.calls) == 3  # the first frame, then each frame where the fast detector sees one of two
