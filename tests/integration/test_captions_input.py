@@ -58,3 +58,44 @@ def test_transcription_without_a_local_model_names_the_setting(clip_env, workdir
         process_clip(str(workdir / "grid_concat_11speakers_33s.mp4"), start=3, end=5, out_dir=workdir / "out",
                      transcription="whisper", captions="srt", detect_faces=False, clip_name="no-whisper")
     assert list(clip_env.list("clips/no-whisper")) == []
+
+
+def test_srt_cues_become_a_vtt_beside_the_clip_through_sped_up_pauses(clip_env, workdir):
+    import webvtt
+
+    transcript = workdir / "talk.srt"
+    transcript.write_text("1\n00:00:03,500 --> 00:00:05,000\nfirst words\n\n2\n00:00:06,000 --> 00:00:06,800\nsecond words\n")
+    result = process_clip(str(workdir / "grid_concat_11speakers_33s.mp4"), start=3, end=7, out_dir=workdir / "out",
+                          transcript=str(transcript), captions="vtt", speed_up_silence=True, remove_silence=False,
+                          detect_faces=False, preset="ultrafast", clip_name="srt-to-vtt", export_otio=True)
+    assert result.captions_path.name == "srt-to-vtt.vtt"
+    assert result.manifest.stages["captions"]["published_key"] == "clips/srt-to-vtt.vtt"
+    assert clip_env.exists("clips/srt-to-vtt.vtt")
+    cues = list(webvtt.read(str(result.captions_path)))
+    assert [c.text for c in cues] == ["first words", "second words"]
+    times = [(c.start_in_seconds + int(c.start[-3:]) / 1000, c.end_in_seconds + int(c.end[-3:]) / 1000) for c in cues]
+    assert 0 < times[0][0] <= 0.5 and times[0][1] < times[1][0] < times[1][1] <= result.duration_s + 1e-3
+    edit = result.manifest.stages["edit"]
+    assert edit["sped_up_silence_s"] > 0 and result.duration_s < 4.0
+    expected = [(_played_at(result.timeline_path, a), _played_at(result.timeline_path, b))
+                for a, b in ((3.5, 5.0), (6.0, 6.8))]
+    frame_s = 1 / 25
+    assert all(abs(got - want) <= frame_s for pair, wanted in zip(times, expected) for got, want in zip(pair, wanted)), \
+        (times, expected)
+
+
+def _played_at(otio_path, source_s: float) -> float:
+    """Where the published .otio plays source second `source_s`: its clip's record time plus the
+    distance into the clip divided by the clip's time warp."""
+    import opentimelineio as otio
+
+    timeline = otio.adapters.read_from_file(str(otio_path))
+    record = 0.0
+    for clip in timeline.video_tracks()[0].find_clips():
+        scalar = clip.effects[0].time_scalar if clip.effects else 1.0
+        start = clip.source_range.start_time.to_seconds()
+        played = clip.source_range.duration.to_seconds()
+        if start - 1e-6 <= source_s <= start + played * scalar + 1e-6:
+            return record + (source_s - start) / scalar
+        record += played
+    raise AssertionError(f"{source_s} s is cut")
