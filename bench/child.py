@@ -22,13 +22,18 @@ REPO = Path(__file__).resolve().parents[1]
 WARM_UP_S = 2.0
 
 
-def run_child(mode: str, params: dict[str, Any], *, env: dict[str, str], timeout_s: float = 3600) -> dict[str, Any]:
-    """Run ``bench.child`` in a fresh interpreter and return what it measured; raise with its stderr tail."""
+def run_child(
+    mode: str, params: dict[str, Any], *, env: dict[str, str], timeout_s: float = 3600, code: Path = REPO
+) -> dict[str, Any]:
+    """Run ``bench.child`` of the code base in `code` (default: this checkout) in a fresh interpreter and
+    return what it measured; raise with its stderr tail."""
     with tempfile.TemporaryDirectory(prefix="bench-child-") as folder:
         out = Path(folder) / "out.json"
+        path = {"PYTHONPATH": str(code)} if code != REPO else {}
         result = subprocess.run(
             [sys.executable, "-m", "bench.child", mode, json.dumps(params), str(out)],
-            cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout_s, check=False,
+            cwd=code, env={**os.environ, **env, **path}, capture_output=True, text=True, timeout=timeout_s,
+            check=False,
         )
         if result.returncode != 0 or not out.is_file():
             tail = " | ".join(result.stderr.strip().splitlines()[-3:])

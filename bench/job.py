@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.buckets import drop_bucket
-from bench.child import WARM_UP_S, run_child
+from bench.child import REPO, WARM_UP_S, run_child
 from bench.rows import Row, guarded, not_available, rtf_row
 from clipmill.config import ClipOptions
 
@@ -56,14 +56,14 @@ def faces_job_rows(source: Path, duration_s: float, *, env: dict[str, str], work
     return guarded(GROUP, "with faces", measure)
 
 
-def job_child(params: dict[str, Any], *, env: dict[str, str]) -> dict[str, Any]:
-    """One measured clip job in a child process, on a bucket of its own (dropped after).
+def job_child(params: dict[str, Any], *, env: dict[str, str], code: Path = REPO) -> dict[str, Any]:
+    """One measured clip job in a child process (of the code base in `code`), on a bucket of its own (dropped after).
 
     Jobs on the same input would otherwise reuse each other's stored analysis and segment.
     """
     bucket = f"bench-job-{uuid.uuid4().hex[:12]}"
     try:
-        return run_child("job", params, env={**env, "CLIPMILL_STORAGE__BUCKET": bucket})
+        return run_child("job", params, env={**env, "CLIPMILL_STORAGE__BUCKET": bucket}, code=code)
     finally:
         drop_bucket(env["CLIPMILL_HOME"], bucket)
 
