@@ -82,6 +82,7 @@ def clip_job(params: dict[str, Any]) -> dict[str, Any]:
 
     With ``warm_up``, a short job on the first `WARM_UP_S` seconds runs first, so the measured job
     finds clipmill imported and its models loaded, as every job after the first of a library batch does.
+    ``bare: false`` skips the encode (peak-RSS runs: ffmpeg's memory is not this process's).
     """
     from bench.media import bare_encode_args
     from clipmill.cli.api import process_clip
@@ -92,9 +93,10 @@ def clip_job(params: dict[str, Any]) -> dict[str, Any]:
     chosen = ClipOptions(**options)
     work = Path(tempfile.mkdtemp(prefix="bench-job-", dir=params["work"]))
     started = time.perf_counter()
-    subprocess.run(bare_encode_args(source, work / "bare.mp4", start_s=0.0, end_s=end, preset=chosen.preset,
-                                    crf=chosen.crf), check=True, capture_output=True)
-    bare_s = time.perf_counter() - started
+    if params.get("bare", True):
+        subprocess.run(bare_encode_args(source, work / "bare.mp4", start_s=0.0, end_s=end, preset=chosen.preset,
+                                        crf=chosen.crf), check=True, capture_output=True)
+    bare_s = time.perf_counter() - started if params.get("bare", True) else None
     server_s = _start_prefect()
     warm_up_s = None
     if params.get("warm_up"):
