@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
         _drop_and_stop(env)
     run["loadavg_end"] = os.getloadavg()
     print(format_table(rows))
-    print(f"results: {write_results(rows, machine=describe_machine(), run=run, folder=RESULTS)}")
+    path = write_results(rows, machine=describe_machine(), run=run, folder=RESULTS, suffix="-rss" if args.rss_only else "")
+    print(f"results: {path}")
 
 
 if __name__ == "__main__":
