@@ -87,6 +87,13 @@ def rotated(target: Path, *, degrees: int = 90, seconds: float = 3.0) -> Path:
     return target
 
 
+def rotation_tagged(sample: Path, target: Path, *, degrees: int = 180) -> Path:
+    """`sample` stream-copied with a display rotation tag: the same packets, but frames that cannot be
+    cut in place, so a clip job reads them through the extracted segment."""
+    ffmpeg("-i", str(sample), "-map", "0", "-c", "copy", "-metadata:s:v", f"rotate={degrees}", str(target))
+    return target
+
+
 def moov_missing(sample: Path, target: Path) -> Path:
     """`sample` remuxed as mp4 with its ``moov`` box (the index) cut out: data without a header."""
     full = target.with_name(target.stem + "-full.mp4")
