@@ -173,7 +173,8 @@ def decodes_source_in_place(info: MediaInfo) -> bool:
     return info.frames_addressable_in_place and not os.environ.get("CLIPMILL_DASK_ADDRESS")
 
 
-@task(name="face-stage", cache_policy=NO_CACHE, persist_result=False)
+@task(name="face-stage", task_run_name="face-stage[{width}x{height}, {duration_s} s, {sampling}]", cache_policy=NO_CACHE,
+      persist_result=False)
 def face_stage(
     job_id: str, segment_key: str | None, duration_s: float, fps: str, width: int, height: int, *,
     sampling: str, identity: str | None, source: SourceRef | None = None, source_start_s: float = 0.0,
