@@ -19,7 +19,7 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need_apt+=(ffmp
 has_lib() { /sbin/ldconfig -p 2>/dev/null | grep -q "$1"; }
 has_lib libEGL.so.1 || need_apt+=(libegl1)
 has_lib libGLESv2.so.2 || need_apt+=(libgles2)
-# Chromium only for tests/integration/test_prefect_ui.py (CI asks for it; the test skips without it)
+# Chromium only for the Prefect UI check in tests/e2e/test_readme_commands.py (CI asks for it; the test skips without it)
 if [ "${CLIPMILL_SETUP_CHROMIUM:-0}" = "1" ] && ! command -v chromium >/dev/null; then need_apt+=(chromium); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
