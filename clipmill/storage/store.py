@@ -11,10 +11,11 @@ import errno
 import hashlib
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import urllib3
 from minio import Minio
@@ -25,6 +26,7 @@ from clipmill.errors import ClipmillError, StorageError
 from clipmill.space import RESERVE_BYTES, ensure_free, free_bytes, out_of_space
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _MISSING = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
 _CONDITION_FAILED = {"PreconditionFailed", "ConditionalRequestConflict"}
@@ -129,14 +131,9 @@ class ObjectStore:
     def sha256(self, key: str) -> str | None:
         """Hex sha256 of the object's bytes, streamed (nothing written locally); None when it is missing."""
         digest = hashlib.sha256()
-        try:
-            response = self.client.get_object(self.bucket, key)
-        except S3Error as exc:
-            if exc.code in _MISSING:
-                return None
-            raise self._storage_error(f"reading {key!r}", exc) from exc
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise self._storage_error(f"reading {key!r}", exc) from exc
+        response = self._unless_missing(f"reading {key!r}", lambda: self.client.get_object(self.bucket, key))
+        if response is None:
+            return None
         with self._errors(f"reading {key!r}"):
             try:
                 for block in response.stream(1 << 20):
@@ -147,15 +144,7 @@ class ObjectStore:
         return digest.hexdigest()
 
     def exists(self, key: str) -> bool:
-        try:
-            self.client.stat_object(self.bucket, key)
-        except S3Error as exc:
-            if exc.code in _MISSING:
-                return False
-            raise self._storage_error(f"checking {key!r}", exc) from exc
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise self._storage_error(f"checking {key!r}", exc) from exc
-        return True
+        return self._unless_missing(f"checking {key!r}", lambda: self.client.stat_object(self.bucket, key)) is not None
 
     def size(self, key: str) -> int:
         with self._errors(f"checking {key!r}"):
@@ -189,6 +178,17 @@ class ObjectStore:
         """Turn minio and urllib3 failures into `StorageError` naming the action and endpoint."""
         try:
             yield
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._storage_error(action, exc) from exc
+
+    def _unless_missing(self, action: str, call: Callable[[], T]) -> T | None:
+        """`call()`, or None when the store says the object is not there; other failures as in `_errors`."""
+        try:
+            return call()
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return None
+            raise self._storage_error(action, exc) from exc
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise self._storage_error(action, exc) from exc
 
