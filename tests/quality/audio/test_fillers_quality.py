@@ -2,7 +2,9 @@
 
 Labelled: the 17 hand-timed "uh"/"um" in the five MFA recordings of ``fillers/`` plus the four
 negatives (names, "what's it called", "you know", laughter). Fluent speech of other voices, which
-has no filler: GRID sentences, LibriSpeech, praatio and the real address footage. A detection
+has no filler: GRID sentences, LibriSpeech, praatio, the real address footage and the AMI headset
+excerpt whose transcript (AMI ES2011a, 40-46 s: "I'm Abigail Claflin, you can call me Abbie") has
+none; the model was trained on all but that excerpt. A detection
 matches a label when they overlap or their onsets are within 0.25 s; each label and each
 detection is matched at most once. The floors sit at or under what the model reaches
 leave-one-recording-out (``scripts/train_filler_model.py``: F1 0.62, precision 8/9 = 0.89,
@@ -92,7 +94,8 @@ def test_acoustic_fillers_stay_off_fluent_speech(shared_media):
     paths = (sorted((shared_media / "video/grid").glob("*.mpg"))
              + sorted((shared_media / "words").glob("*.flac"))
              + sorted((shared_media / "words").glob("*.wav"))
-             + sorted((shared_media / "video/real").glob("*.mp4")))
+             + sorted((shared_media / "video/real").glob("*.mp4"))
+             + sorted((shared_media / "audio_labelled/ami_lhotse").glob("*.wav")))
     reported, total_s = [], 0.0
     for path in paths:
         found, duration = found_fillers(path)
@@ -101,5 +104,5 @@ def test_acoustic_fillers_stay_off_fluent_speech(shared_media):
     per_minute = 60 * len(reported) / total_s
     print(f"\n[fillers] fluent speech, {len(paths)} files, {total_s:.0f} s: {len(reported)} reported "
           f"= {per_minute:.2f}/min {reported}")
-    assert len(paths) >= 17
+    assert len(paths) >= 18
     assert per_minute <= MAX_FLUENT_PER_MIN
