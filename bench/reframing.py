@@ -34,13 +34,13 @@ def _clipmill(stage_values: dict, faces: dict) -> Row:
     info, window = stage_values["seg_info"], faces["window_s"]
     clip = {name: stage_values[name] for name in ("speech", "silences", "fillers")}
     plan = plan_edit(
-        window, fps=info.fps, speech=clip["speech"].clip(0.0, window),
-        silences=clip["silences"].timeline.clip(0.0, window), fillers=clip["fillers"].timeline.clip(0.0, window),
+        window, rate=info.frame_rate, speech=clip["speech"].clip(0.0, window),
+        silences=clip["silences"].timeline.clip(0.0, window), fillers=clip["fillers"],
         settings=EditSettings(),
     )
     width, height = info.display_size
     with stopwatch() as elapsed:
-        path = framing.plan_framing(faces["tracks"], width=width, height=height, fps=info.fps, plan=plan, aspect=ASPECT)
+        path = framing.plan_framing(faces["tracks"], width=width, height=height, plan=plan, aspect=ASPECT)
     detail = (f"first {window:.0f} s: subject inside crop {100 * path.subject_inside_share:.1f}% of "
               f"{path.tracked_frames} tracked frames, jerk {path.jerk:.3f} widths/s^3 (no mouth activity)")
     return Row(GROUP, f"clipmill {ASPECT}", seconds=elapsed(), rtf=window / elapsed() if elapsed() > 0 else None,

@@ -117,15 +117,15 @@ def _fillers(state: StageState) -> Row:
             backend=ClipOptions().filler_backend,
         )
     state.values["fillers"] = result
-    return rtf_row(GROUP, "fillers", _media_s(state), elapsed(), f"{len(result.labels)} fillers (acoustic)")
+    return rtf_row(GROUP, "fillers", _media_s(state), elapsed(), f"{len(result)} fillers (acoustic)")
 
 
 def _plan(state: StageState) -> Row:
     seg_info = state.need("seg_info")
     with stopwatch() as elapsed:
         plan = plan_edit(
-            seg_info.duration_s, fps=seg_info.fps, speech=state.need("speech"),
-            silences=state.need("silences").timeline, fillers=state.need("fillers").timeline, settings=EditSettings(),
+            seg_info.duration_s, rate=seg_info.frame_rate, speech=state.need("speech"),
+            silences=state.need("silences").timeline, fillers=state.need("fillers"), settings=EditSettings(),
         )
     state.values["plan"] = plan
     detail = f"{len(plan.segments)} segments, {plan.reduction_pct:.1f}% shorter"

@@ -11,6 +11,7 @@ from clipmill.artifacts.stages import (
 )
 from clipmill.artifacts.store import load, save
 from clipmill.edit.edl import plan_edit
+from clipmill.events import LabelledEvents
 from clipmill.jobs import ClipJob
 from clipmill.media import MediaInfo
 from clipmill.local_models import missing_package
@@ -29,19 +30,18 @@ def plan_cuts(
     With a transcript that times its words, no cut enters a word and its filler words join the
     acoustic detector's fillers (which still find those it left out)."""
     store = object_store()
-    if audio is None:
-        speech = silences = fillers = Timeline()
-    else:
+    speech = silences = words = Timeline()
+    fillers = LabelledEvents()
+    if audio is not None:
         speech = load(store, audio.speech.key, SpeechDocument).timeline()
         silences = load(store, audio.silences.key, SilencesDocument).timeline()
-        fillers = load(store, audio.fillers.key, FillersDocument).timeline()
-    words = Timeline()
+        fillers = load(store, audio.fillers.key, FillersDocument).fillers()
     if transcript is not None:
         timed = load(store, transcript.key, TranscriptDocument).transcript()
         words = timed.spoken(without_fillers=job.options.remove_fillers)
-        fillers = fillers.union(timed.fillers())
+        fillers = fillers.combined(timed.fillers())
     plan = plan_edit(
-        job.duration_s, fps=info.fps, speech=speech, silences=silences, fillers=fillers,
+        job.duration_s, rate=info.frame_rate, speech=speech, silences=silences, fillers=fillers,
         settings=edit_settings(job.options), words=words,
     )
     document = EditPlanDocument.of(plan)

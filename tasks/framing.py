@@ -51,7 +51,7 @@ def plan_frame(
         ):
             activity.add(chunk.times_s - window.get("start_s", 0.0), chunk.frames)
     path = plan_framing(
-        tracks, width=width, height=height, fps=info.fps, plan=load(store, plan_key, EditPlanDocument).plan(),
+        tracks, width=width, height=height, plan=load(store, plan_key, EditPlanDocument).plan(),
         aspect=job.options.reframe, activity=activity.result(), settings=framing_settings(job.options),
         cut_times_s=cut_times_s,
     )

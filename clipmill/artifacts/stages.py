@@ -18,14 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from clipmill.artifacts.document import Document
 from clipmill.audio.analysis import fillers_document, silences_document, timeline_document
-from clipmill.audio.fillers import FillerResult
 from clipmill.audio.profile import AudioProfile
 from clipmill.audio.silence import SilenceResult
 from clipmill.captions.transcript import Transcript, transcript_from_dict, transcript_to_dict
 from clipmill.edit.edl import EditPlan
 from clipmill.errors import InternalError
+from clipmill.events import LabelledEvent, LabelledEvents
 from clipmill.media.tool import DecodeReport
-from clipmill.timeline import Interval, Timeline
+from clipmill.timeline import Timeline
 from clipmill.vision.chunks import TABLE_COLUMNS
 from clipmill.vision.framing import FramingPath
 
@@ -168,11 +168,12 @@ class FillersDocument(Document):
     backend: str = Field(description="The filler backend that found them.")
 
     @classmethod
-    def of(cls, result: FillerResult, *, duration_s: float, backend: str) -> FillersDocument:
-        return cls.model_validate({**fillers_document(result, duration_s=duration_s), "backend": backend})
+    def of(cls, fillers: LabelledEvents, *, duration_s: float, backend: str) -> FillersDocument:
+        return cls.model_validate({**fillers_document(fillers, duration_s=duration_s), "backend": backend})
 
-    def timeline(self) -> Timeline:
-        return Timeline([Interval(event.start, event.end) for event in self.events])
+    def fillers(self) -> LabelledEvents:
+        """The stored events, each on its own (touching fillers are not merged)."""
+        return LabelledEvents(LabelledEvent(e.start, e.end, e.label, e.confidence) for e in self.events)
 
     def manifest_summary(self) -> dict[str, Any]:
         return {**self.totals.model_dump(), "backend": self.backend}
@@ -264,20 +265,29 @@ class TracksDocument(Document):
         return {"n_tracks": self.n_tracks, "n_frames": self.n_frames, "dominant_track_id": self.dominant_track_id}
 
 
+Frames = Annotated[int, Field(ge=0)]
+
+
 class EditPlanDocument(Document):
-    """``edl.json``: the source ranges kept, in output order, each with a playback speed."""
+    """``edl.json``: the source frames kept, in output order, each range with the frames it plays.
+
+    Version 2 counts whole frames of ``fps`` (version 1 stored float seconds); a range plays at
+    speed ``(end_frame - start_frame) / output_frames``. The seconds are derived, for readers.
+    """
 
     contract = "edit_plan.schema.json"
 
+    schema_version: Literal["2"] = "2"
     fps: Rate
-    source_duration_s: Seconds
-    output_duration_s: Seconds = Field(description="Planned output length in seconds.")
+    source_duration_s: Seconds = Field(description="The range the job asked for, in seconds.")
+    output_frames: Frames = Field(description="Frames the output plays.")
+    output_duration_s: Seconds = Field(description="Planned output length in seconds (output_frames / fps).")
     reduction_pct: float = Field(ge=0, le=100)
-    removed_silence_s: Seconds
-    sped_up_silence_s: Seconds
-    removed_filler_s: Seconds
-    segments: list[tuple[Seconds, Seconds, Annotated[float, Field(gt=0)]]] = Field(
-        description="[src_start_s, src_end_s, speed] per kept range."
+    removed_silence_frames: Frames
+    sped_up_silence_frames: Frames
+    removed_filler_frames: Frames
+    segments: list[tuple[Frames, Frames, Annotated[int, Field(gt=0)]]] = Field(
+        description="[start_frame, end_frame, output_frames] per kept range, frames from the segment start."
     )
 
     @classmethod
@@ -288,7 +298,8 @@ class EditPlanDocument(Document):
         return EditPlan.from_dict(self.model_dump())
 
     def manifest_summary(self) -> dict[str, Any]:
-        return {**self.model_dump(exclude={"schema_version"}), "segments": len(self.segments)}
+        """The seconds the manifest has always recorded, and the output's frames beside them."""
+        return {**self.plan().summary(), "segments": len(self.segments)}
 
 
 class FramingDocument(Document):

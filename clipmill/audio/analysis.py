@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clipmill.audio.fillers import FillerResult, detect_fillers
+from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.profile import AudioProfile, check_samples, compute_profile, power_spectrogram
 from clipmill.audio.silence import SilenceResult, detect_silences
 from clipmill.audio.vad import detect_speech
+from clipmill.events import LabelledEvents
 from clipmill.timeline import Timeline
 
 
@@ -42,7 +43,7 @@ class AudioAnalysis:
     profile: AudioProfile
     speech: Timeline
     silences: SilenceResult
-    fillers: FillerResult
+    fillers: LabelledEvents
     min_silence_s: float = 0.0
 
     def to_json(self, *, offset_s: float = 0.0) -> dict[str, object]:
@@ -112,19 +113,18 @@ def silences_document(result: SilenceResult, *, duration_s: float, offset_s: flo
     return document
 
 
-def fillers_document(result: FillerResult, *, duration_s: float | None = None, offset_s: float = 0.0) -> dict[str, object]:
-    events = [
+def fillers_document(events: LabelledEvents, *, duration_s: float | None = None, offset_s: float = 0.0) -> dict[str, object]:
+    """Stored fillers: one ``{"start", "end", "label", "confidence"}`` row per event (touching ones
+    apart), shifted by `offset_s`, and a summary (the total is the events' union)."""
+    rows = [
         {**event, "start": round(event["start"] + offset_s, 6), "end": round(event["end"] + offset_s, 6)}
-        for event in result.to_list()
+        for event in events.to_list()
     ]
-    labels: dict[str, int] = {}
-    for label in result.labels:
-        labels[label] = labels.get(label, 0) + 1
     return {
         "kind": "fillers",
         "duration_s": duration_s,
-        "events": events,
-        "summary": {"count": len(events), "total_s": round(result.timeline.duration, 3), "labels": labels},
+        "events": rows,
+        "summary": {"count": len(rows), "total_s": round(events.timeline.duration, 3), "labels": events.label_counts()},
     }
 
 

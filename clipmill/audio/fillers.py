@@ -17,9 +17,10 @@ import numpy as np
 
 from clipmill.audio.profile import AudioProfile, check_samples
 from clipmill.errors import InputError, InternalError
+from clipmill.events import LabelledEvents
 from clipmill.timeline import Timeline
 
-__all__ = ["FILLER_BACKENDS", "FILLER_WORDS", "FillerConfig", "FillerResult", "detect_fillers",
+__all__ = ["FILLER_BACKENDS", "FILLER_WORDS", "FillerConfig", "detect_fillers",
            "load_filler_model"]
 
 logger = logging.getLogger(__name__)
@@ -95,54 +96,6 @@ class FillerConfig:
         return self.whisper_model_path or os.environ.get("CLIPMILL_WHISPER_MODEL") or None
 
 
-@dataclass(frozen=True)
-class FillerResult:
-    """Fillers found in a segment: one ``(start, end)`` row, label and confidence per event.
-
-    Events stay separate even when they touch ("um" 1.0-1.2 s then "uh" 1.2-1.4 s);
-    `timeline` is their union, for set algebra.
-    """
-
-    intervals: np.ndarray
-    labels: tuple[str, ...]
-    confidences: np.ndarray
-
-    def __post_init__(self) -> None:
-        if not len(self.intervals) == len(self.labels) == len(self.confidences):
-            raise InternalError(
-                f"FillerResult needs one label and confidence per interval, got "
-                f"{len(self.intervals)}, {len(self.labels)}, {len(self.confidences)}"
-            )
-
-    @property
-    def timeline(self) -> Timeline:
-        """The union of the events (touching ones merge here, not in `intervals`)."""
-        return Timeline(self.intervals)
-
-    def to_list(self) -> list[dict[str, object]]:
-        """``[{"start", "end", "label", "confidence"}, ...]`` in seconds, ready for JSON."""
-        return [
-            {"start": float(start), "end": float(end), "label": label,
-             "confidence": round(float(confidence), 3)}
-            for (start, end), label, confidence in zip(self.intervals, self.labels, self.confidences)
-        ]
-
-    @classmethod
-    def from_events(cls, events: list[tuple[float, float, str, float]]) -> FillerResult:
-        """Build from ``(start, end, label, confidence)`` tuples; overlapping events keep the
-        most confident one, touching ones are all kept."""
-        kept: list[tuple[float, float, str, float]] = []
-        for event in sorted(events, key=lambda item: -item[3]):
-            if all(event[1] <= other[0] or event[0] >= other[1] for other in kept):
-                kept.append(event)
-        kept.sort()
-        return cls(
-            intervals=np.array([(start, end) for start, end, _, _ in kept], dtype=np.float64).reshape(-1, 2),
-            labels=tuple(label for _, _, label, _ in kept),
-            confidences=np.array([confidence for *_, confidence in kept], dtype=np.float64),
-        )
-
-
 def _backend(name: str):
     if name not in FILLER_BACKENDS:
         raise InputError(
@@ -165,7 +118,7 @@ def detect_fillers(
     backend: str = "acoustic",
     config: FillerConfig | None = None,
     spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
-) -> FillerResult:
+) -> LabelledEvents:
     """Find filled pauses inside the speech of a mono segment.
 
     Parameters
@@ -194,6 +147,6 @@ def detect_fillers(
     events = module.detect(
         samples, sr, model, speech=speech, profile=profile, config=config, spectrogram=spectrogram
     )
-    result = FillerResult.from_events(events)
-    logger.debug("%s fillers: %d found", backend, len(result.labels))
+    result = LabelledEvents.exclusive(events)
+    logger.debug("%s fillers: %d found", backend, len(result))
     return result

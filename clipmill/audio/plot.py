@@ -12,9 +12,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from clipmill.audio.fillers import FillerResult
 from clipmill.audio.profile import AudioProfile, band_levels_db, check_samples, power_spectrogram
 from clipmill.audio.silence import SilenceResult, SilenceTrace
+from clipmill.events import LabelledEvents
 from clipmill.timeline import Timeline
 
 __all__ = ["pause_reasons", "plot_timeline"]
@@ -53,7 +53,7 @@ def plot_timeline(
     *,
     speech: Timeline,
     silences: SilenceResult | Timeline,
-    fillers: FillerResult | Timeline,
+    fillers: LabelledEvents | Timeline,
     threshold_db: float | None = None,
     profile: AudioProfile | None = None,
     min_silence_s: float = 0.3,
@@ -70,7 +70,7 @@ def plot_timeline(
         A `SilenceResult` (its per-frame threshold, floor, speech level and the reason for every
         pause are drawn) or a bare silence `Timeline`.
     fillers
-        A `FillerResult` (labels drawn beside the spans) or a bare filler `Timeline`.
+        `LabelledEvents` (labels drawn beside the spans) or a bare filler `Timeline`.
     threshold_db
         A fixed threshold (dBFS) to draw when ``silences`` carries no trace.
     profile
@@ -83,8 +83,8 @@ def plot_timeline(
     power, freqs = power_spectrogram(samples, sr, frame_s=0.032, hop_s=HOP_S)
     levels = band_levels_db(power, freqs)
     frame_times = (np.arange(len(levels)) + 0.5) * HOP_S
-    filler_rows = fillers.intervals if isinstance(fillers, FillerResult) else fillers.array
-    labels = fillers.labels if isinstance(fillers, FillerResult) else ()
+    filler_rows = fillers.intervals if isinstance(fillers, LabelledEvents) else fillers.array
+    labels = fillers.labels if isinstance(fillers, LabelledEvents) else ()
     trace = silences.trace if isinstance(silences, SilenceResult) else None
     silence_timeline = silences.timeline if isinstance(silences, SilenceResult) else silences
 

@@ -56,20 +56,23 @@ class CaptionCue:
 def map_span(plan: EditPlan, start: float, end: float) -> tuple[float, float] | None:
     """Where ``[start, end)`` of the segment plays in the clip: from its first kept instant to its
     last (cut pieces inside it closed up), or None when the plan keeps none of it."""
-    elapsed, first, last = 0.0, None, None
+    elapsed, first, last = 0, None, None
     for segment in plan.segments:
-        lo, hi = max(start, segment.src_start), min(end, segment.src_end)
+        src_start, src_end = plan.source_span(segment)
+        lo, hi = max(start, src_start), min(end, src_end)
         if hi > lo:
+            played = plan.rate.seconds(elapsed)
             if first is None:
-                first = elapsed + (lo - segment.src_start) / segment.speed
-            last = elapsed + (hi - segment.src_start) / segment.speed
-        elapsed += segment.output_duration
+                first = played + (lo - src_start) / float(segment.speed)
+            last = played + (hi - src_start) / float(segment.speed)
+        elapsed += segment.output_frames
     return None if first is None else (first, last)
 
 
 def kept_s(plan: EditPlan, start: float, end: float) -> float:
     """Source seconds of ``[start, end)`` that the plan keeps (at whatever speed)."""
-    return sum(max(0.0, min(end, s.src_end) - max(start, s.src_start)) for s in plan.segments)
+    spans = (plan.source_span(segment) for segment in plan.segments)
+    return sum(max(0.0, min(end, src_end) - max(start, src_start)) for src_start, src_end in spans)
 
 
 def caption_cues(transcript: Transcript, plan: EditPlan, layout: CaptionLayout) -> tuple[CaptionCue, ...]:

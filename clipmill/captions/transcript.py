@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from clipmill.audio.fillers import FILLER_WORDS
 from clipmill.errors import InputError
+from clipmill.events import LabelledEvent, LabelledEvents
 from clipmill.timeline import Timeline
 
 #: A cue may end this far past the source's end (recognisers and editors round the last cue up);
@@ -66,9 +67,9 @@ class Transcript:
         """The timed words (optionally without the fillers): what a cut must never enter."""
         return Timeline([(w.start, w.end) for w in self.words if not (without_fillers and w.filler)])
 
-    def fillers(self) -> Timeline:
-        """The timed filler words."""
-        return Timeline([(w.start, w.end) for w in self.words if w.filler])
+    def fillers(self) -> LabelledEvents:
+        """The timed filler words (those that last), each an event labelled with its filler ("um", "uh", ...)."""
+        return LabelledEvents(LabelledEvent(w.start, w.end, w.filler) for w in self.words if w.filler and w.end > w.start)
 
     def clipped(self, start_s: float, end_s: float) -> Transcript:
         """The cues and words overlapping ``[start_s, end_s)`` of the source, on that range's own timeline."""

@@ -1,13 +1,14 @@
-"""The edit plan: ordered ``(src_start, src_end, speed)`` segments built from the analysis timelines.
+"""The edit plan: ordered segments of whole source frames, each with a speed, built from the analysis timelines.
 
-Pure set algebra on `Timeline`s: pauses are the silences outside speech, plus the fillers when
-they are to be removed (the only place a cut may enter speech). Words a transcript times are never
-cut into or sped up: every cut and sped-up piece stops at the frame boundary outside the word.
-Each pause is removed, sped up or
-kept; whatever the mode, when ``max_silence_s`` is set no pause longer than that survives in the
-output — a longer one keeps its head and tail and loses its middle. Kept pauses with no
-``max_silence_s`` are not cut at all. Every boundary sits on the frame grid of the
-rational frame rate, so cuts never drift on 29.97 fps material.
+Pure set algebra on `Timeline`s counted in frames of the source's exact rate (`FrameRate`): the
+analysis times (seconds) are put on the frame grid once, at the start, and everything after is
+integer arithmetic, so cuts never drift on 29.97 fps material. Pauses are the silences outside
+speech, plus the fillers when they are to be removed (the only place a cut may enter speech).
+Words a transcript times are never cut into or sped up: every cut and sped-up piece stops at the
+frame boundary outside the word. Each pause is removed, sped up or kept; whatever the mode, when
+``max_silence_s`` is set no pause longer than that survives in the output — a longer one keeps its
+head and tail and loses its middle. Kept pauses with no ``max_silence_s`` are not cut at all.
+Seconds are derived for readers (`EditPlan.source_span`, `EditPlan.output_duration`).
 """
 
 from __future__ import annotations
@@ -16,37 +17,65 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from clipmill.errors import InputError
+from clipmill.errors import InputError, InternalError
+from clipmill.events import LabelledEvents
+from clipmill.timebase import FrameRate, exact_seconds
 from clipmill.timeline import Timeline
 
 
 @dataclass(frozen=True)
 class EditSegment:
-    """A piece of the source, in source seconds, played at `speed` (1 = as recorded)."""
+    """Source frames ``[start_frame, end_frame)`` played at `speed` (1 = as recorded).
 
-    src_start: float
-    src_end: float
-    speed: float = 1.0
+    `speed` is exact: a sped-up piece plays a whole number of output frames (``source_frames /
+    speed``), so video (frame-quantised) and audio (sample-exact) end together at every join.
+    """
+
+    start_frame: int
+    end_frame: int
+    speed: Fraction = Fraction(1)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "speed", Fraction(self.speed))
+        if not 0 <= self.start_frame < self.end_frame:
+            raise InternalError(f"an edit segment needs 0 <= start_frame < end_frame (got {self.start_frame}, {self.end_frame})")
+        played = self.source_frames / self.speed
+        if self.speed <= 0 or played.denominator != 1:
+            raise InternalError(f"an edit segment of {self.source_frames} frames at speed {self.speed} plays {played} frames, "
+                                "not a whole number")
 
     @property
-    def output_duration(self) -> float:
-        return (self.src_end - self.src_start) / self.speed
+    def source_frames(self) -> int:
+        return self.end_frame - self.start_frame
+
+    @property
+    def output_frames(self) -> int:
+        return int(self.source_frames / self.speed)
 
 
 @dataclass(frozen=True)
 class EditPlan:
-    """What the render plays, in order; plus what was cut or sped up, for the manifest."""
+    """What the render plays, in order, on the grid of `rate`; plus what was cut or sped up, for the manifest.
+
+    `source_duration_s` is the range the job asked for (seconds, as given); the plan covers the
+    whole frames inside it.
+    """
 
     segments: tuple[EditSegment, ...]
-    fps: str
+    rate: FrameRate
     source_duration_s: float
-    removed_silence_s: float = 0.0
-    sped_up_silence_s: float = 0.0
-    removed_filler_s: float = 0.0
+    removed_silence_frames: int = 0
+    sped_up_silence_frames: int = 0
+    removed_filler_frames: int = 0
+
+    @property
+    def output_frames(self) -> int:
+        return sum(segment.output_frames for segment in self.segments)
 
     @property
     def output_duration(self) -> float:
-        return sum(segment.output_duration for segment in self.segments)
+        """Seconds the output plays."""
+        return self.rate.seconds(self.output_frames)
 
     @property
     def reduction_pct(self) -> float:
@@ -54,44 +83,53 @@ class EditPlan:
             return 0.0
         return max(0.0, 100.0 * (1.0 - self.output_duration / self.source_duration_s))
 
-    def output_time(self, source_s: float) -> float | None:
-        """Where source time `source_s` lands in the output; None when it was cut."""
-        elapsed = 0.0
-        for segment in self.segments:
-            if segment.src_start <= source_s < segment.src_end:
-                return elapsed + (source_s - segment.src_start) / segment.speed
-            elapsed += segment.output_duration
-        return None
+    def source_span(self, segment: EditSegment) -> tuple[float, float]:
+        """``(start_s, end_s)`` of `segment` in source seconds from the segment's start."""
+        return self.rate.seconds(segment.start_frame), self.rate.seconds(segment.end_frame)
 
-    def source_time(self, output_s: float) -> float:
-        """The source time shown at output time `output_s` (inverse of `output_time`)."""
-        elapsed = 0.0
+    def source_frame(self, output_frame: int) -> int:
+        """The source frame shown at output frame `output_frame`: the one under its middle."""
+        first = 0
         for segment in self.segments:
-            if output_s < elapsed + segment.output_duration:
-                return segment.src_start + (output_s - elapsed) * segment.speed
-            elapsed += segment.output_duration
-        return self.segments[-1].src_end if self.segments else 0.0
+            if output_frame < first + segment.output_frames:
+                return segment.start_frame + math.floor((output_frame - first + Fraction(1, 2)) * segment.speed)
+            first += segment.output_frames
+        return self.segments[-1].end_frame if self.segments else 0
+
+    def summary(self) -> dict[str, object]:
+        """What the manifest (and the ``.otio``) record of the plan: seconds, as they always have, and
+        the output's frames."""
+        return {
+            "fps": self.rate.text, "source_duration_s": round(self.source_duration_s, 6),
+            "output_duration_s": round(self.output_duration, 6), "output_frames": self.output_frames,
+            "reduction_pct": round(self.reduction_pct, 3),
+            "removed_silence_s": round(self.rate.seconds(self.removed_silence_frames), 3),
+            "sped_up_silence_s": round(self.rate.seconds(self.sped_up_silence_frames), 3),
+            "removed_filler_s": round(self.rate.seconds(self.removed_filler_frames), 3),
+        }
 
     def to_dict(self) -> dict[str, object]:
+        """The stored plan: frames and the rate; seconds beside them for readers."""
         return {
-            "fps": self.fps,
+            "fps": self.rate.text,
             "source_duration_s": round(self.source_duration_s, 6),
+            "output_frames": self.output_frames,
             "output_duration_s": round(self.output_duration, 6),
             "reduction_pct": round(self.reduction_pct, 3),
-            "removed_silence_s": round(self.removed_silence_s, 3),
-            "sped_up_silence_s": round(self.sped_up_silence_s, 3),
-            "removed_filler_s": round(self.removed_filler_s, 3),
-            "segments": [[round(s.src_start, 6), round(s.src_end, 6), s.speed] for s in self.segments],
+            "removed_silence_frames": self.removed_silence_frames,
+            "sped_up_silence_frames": self.sped_up_silence_frames,
+            "removed_filler_frames": self.removed_filler_frames,
+            "segments": [[s.start_frame, s.end_frame, s.output_frames] for s in self.segments],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> EditPlan:
         return cls(
-            segments=tuple(EditSegment(float(a), float(b), float(c)) for a, b, c in data["segments"]),  # type: ignore[union-attr]
-            fps=str(data["fps"]), source_duration_s=float(data["source_duration_s"]),  # type: ignore[arg-type]
-            removed_silence_s=float(data.get("removed_silence_s", 0.0)),  # type: ignore[arg-type]
-            sped_up_silence_s=float(data.get("sped_up_silence_s", 0.0)),  # type: ignore[arg-type]
-            removed_filler_s=float(data.get("removed_filler_s", 0.0)),  # type: ignore[arg-type]
+            segments=tuple(EditSegment(a, b, Fraction(b - a, n)) for a, b, n in data["segments"]),  # type: ignore[union-attr]
+            rate=FrameRate.parse(data["fps"]), source_duration_s=float(data["source_duration_s"]),  # type: ignore[arg-type]
+            removed_silence_frames=int(data.get("removed_silence_frames", 0)),  # type: ignore[arg-type]
+            sped_up_silence_frames=int(data.get("sped_up_silence_frames", 0)),  # type: ignore[arg-type]
+            removed_filler_frames=int(data.get("removed_filler_frames", 0)),  # type: ignore[arg-type]
         )
 
 
@@ -115,83 +153,81 @@ class EditSettings:
             raise InputError(f"max_silence_s must be > 0 or unset (got {self.max_silence_s!r})")
 
 
-def snap(seconds: float, fps: Fraction) -> float:
-    """`seconds` rounded to the nearest frame boundary of `fps`."""
-    return float(round(Fraction(seconds).limit_denominator(10**6) * fps) / fps)
-
-
 def plan_edit(
-    duration_s: float, *, fps: str, speech: Timeline, silences: Timeline, fillers: Timeline,
-    settings: EditSettings = EditSettings(), words: Timeline = Timeline(),
+    duration_s: float, *, rate: FrameRate, speech: Timeline, silences: Timeline,
+    fillers: LabelledEvents = LabelledEvents(), settings: EditSettings = EditSettings(), words: Timeline = Timeline(),
 ) -> EditPlan:
     """Build the edit plan of a segment of `duration_s` seconds from its analysis timelines.
 
-    The plan covers the whole frames inside ``duration_s`` (``floor(duration_s * fps)``): an uncut
+    The plan covers the whole frames inside ``duration_s`` (`FrameRate.frame_floor`): an uncut
     clip is never longer than the requested range and at most one frame shorter. `words` (timed by
     a transcript, fillers to be cut left out) are kept whole, widened to the frames they touch.
     """
-    rate = Fraction(fps)
-    frame = float(1 / rate)
-    spoken = Timeline([(math.floor(a * rate + 1e-6) / rate, math.ceil(b * rate - 1e-6) / rate) for a, b in words.to_list()])
-    pauses = _snapped(silences.subtract(speech.union(words)), rate).subtract(spoken)
-    removed_fillers = _snapped(fillers, rate).subtract(spoken) if settings.remove_fillers else Timeline()
+    spoken = Timeline([(rate.frame_floor(a), rate.frame_ceil(b)) for a, b in words.to_list()])
+    pauses = _on_grid(silences.subtract(speech.union(words)), rate).subtract(spoken)
+    removed_fillers = _on_grid(fillers.timeline, rate).subtract(spoken) if settings.remove_fillers else Timeline()
     pauses = pauses.subtract(removed_fillers)
 
+    factor = Fraction(repr(settings.speed_factor)) if settings.speed_up_silence else Fraction(1)
     cut = removed_fillers
-    slow: list[tuple[float, float]] = []
-    removed_silence = sped_up = 0.0
-    for start, end in pauses.to_list():
-        length = end - start
+    slow: list[tuple[int, int]] = []
+    removed_silence = sped_up = 0
+    for start, end in _frame_pairs(pauses):
         if settings.remove_silence:
             cut = cut.union(Timeline([(start, end)]))
-            removed_silence += length
+            removed_silence += end - start
             continue
-        speed = settings.speed_factor if settings.speed_up_silence else 1.0
-        kept = length if settings.max_silence_s is None else min(length, settings.max_silence_s * speed)
-        if kept < length:
-            head = snap(start + kept / 2, rate)
-            tail = snap(end - kept / 2, rate)
+        kept = end - start if settings.max_silence_s is None else min(
+            end - start, exact_seconds(settings.max_silence_s) * factor * rate)
+        removed = 0
+        if kept < end - start:
+            head, tail = round(start + kept / 2), round(end - kept / 2)
             if tail > head:
                 cut = cut.union(Timeline([(head, tail)]))
-                removed_silence += tail - head
-        if speed != 1.0:
+                removed = tail - head
+        removed_silence += removed
+        if factor != 1:
             slow.append((start, end))
-            sped_up += min(length, kept)
+            sped_up += end - start - removed
 
-    frames = math.floor(Fraction(duration_s).limit_denominator(10**6) * rate + Fraction(1, 1000))
-    keep = Timeline([(0.0, float(frames / rate))]).subtract(cut).drop_shorter(settings.min_keep_frames * frame - 1e-9)
-    segments = _segments(keep, Timeline(slow), settings.speed_factor if settings.speed_up_silence else 1.0, frame)
+    keep = Timeline([(0, rate.frame_floor(duration_s))]).subtract(cut).drop_shorter(settings.min_keep_frames)
+    segments = _segments(keep, Timeline(slow), factor)
     if not segments:
         raise InputError("the edit would remove the whole segment: it contains no speech to keep")
     return EditPlan(
-        segments=segments, fps=f"{rate.numerator}/{rate.denominator}", source_duration_s=duration_s,
-        removed_silence_s=removed_silence, sped_up_silence_s=sped_up,
-        removed_filler_s=removed_fillers.duration,
+        segments=segments, rate=rate, source_duration_s=duration_s, removed_silence_frames=removed_silence,
+        sped_up_silence_frames=sped_up, removed_filler_frames=round(removed_fillers.duration),
     )
 
 
-def _snapped(timeline: Timeline, rate: Fraction) -> Timeline:
-    return Timeline([(snap(a, rate), snap(b, rate)) for a, b in timeline.to_list() if snap(b, rate) > snap(a, rate)])
+def _on_grid(timeline: Timeline, rate: FrameRate) -> Timeline:
+    """`timeline` (seconds) in frames: each boundary moved to the nearest frame boundary, sub-frame intervals gone."""
+    pairs = [(rate.nearest_frame(a), rate.nearest_frame(b)) for a, b in timeline.to_list()]
+    return Timeline([(a, b) for a, b in pairs if b > a])
 
 
-def _segments(keep: Timeline, slow: Timeline, speed: float, frame: float) -> tuple[EditSegment, ...]:
-    """Split kept ranges where sped-up pauses start and end; drop sub-frame slivers.
+def _frame_pairs(timeline: Timeline) -> list[tuple[int, int]]:
+    """The intervals of a timeline counted in frames, as integers."""
+    return [(round(a), round(b)) for a, b in timeline.to_list()]
 
-    A sped-up piece plays a whole number of output frames: its speed is adjusted slightly from the
-    nominal factor so video (frame-quantised) and audio (sample-exact) end together at every join.
+
+def _segments(keep: Timeline, slow: Timeline, speed: Fraction) -> tuple[EditSegment, ...]:
+    """Split kept ranges where sped-up pauses start and end; drop pieces that would play no frame.
+
+    A sped-up piece plays a whole number of output frames, the nearest (half a frame up) to its
+    length over the nominal factor: its speed is source frames over output frames.
     """
     segments: list[EditSegment] = []
-    fast = keep.intersect(slow)
-    normal = keep.subtract(slow)
-    pieces = [(a, b, 1.0) for a, b in normal.to_list()] + [(a, b, speed) for a, b in fast.to_list()]
-    for start, end, nominal_speed in sorted(pieces):
-        frames_out = round((end - start) / nominal_speed / frame)
+    pieces = [(a, b, Fraction(1)) for a, b in _frame_pairs(keep.subtract(slow))]
+    pieces += [(a, b, speed) for a, b in _frame_pairs(keep.intersect(slow))]
+    for start, end, nominal in sorted(pieces):
+        frames_out = math.floor((end - start) / nominal + Fraction(1, 2))
         if frames_out < 1:
             continue
-        piece_speed = nominal_speed if nominal_speed == 1.0 else (end - start) / (frames_out * frame)
+        piece_speed = Fraction(end - start, frames_out)
         previous = segments[-1] if segments else None
-        if previous and previous.speed == piece_speed and abs(previous.src_end - start) < 1e-9:
-            segments[-1] = EditSegment(previous.src_start, end, piece_speed)
+        if previous and previous.speed == piece_speed and previous.end_frame == start:
+            segments[-1] = EditSegment(previous.start_frame, end, piece_speed)
         else:
             segments.append(EditSegment(start, end, piece_speed))
     return tuple(segments)

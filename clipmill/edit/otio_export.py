@@ -2,8 +2,8 @@
 
 Every kept segment becomes one clip on a video and an audio track, pointing into the ORIGINAL
 source (not the rendered clip) so an editor can lengthen or move a cut. All times are whole frames
-of the source's rational rate, computed from frame counts rather than seconds so 30000/1001
-material stays frame-exact. A sped-up segment carries a `LinearTimeWarp`; following OTIO's
+of the source's rational rate, taken from the plan's frame counts (seconds only where the request
+and the probe give them) so 30000/1001 material stays frame-exact. A sped-up segment carries a `LinearTimeWarp`; following OTIO's
 convention (its CMX 3600 and AAF adapters read retimes this way) its ``source_range`` starts on the
 segment's first source frame and lasts as long as the segment plays in the OUTPUT, the media
 consumed being that duration times ``time_scalar`` (source frames over output frames, exactly).
@@ -14,15 +14,13 @@ output's timeline (whole frames), named by their text.
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
 from pathlib import PurePosixPath
 
 import numpy as np
 import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
-from clipmill.edit.edl import EditPlan, EditSegment
+from clipmill.edit.edl import EditPlan
 from clipmill.errors import InternalError
 from clipmill.vision.framing import FramingPath
 
@@ -41,20 +39,21 @@ def timeline_from_plan(
     segment's first frame is the first source frame at or after it. `source_duration_s` is the whole
     source's duration, the media reference's available range.
     """
-    rate = Fraction(plan.fps)
+    rate = plan.rate
     fps = float(rate)
     target = _target_url(source_uri)
-    offset = math.ceil(_exact(source_start_s) * rate - Fraction(1, 1000))
-    available = TimeRange(RationalTime(0, fps), RationalTime(round(_exact(source_duration_s) * rate), fps))
+    offset = rate.frame_ceil(source_start_s)
+    available = TimeRange(RationalTime(0, fps), RationalTime(rate.nearest_frame(source_duration_s), fps))
     timeline = otio.schema.Timeline(name=name, global_start_time=RationalTime(0, fps))
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     audio = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
     record = 0
     for index, segment in enumerate(plan.segments):
-        start, source_frames, output_frames = _frames(segment, rate)
+        start, source_frames, output_frames = segment.start_frame, segment.source_frames, segment.output_frames
+        src_start_s, src_end_s = plan.source_span(segment)
         clip_meta = {
-            "segment": index, "src_start_s": segment.src_start, "src_end_s": segment.src_end,
-            "speed": segment.speed, "source_frames": source_frames, "record_start_frame": record,
+            "segment": index, "src_start_s": src_start_s, "src_end_s": src_end_s,
+            "speed": float(segment.speed), "source_frames": source_frames, "record_start_frame": record,
         }
         if framing is not None:
             clip_meta["crop_keyframes"] = crop_keyframes(framing.x[record:record + output_frames],
@@ -67,21 +66,21 @@ def timeline_from_plan(
                 metadata={"clipmill": clip_meta},
             )
             if source_frames != output_frames:
-                clip.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=source_frames / output_frames))
+                clip.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(segment.speed)))
             track.append(clip)
         record += output_frames
     for start_s, end_s, text in captions:
-        first = round(_exact(start_s) * rate)
+        first = rate.nearest_frame(start_s)
         video.markers.append(otio.schema.Marker(
             name=text, color=otio.schema.MarkerColor.YELLOW,
-            marked_range=TimeRange(RationalTime(first, fps), RationalTime(max(1, round(_exact(end_s) * rate) - first), fps)),
+            marked_range=TimeRange(RationalTime(first, fps), RationalTime(max(1, rate.nearest_frame(end_s) - first), fps)),
             metadata={"clipmill": {"caption": text, "start_s": start_s, "end_s": end_s}},
         ))
     timeline.tracks.extend([video, audio])
     timeline.metadata["clipmill"] = {
         "source": {"uri": source_uri, "start_s": source_start_s, "start_frame": offset,
                    "duration_s": source_duration_s},
-        "plan": {key: value for key, value in plan.to_dict().items() if key != "segments"},
+        "plan": plan.summary(),
         "output_frames": record,
     }
     if framing is not None:
@@ -123,18 +122,6 @@ def _fits(path: np.ndarray, start: int, end: int) -> bool:
     t = (np.arange(start, end + 1) - start)[:, None] / (end - start)
     line = path[start] + t * (path[end] - path[start])
     return bool(np.all(np.abs(line - path[start:end + 1]) <= TOLERANCE_PX))
-
-
-def _frames(segment: EditSegment, rate: Fraction) -> tuple[int, int, int]:
-    """The segment's first source frame (from the segment start), source frames and output frames."""
-    start = round(_exact(segment.src_start) * rate)
-    source_frames = round(_exact(segment.src_end) * rate) - start
-    output_frames = source_frames if segment.speed == 1.0 else round(source_frames / Fraction(segment.speed))
-    return start, source_frames, output_frames
-
-
-def _exact(seconds: float) -> Fraction:
-    return Fraction(seconds).limit_denominator(10**6)
 
 
 def _target_url(uri: str) -> str:

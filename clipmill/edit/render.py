@@ -1,9 +1,10 @@
 """One ffmpeg pass from an edit plan: cuts, speed-ups, click-free joins, H.264/AAC.
 
 Video is cut with a single ``select`` and re-timed with a piecewise ``setpts`` (one decode, no
-per-segment buffering): plan boundaries sit on the frame grid, sped-up pieces keep one source
-frame per output frame, and every kept frame lands on the output frame grid, so the video is
-constant-rate with exactly ``output_duration * fps`` frames and no ``fps`` filter is needed. Audio is cut per segment with ``atrim``, stretched with ``atempo``
+per-segment buffering): the plan counts whole frames, sped-up pieces keep one source frame per
+output frame, and every kept frame lands on the output frame grid, so the video is constant-rate
+with exactly ``plan.output_frames`` frames and no ``fps`` filter is needed. Seconds appear only
+in the filter text. Audio is cut per segment with ``atrim``, stretched with ``atempo``
 (pitch kept), faded for a few milliseconds at every join, and padded/trimmed to the exact segment
 length so it can never drift from the video. The graph is returned as text for
 ``-filter_complex_script`` so long plans do not hit argument-length limits.
@@ -12,13 +13,13 @@ length so it can never drift from the video. The graph is returned as text for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 from clipmill.edit.crop_filters import CROP, FOREGROUND_CROP, FOREGROUND_SCALE
 from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.media.encode import EncoderSettings, codec_args
 from clipmill.media.tool import input_guard
+from clipmill.timebase import FrameRate
 from clipmill.vision.framing import FramingPath, crop_commands, foreground, window_commands
 
 JOIN_FADE_S = 0.006
@@ -88,7 +89,7 @@ def filter_graph(
     """The ``-filter_complex`` graph for `plan`: outputs ``[vout]`` and, with audio, ``[aout]``.
 
     `subtitles` are drawn last, on the output timeline and frame (after the cut, speed-ups and crop)."""
-    rate = Fraction(plan.fps)
+    rate = plan.rate
     keep = _balanced_sum([_keep_frame(segment, rate) for segment in plan.segments])
     video = [f"[0:v]select='{keep}'", f"setpts='({_retime(plan.segments, rate)})/TB'"]
     if crop is not None and crop.composite:
@@ -108,7 +109,7 @@ def filter_graph(
         count = len(plan.segments)
         lines.append(f"[0:a]asplit={count}" + "".join(f"[as{i}]" for i in range(count)) if count > 1 else "[0:a]anull[as0]")
         for i in range(count):
-            lines.append(f"[as{i}]" + ",".join(_audio_chain(plan.segments, i, fade_s)) + f"[a{i}]")
+            lines.append(f"[as{i}]" + ",".join(_audio_chain(plan, i, fade_s)) + f"[a{i}]")
         lines.append("".join(f"[a{i}]" for i in range(count)) + f"concat=n={count}:v=0:a=1[aout]")
     return ";\n".join(lines)
 
@@ -136,46 +137,44 @@ def _composite_lines(video: list[str], crop: Crop) -> list[str]:
     ]
 
 
-def _frames(segment: EditSegment, rate: Fraction) -> int:
-    """Source frames `segment` spans on the grid of `rate` (its boundaries are frame boundaries)."""
-    return round((segment.src_end - segment.src_start) * rate)
-
-
-def _source_index(segment: EditSegment, rate: Fraction, time: str) -> str:
+def _source_index(segment: EditSegment, rate: FrameRate, time: str) -> str:
     """Expression: index, from the segment's first frame, of the grid frame nearest to `time`.
 
-    Rounding to the nearest frame (not comparing times) makes membership immune to the boundaries'
-    printed precision and to a sub-frame offset of the decoded timestamps (an input seek that lands
-    just after a grid point), which on 2997/100 material otherwise gains or loses a frame per cut.
+    Rounding to the nearest frame (not comparing times) makes membership immune to a sub-frame
+    offset of the decoded timestamps (an input seek that lands just after a grid point), which on
+    2997/100 material otherwise gains or loses a frame per cut.
     """
-    return f"floor(({time}-{segment.src_start:.6f})*{rate.numerator}/{rate.denominator}+0.5)"
+    return f"(floor({time}*{rate.numerator}/{rate.denominator}+0.5)-{segment.start_frame})"
 
 
-def _output_index(segment: EditSegment, rate: Fraction, time: str) -> str:
-    """Expression: the output frame index within `segment` of the source frame at `time`."""
+def _output_index(segment: EditSegment, rate: FrameRate, time: str) -> str:
+    """Expression: the output frame index within `segment` of the source frame at `time` (integer
+    arithmetic: source index times output frames over source frames, floored)."""
     index = _source_index(segment, rate, time)
-    return index if segment.speed == 1.0 else f"floor({index}/{segment.speed:.9f}+1e-6)"
+    if segment.speed == 1:
+        return index
+    return f"floor({index}*{segment.output_frames}/{segment.source_frames})"
 
 
-def _inside(segment: EditSegment, rate: Fraction, time: str) -> str:
+def _inside(segment: EditSegment, rate: FrameRate, time: str) -> str:
     """Expression: the frame at `time` is one of the segment's source frames."""
-    return f"between({_source_index(segment, rate, time)},0,{_frames(segment, rate) - 1})"
+    return f"between({_source_index(segment, rate, time)},0,{segment.source_frames - 1})"
 
 
-def _keep_frame(segment: EditSegment, rate: Fraction) -> str:
+def _keep_frame(segment: EditSegment, rate: FrameRate) -> str:
     """Expression: source frame at ``t`` is in `segment` and is the first one of its output frame.
 
     At speed 1 that is every frame; at speed k about one in k, chosen on the output frame grid so
-    the piece plays exactly ``output_duration * fps`` frames.
+    the piece plays exactly ``segment.output_frames`` frames.
     """
     inside = _inside(segment, rate, "t")
-    if segment.speed == 1.0:
+    if segment.speed == 1:
         return inside
     step = f"{rate.denominator}/{rate.numerator}"
     return f"{inside}*gt({_output_index(segment, rate, 't')},{_output_index(segment, rate, f'(t-{step})')})"
 
 
-def _retime(segments: tuple[EditSegment, ...], rate: Fraction) -> str:
+def _retime(segments: tuple[EditSegment, ...], rate: FrameRate) -> str:
     """Piecewise map from source time ``T`` to output time on the frame grid: one term is non-zero.
 
     Offsets are counted in whole output frames, so the output grid never accumulates rounding.
@@ -185,13 +184,8 @@ def _retime(segments: tuple[EditSegment, ...], rate: Fraction) -> str:
         terms.append(
             f"{_inside(s, rate, 'T')}*({offset}+{_output_index(s, rate, 'T')})*{rate.denominator}/{rate.numerator}"
         )
-        offset += output_frames(s, rate)
+        offset += s.output_frames
     return _balanced_sum(terms)
-
-
-def output_frames(segment: EditSegment, rate: Fraction) -> int:
-    """Output frames `segment` plays: its source frames divided by its speed (a whole number by plan)."""
-    return round(_frames(segment, rate) / segment.speed)
 
 
 def _balanced_sum(terms: list[str]) -> str:
@@ -203,15 +197,19 @@ def _balanced_sum(terms: list[str]) -> str:
     return f"({_balanced_sum(terms[:middle])}+{_balanced_sum(terms[middle:])})"
 
 
-def _audio_chain(segments: tuple[EditSegment, ...], index: int, fade_s: float) -> list[str]:
+def _audio_chain(plan: EditPlan, index: int, fade_s: float) -> list[str]:
+    """Filters that cut segment `index` from the audio, stretch it, fade it where the source jumps
+    and pad/trim it to exactly its output frames' length."""
+    segments, rate = plan.segments, plan.rate
     segment = segments[index]
-    length = segment.output_duration
-    chain = [f"atrim=start={segment.src_start:.6f}:end={segment.src_end:.6f}", "asetpts=PTS-STARTPTS"]
-    if segment.speed != 1.0:
-        chain.append(f"atempo={segment.speed:g}")
+    start_s, end_s = plan.source_span(segment)
+    length = rate.seconds(segment.output_frames)
+    chain = [f"atrim=start={start_s:.6f}:end={end_s:.6f}", "asetpts=PTS-STARTPTS"]
+    if segment.speed != 1:
+        chain.append(f"atempo={float(segment.speed):g}")
     fade = min(fade_s, length / 4)
-    joined_before = index > 0 and abs(segments[index - 1].src_end - segment.src_start) < 1e-6
-    joined_after = index + 1 < len(segments) and abs(segments[index + 1].src_start - segment.src_end) < 1e-6
+    joined_before = index > 0 and segments[index - 1].end_frame == segment.start_frame
+    joined_after = index + 1 < len(segments) and segments[index + 1].start_frame == segment.end_frame
     if index > 0 and not joined_before:
         chain.append(f"afade=t=in:st=0:d={fade:.6f}")
     if index + 1 < len(segments) and not joined_after:

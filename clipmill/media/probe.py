@@ -7,12 +7,12 @@ import math
 import struct
 import subprocess
 from dataclasses import asdict, dataclass, replace
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from clipmill.errors import InputError
 from clipmill.media.tool import SOURCE_FORMATS, input_guard, require, stderr_tail
+from clipmill.timebase import FrameRate
 
 #: Largest frame clipmill decodes (8192x8192): beyond 8K UHD, and a guard against files that
 #: declare huge dimensions so that decoding them would exhaust memory.
@@ -44,9 +44,9 @@ class MediaInfo:
     data_end_s: float | None = None
 
     @property
-    def frame_rate(self) -> Fraction:
+    def frame_rate(self) -> FrameRate:
         """Frame rate as an exact rational (30000/1001, not 29.97)."""
-        return Fraction(self.fps)
+        return FrameRate.parse(self.fps)
 
     @property
     def frame_s(self) -> float:
@@ -254,21 +254,15 @@ def _check_format(fmt: dict[str, Any], path: Path) -> None:
 def _frame_rate(video: dict[str, Any]) -> str:
     """The stream's average frame rate as a rational string, falling back to r_frame_rate."""
     for key in ("avg_frame_rate", "r_frame_rate"):
-        text = video.get(key) or "0/0"
-        num, _, den = text.partition("/")
-        if den and int(den) != 0 and int(num) > 0:
-            rate = Fraction(int(num), int(den))
-            return f"{rate.numerator}/{rate.denominator}"
+        if rate := FrameRate.from_ffprobe(video.get(key)):
+            return rate.text
     raise InputError(f"video stream has no usable frame rate (avg {video.get('avg_frame_rate')!r})")
 
 
 def _constant_frame_rate(video: dict[str, Any]) -> bool:
     """Nominal and average frame rates agree (variable-frame-rate files differ)."""
-    rates = []
-    for key in ("r_frame_rate", "avg_frame_rate"):
-        num, _, den = str(video.get(key) or "0/0").partition("/")
-        rates.append(Fraction(int(num), int(den)) if den and int(den) != 0 else None)
-    return rates[0] is not None and rates[0] == rates[1]
+    nominal, average = (FrameRate.from_ffprobe(video.get(key)) for key in ("r_frame_rate", "avg_frame_rate"))
+    return nominal is not None and nominal == average
 
 
 def _rotation(video: dict[str, Any]) -> int:

@@ -9,7 +9,6 @@ a per-row expectation that can name the failing rows.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 from typing import Any
 
 import jsonschema
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from clipmill.manifest import checked_in_schema
+from clipmill.timebase import FrameRate
 
 #: Slack on duration comparisons on top of one frame (container timestamps are rounded to 1 ms).
 DURATION_SLACK_S = 1e-3
@@ -73,11 +73,8 @@ def _number(value: Any) -> float:
 
 def frame_seconds(fps: Any) -> float:
     """Length of one frame for an ``"num/den"`` rate (``"25/1"`` -> 0.04); NaN when unusable."""
-    try:
-        rate = Fraction(str(fps))
-    except (ValueError, ZeroDivisionError):
-        return np.nan
-    return float(1 / rate) if rate > 0 else np.nan
+    rate = FrameRate.from_ffprobe(str(fps))
+    return rate.frame_s if rate else np.nan
 
 
 def schema_violations(document: Mapping[str, Any]) -> str | None:
@@ -225,18 +222,21 @@ def tracks_to_frame(
 def edit_plans_to_frame(plans: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """The edit plan table: one row per kept segment of every clip's plan, in play order.
 
-    `plans` maps clip id to a document shaped like `clipmill.artifacts.stages.EditPlanDocument`.
-    ``output_duration_error_s`` is how far the segments' played length (length / speed, summed)
-    is from the plan's ``output_duration_s``.
+    `plans` maps clip id to a document shaped like `clipmill.artifacts.stages.EditPlanDocument`
+    (``[start_frame, end_frame, output_frames]`` per segment on the grid of ``fps``), read here in
+    seconds. ``output_duration_error_s`` is how far the segments' played frames, summed, are from the
+    plan's ``output_duration_s``.
     """
     rows = []
     for clip_id, plan in plans.items():
+        frame_s = frame_seconds(plan.get("fps"))
         segments = [[_number(v) for v in segment] for segment in plan.get("segments", [])]
-        played = sum((end - start) / speed for start, end, speed in segments if speed > 0)
+        played = sum(output for *_, output in segments) * frame_s
         declared = _number(plan.get("output_duration_s"))
-        for index, (start, end, speed) in enumerate(segments):
+        for index, (start, end, output) in enumerate(segments):
             rows.append({
-                "clip_id": clip_id, "index": index, "src_start_s": start, "src_end_s": end, "speed": speed,
+                "clip_id": clip_id, "index": index, "src_start_s": start * frame_s, "src_end_s": end * frame_s,
+                "speed": (end - start) / output if output > 0 and end > start else np.nan,
                 "source_duration_s": _number(plan.get("source_duration_s")), "output_duration_s": declared,
                 "output_duration_error_s": abs(played - declared),
             })

@@ -28,6 +28,7 @@ import numpy as np
 from clipmill.edit.crop_filters import CROP, FOREGROUND_CROP, FOREGROUND_SCALE
 from clipmill.edit.edl import EditPlan
 from clipmill.errors import InputError
+from clipmill.timebase import FrameRate
 from clipmill.vision.tracking import Track
 
 ASPECTS = ("9:16", "1:1", "4:5", "16:9")
@@ -99,6 +100,11 @@ class FramingPath:
     n_shots: int = 1
 
     @property
+    def rate(self) -> FrameRate:
+        """The output's frame rate (the source's)."""
+        return FrameRate.parse(self.fps)
+
+    @property
     def composite(self) -> bool:
         """True when the window changes size or leaves the frame: render over a blurred background."""
         return self.w is not None
@@ -117,7 +123,7 @@ class FramingPath:
             "out_width": self.out_width, "out_height": self.out_height,
             "subject_inside_share": round(self.subject_inside_share, 4), "tracked_frames": self.tracked_frames,
             "no_face_share": round(self.no_face_share, 4), "worst_outside_frames": self.worst_outside_frames,
-            "worst_outside_s": round(self.worst_outside_frames / float(Fraction(self.fps)), 3),
+            "worst_outside_s": round(self.rate.seconds(self.worst_outside_frames), 3),
             "n_shots": self.n_shots,
             "jerk": round(self.jerk, 3), "x": self.x.astype(int).tolist(), "y": self.y.astype(int).tolist(),
         }
@@ -266,7 +272,7 @@ def _present_later(ids: np.ndarray, track_id: int, index: int) -> bool:
 
 
 def plan_framing(
-    tracks: Sequence[Track], *, width: int, height: int, fps: str, plan: EditPlan, aspect: str,
+    tracks: Sequence[Track], *, width: int, height: int, plan: EditPlan, aspect: str,
     activity: ActivityTrace | None = None, settings: FramingSettings = FramingSettings(),
     cut_times_s: Sequence[float] = (),
 ) -> FramingPath:
@@ -278,12 +284,12 @@ def plan_framing(
     and the longest run of frames with a face outside it.
     """
     ratio = parse_aspect(aspect)
-    rate = float(Fraction(fps))
+    rate = float(plan.rate)
     crop_w, crop_h = crop_size(width, height, ratio)
     scale = min(1.0, settings.max_output_height / crop_h)
     out_w, out_h = max(2, int(crop_w * scale) // 2 * 2), max(2, int(crop_h * scale) // 2 * 2)
 
-    n_source = int(np.ceil(plan.source_duration_s * rate - 1e-3))
+    n_source = plan.rate.frame_ceil(plan.source_duration_s)
     source_times = np.arange(n_source) / rate
     boxes, ids = subject_boxes(tracks, source_times, activity=activity, settings=settings)
     cuts = np.round(np.asarray(cut_times_s, np.float64) * rate).astype(int)
@@ -294,10 +300,8 @@ def plan_framing(
     cam_y = follow(centre_y, ids, low=crop_h / 2, high=height - crop_h / 2, fps=rate, settings=settings,
                    extent=height, jump=crop_h, cuts=cuts, spans=boxes[:, 3] - boxes[:, 1], window=crop_h)
 
-    n_out = int(round(plan.output_duration * rate))
-    source_index = np.array(
-        [min(n_source - 1, int(plan.source_time((j + 0.5) / rate) * rate)) for j in range(n_out)], dtype=int
-    )
+    n_out = plan.output_frames
+    source_index = np.array([min(n_source - 1, plan.source_frame(j)) for j in range(n_out)], dtype=int)
     sizes: dict[str, object] = {}
     pan = cam_x[source_index]
     if settings.two_people == "speaker" and settings.no_face == "centre":
@@ -323,7 +327,7 @@ def plan_framing(
     outside = with_face & ~inside
     jerk = _jerk(pan, rate=rate, width=width, jump=crop_w / 2)
     return FramingPath(
-        aspect=aspect, fps=fps, crop_width=crop_w, crop_height=crop_h, out_width=out_w, out_height=out_h, x=x, y=y,
+        aspect=aspect, fps=plan.rate.text, crop_width=crop_w, crop_height=crop_h, out_width=out_w, out_height=out_h, x=x, y=y,
         subject_inside_share=float(inside[with_face].mean()) if with_face.any() else 1.0,
         tracked_frames=int(with_face.sum()), jerk=jerk, **sizes,
         no_face_share=float(1.0 - with_face.mean()) if n_out else 0.0,
@@ -412,7 +416,7 @@ def _long_runs(mask: np.ndarray, minimum: int) -> np.ndarray:
 
 def crop_commands(path: FramingPath) -> str:
     """``sendcmd`` lines that move the crop window on the frames where it moves."""
-    rate = float(Fraction(path.fps))
+    rate = float(path.rate)
     lines, last = [], None
     for j, (x, y) in enumerate(zip(path.x.tolist(), path.y.tolist())):
         if (x, y) != last:
@@ -451,7 +455,7 @@ def foreground(path: FramingPath) -> np.ndarray:
 
 def window_commands(path: FramingPath) -> str:
     """``sendcmd`` lines that move and resize the foreground crop (``crop@fg``) and its scale (``scale@fg``)."""
-    rate = float(Fraction(path.fps))
+    rate = float(path.rate)
     lines, last = [], None
     for j, row in enumerate(foreground(path).tolist()):
         if row != last:

@@ -115,9 +115,10 @@ def test_a_plan_of_hundreds_of_cuts_renders_frame_exact(tmp_path, sample_video):
     from clipmill.edit.edl import EditPlan, EditSegment
     from clipmill.edit.render import filter_graph, render_args
     from clipmill.media.encode import EncoderSettings
+    from clipmill.timebase import FrameRate
 
     frames = [(3 * i, 3 * i + 2) for i in range(270)]
-    plan = EditPlan(segments=tuple(EditSegment(a / 25, b / 25) for a, b in frames), fps="25/1", source_duration_s=33)
+    plan = EditPlan(segments=tuple(EditSegment(a, b) for a, b in frames), rate=FrameRate(25), source_duration_s=33)
     graph = tmp_path / "graph.txt"
     graph.write_text(filter_graph(plan, has_audio=True))
     out = tmp_path / "cut.mp4"

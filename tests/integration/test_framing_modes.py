@@ -14,6 +14,7 @@ from clipmill import media
 from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.edit.render import filter_graph, framing_commands, framing_crop, render_args
 from clipmill.media.encode import EncoderSettings
+from clipmill.timebase import FrameRate
 from clipmill.vision.ensemble import load_ensemble
 from clipmill.vision.framing import FramingPath, FramingSettings, plan_framing
 from clipmill.vision.tracking import track_faces
@@ -23,7 +24,7 @@ FPS = 25
 
 def render(source: Path, path: FramingPath, folder: Path, *, seconds: float) -> Path:
     """Render `source` through `path` with the project's own graph, in one ffmpeg pass."""
-    plan = EditPlan(segments=(EditSegment(0.0, seconds),), fps=f"{FPS}/1", source_duration_s=seconds)
+    plan = EditPlan(segments=(EditSegment(0, round(seconds * FPS)),), rate=FrameRate(FPS), source_duration_s=seconds)
     commands, graph = folder / "crop.cmd", folder / "graph.txt"
     commands.write_text(framing_commands(path))
     graph.write_text(filter_graph(plan, has_audio=True, crop=framing_crop(path, commands)))
@@ -66,8 +67,8 @@ def test_widest_keeps_both_grid_talkers_in_the_vertical_picture(tmp_path, shared
     try:
         tracks = track_faces(times, detector.detect(frames), frame_times=times)
         assert len(tracks) == 2, "the frozen face is still a face"
-        plan = EditPlan(segments=(EditSegment(0.0, 6.0),), fps=f"{FPS}/1", source_duration_s=6.0)
-        path = plan_framing(tracks, width=720, height=288, fps=f"{FPS}/1", plan=plan, aspect="9:16",
+        plan = EditPlan(segments=(EditSegment(0, 6 * FPS),), rate=FrameRate(FPS), source_duration_s=6.0)
+        path = plan_framing(tracks, width=720, height=288, plan=plan, aspect="9:16",
                             settings=FramingSettings(two_people="widest"))
         assert path.composite and path.letterbox.all(), "360 px apart: more than a 162 px wide window holds"
         assert path.subject_inside_share >= 0.98
@@ -88,8 +89,8 @@ def test_a_faceless_clip_is_letterboxed_over_its_blurred_self(tmp_path):
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
                     "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "3", "-c:v", "libx264",
                     "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(source)], check=True)
-    plan = EditPlan(segments=(EditSegment(0.0, 3.0),), fps=f"{FPS}/1", source_duration_s=3.0)
-    path = plan_framing([], width=640, height=360, fps=f"{FPS}/1", plan=plan, aspect="9:16",
+    plan = EditPlan(segments=(EditSegment(0, 3 * FPS),), rate=FrameRate(FPS), source_duration_s=3.0)
+    path = plan_framing([], width=640, height=360, plan=plan, aspect="9:16",
                         settings=FramingSettings(no_face="letterbox"))
     assert path.letterbox.all()
     output = render(source, path, tmp_path, seconds=3.0)

@@ -44,7 +44,7 @@ STAGE_FIELDS = {
     "transcript": {"uri", "sha256", "cues", "format", "words_known", "cues_in_range", "words_in_range",
                    "fillers_in_range"},
     "tracks": {"n_tracks", "n_frames", "dominant_track_id"},
-    "edit": {"fps", "source_duration_s", "output_duration_s", "reduction_pct", "removed_silence_s",
+    "edit": {"fps", "source_duration_s", "output_duration_s", "output_frames", "reduction_pct", "removed_silence_s",
              "sped_up_silence_s", "removed_filler_s", "segments"},
     "framing": {"aspect", "fps", "crop_width", "crop_height", "out_width", "out_height", "subject_inside_share",
                 "tracked_frames", "no_face_share", "worst_outside_frames", "worst_outside_s", "n_shots", "jerk"},
@@ -87,15 +87,15 @@ def test_every_document_of_a_real_job_matches_its_checked_in_contract(clip_env, 
 
 def test_a_stored_document_that_breaks_its_contract_is_named_by_key_and_field(seaweed):
     key = "documents-test/edl.json"
-    plan = {"fps": "25/1", "source_duration_s": 2.0, "output_duration_s": 2.0, "reduction_pct": 0.0,
-            "removed_silence_s": 0.0, "sped_up_silence_s": 0.0, "removed_filler_s": 0.0,
-            "segments": [[0.0, 2.0, 0.0]]}
+    plan = {"schema_version": "2", "fps": "25/1", "source_duration_s": 2.0, "output_frames": 50, "output_duration_s": 2.0,
+            "reduction_pct": 0.0, "removed_silence_frames": 0, "sped_up_silence_frames": 0, "removed_filler_frames": 0,
+            "segments": [[0, 50, 0]]}
     seaweed.put_bytes(key, json.dumps(plan).encode())
     with pytest.raises(ContractViolation) as error:
         load(seaweed, key, EditPlanDocument)
     assert str(error.value).startswith(f"{key} breaks data_contracts/edit_plan.schema.json: segments.0.2: ")
 
-    unreadable = EditPlanDocument.model_construct(**{**plan, "segments": [(0.0, 2.0, 1.0)], "fps": "fast"})
+    unreadable = EditPlanDocument.model_construct(**{**plan, "segments": [(0, 50, 50)], "fps": "fast"})
     with pytest.raises(ContractViolation, match=r"other\.json breaks .*: fps: String should match pattern"):
         save(seaweed, "documents-test/other.json", unreadable)
     assert not seaweed.exists("documents-test/other.json"), "nothing is written that would not read back"

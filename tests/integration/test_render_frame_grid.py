@@ -1,16 +1,16 @@
 """The render plays exactly the plan's frames on every common frame rate, with audio in step.
 
 The plan below is the one a real 29.97 fps (``2997/100``) minute was cut by when its render came out
-two frames long (1633 for 1631) and failed its own duration contract. The property test draws edit
-plans the way the planner makes them (cuts and sped-up pauses snapped to the grid) and renders each,
-read in place from a longer source at a seek that lands between grid points, as a clip job does.
+two frames long (1633 for 1631) and failed its own duration contract, now in the integer frames the
+plan counts (it was float seconds then). The property test draws edit plans with the planner itself
+(cuts and sped-up pauses in whole frames) and renders each, read in place from a longer source at a
+seek that lands between grid points, as a clip job does.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -18,17 +18,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clipmill.edit.edl import EditPlan, EditSegment, EditSettings, plan_edit
-from clipmill.edit.render import filter_graph, output_frames, render_args
+from clipmill.edit.render import filter_graph, render_args
 from clipmill.media.encode import EncoderSettings
+from clipmill.timebase import FrameRate
 from clipmill.timeline import Timeline
 from tests.media_factory import ffmpeg
 
 pytestmark = pytest.mark.timeout(120)
 
+#: ``[start_frame, end_frame]`` at 2997/100 (0-1.368035 s, 1.501502-3.53687 s, ... as it was stored in seconds).
 REAL_MINUTE_PLAN = [
-    [0.0, 1.368035, 1], [1.501502, 3.53687, 1], [3.703704, 15.515516, 1], [15.648982, 17.684351, 1],
-    [17.851185, 29.662996, 1], [29.796463, 31.831832, 1], [31.998665, 43.810477, 1], [43.943944, 45.979313, 1],
-    [46.146146, 55.622289, 1],
+    [0, 41], [45, 106], [111, 465], [469, 530], [535, 889], [893, 954], [959, 1313], [1317, 1378], [1383, 1667],
 ]
 RATES = ("2997/100", "30000/1001", "24000/1001", "25", "60")
 FAST_ENCODE = EncoderSettings(preset="ultrafast", crf=30)
@@ -57,10 +57,6 @@ def render(source: Path, plan: EditPlan, folder: Path, *, window: tuple[float, f
             "audio_s": float(facts["audio"]["duration"])}
 
 
-def plan_frames(plan: EditPlan) -> int:
-    return sum(output_frames(segment, Fraction(plan.fps)) for segment in plan.segments)
-
-
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("grid-sources")
@@ -69,10 +65,10 @@ def sources(tmp_path_factory) -> dict[str, Path]:
 
 def test_the_real_2997_minute_plan_renders_its_exact_frames(tmp_path):
     source = tiny_source(tmp_path / "minute.mp4", rate="2997/100", seconds=56.8)
-    plan = EditPlan(segments=tuple(EditSegment(a, b, c) for a, b, c in REAL_MINUTE_PLAN), fps="2997/100",
+    plan = EditPlan(segments=tuple(EditSegment(a, b) for a, b in REAL_MINUTE_PLAN), rate=FrameRate.parse("2997/100"),
                     source_duration_s=56.8)
     got = render(source, plan, tmp_path)
-    assert plan_frames(plan) == 1631
+    assert plan.output_frames == 1631
     assert got["frames"] == 1631, got
     assert abs(got["audio_s"] - got["video_s"]) <= 100 / 2997 + 1e-3, got
 
@@ -89,12 +85,11 @@ def test_any_plan_renders_exactly_its_frames_with_audio_in_step(rate, sources, t
     edit = EditSettings(remove_silence=speed is None, speed_up_silence=speed is not None, speed_factor=speed or 2.0,
                         max_silence_s=0.4, min_keep_frames=1)
     try:
-        plan = plan_edit(length, fps=str(Fraction(rate)), speech=Timeline(), silences=silences, fillers=Timeline(),
-                         settings=edit)
+        plan = plan_edit(length, rate=FrameRate.parse(rate), speech=Timeline(), silences=silences, settings=edit)
     except Exception as error:  # a plan that cuts everything is not a render case
         assert "remove the whole segment" in str(error)
         return
     got = render(sources[rate], plan, tmp_path, window=(seek, length))
-    frame_s = float(1 / Fraction(rate))
-    assert got["frames"] == plan_frames(plan), (plan.to_dict(), got)
+    frame_s = plan.rate.frame_s
+    assert got["frames"] == plan.output_frames, (plan.to_dict(), got)
     assert abs(got["audio_s"] - got["video_s"]) <= frame_s + 1e-3, (plan.to_dict(), got)

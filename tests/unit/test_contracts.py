@@ -177,12 +177,13 @@ def test_float_noise_in_the_requested_range_is_not_a_negative_reduction():
 
 
 def test_broken_edit_plans_are_named():
-    good = {"source_duration_s": 3.0, "output_duration_s": 1.7, "segments": [[0.0, 1.0, 1.0], [1.2, 2.6, 2.0]]}
+    # [start_frame, end_frame, output_frames] at 10 fps: 0-1 s, then 1.2-2.6 s at twice the speed
+    good = {"fps": "10/1", "source_duration_s": 3.0, "output_duration_s": 1.7, "segments": [[0, 10, 10], [12, 26, 7]]}
     cases = {
-        "edit_segment_positive": {"segments": [[0.0, 1.0, 1.0], [1.2, 1.2, 1.0]], "output_duration_s": 1.0},
-        "edit_segment_inside_source": {"segments": [[0.0, 1.0, 1.0], [1.2, 3.5, 1.0]], "output_duration_s": 3.3},
-        "edit_segments_in_order": {"segments": [[0.0, 1.0, 1.0], [0.8, 1.5, 1.0]], "output_duration_s": 1.7},
-        "edit_speed_in_range": {"segments": [[0.0, 1.0, 1.0], [1.2, 2.6, 20.0]], "output_duration_s": 1.07},
+        "edit_segment_positive": {"segments": [[0, 10, 10], [12, 12, 1]], "output_duration_s": 1.1},
+        "edit_segment_inside_source": {"segments": [[0, 10, 10], [12, 35, 23]], "output_duration_s": 3.3},
+        "edit_segments_in_order": {"segments": [[0, 10, 10], [8, 15, 7]], "output_duration_s": 1.7},
+        "edit_speed_in_range": {"segments": [[0, 10, 10], [10, 30, 1]], "output_duration_s": 1.1},
         "edit_output_duration_adds_up": {"output_duration_s": 1.9},
     }
     frame = edit_plans_to_frame({"good": good, **{check: good | change for check, change in cases.items()}})

@@ -13,6 +13,7 @@ from clipmill.artifacts.results import AudioStages, JobStages, StageResult
 from clipmill.artifacts.stages import EditPlanDocument, FramingDocument, TrackRow, TrackRowsDocument
 from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.errors import ContractViolation
+from clipmill.timebase import FrameRate
 from clipmill.vision.chunks import TABLE_COLUMNS, table_to_tracks, tracks_to_table
 from clipmill.vision.faces_io import write_tracks
 from clipmill.vision.framing import FramingPath
@@ -53,16 +54,20 @@ def test_a_track_row_outside_its_rules_is_named():
 
 
 def _plan() -> EditPlan:
-    return EditPlan(segments=(EditSegment(0.0, 1.2, 1.0), EditSegment(1.5, 2.5, 2.0)), fps="30000/1001",
-                    source_duration_s=3.0, removed_silence_s=0.3, sped_up_silence_s=1.0)
+    return EditPlan(segments=(EditSegment(0, 36), EditSegment(45, 75, 2)), rate=FrameRate.parse("30000/1001"),
+                    source_duration_s=3.0, removed_silence_frames=9, sped_up_silence_frames=30)
 
 
 def test_the_edit_plan_document_is_the_plan_and_its_summary_the_manifests():
     plan = _plan()
     document = parse(EditPlanDocument, EditPlanDocument.of(plan).to_json(), where="edl.json")
     assert document.plan() == plan
-    summary = {k: v for k, v in plan.to_dict().items() if k != "segments"} | {"segments": 2}
-    assert document.manifest_summary() == summary
+    assert document.schema_version == "2" and document.segments == [(0, 36, 36), (45, 75, 15)]
+    assert document.manifest_summary() == {
+        "fps": "30000/1001", "source_duration_s": 3.0, "output_frames": 51, "output_duration_s": 1.7017,
+        "reduction_pct": round(100 * (1 - 51 * 1.001 / 30 / 3), 3), "removed_silence_s": 0.3,
+        "sped_up_silence_s": 1.001, "removed_filler_s": 0.0, "segments": 2,
+    }
 
 
 def _path(*, composite: bool) -> FramingPath:

@@ -3,7 +3,7 @@
 - `clipmill` below its entry layer (`clipmill/cli/`) never imports tasks, flows, blocks or Prefect,
   and never reaches up into the entry layer (the package's own ``process_clip`` re-export aside);
 - tasks never import flows;
-- the pure packages (`clipmill.audio`, `.vision`, `.edit`, `.timeline`) never import the object store
+- the pure packages (`clipmill.audio`, `.vision`, `.edit`, `.timeline`, `.timebase`, `.events`) never import the object store
   (`clipmill.storage`, `minio`);
 - no two modules import each other, however indirectly (a cycle hidden in a function-level import
   is still a cycle);
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("clipmill", "tasks", "flows", "blocks")
 PREFECT_SIDE = ("tasks", "flows", "blocks", "prefect", "prefect_dask")
 STORE = ("clipmill.storage", "minio")
-PURE = ("clipmill.audio", "clipmill.vision", "clipmill.edit", "clipmill.timeline")
+PURE = ("clipmill.audio", "clipmill.vision", "clipmill.edit", "clipmill.timeline", "clipmill.timebase", "clipmill.events")
 ENTRY = "clipmill.cli"
 
 

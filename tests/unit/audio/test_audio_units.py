@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
 
-from clipmill.audio.fillers import FillerResult, detect_fillers
+from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.plot import pause_reasons, plot_timeline
 from clipmill.audio.profile import compute_profile
 from clipmill.audio.silence import detect_silences
@@ -19,6 +19,7 @@ from clipmill.audio.vad import (
     load_vad,
 )
 from clipmill.errors import InputError, InternalError, ModelUnavailable
+from clipmill.events import LabelledEvents
 from clipmill.timeline import Timeline
 
 SR = 16000
@@ -114,7 +115,7 @@ def test_silences_respect_min_length_padding_and_threshold():
 
 
 def test_filler_result_and_errors(monkeypatch):
-    result = FillerResult.from_events([(1.0, 1.4, "uh", 0.9), (1.2, 1.5, "um", 0.6),
+    result = LabelledEvents.exclusive([(1.0, 1.4, "uh", 0.9), (1.2, 1.5, "um", 0.6),
                                        (0.2, 0.5, "um", 0.7)])
     assert result.to_list() == [
         {"start": 0.2, "end": 0.5, "label": "um", "confidence": 0.7},
@@ -144,7 +145,7 @@ def test_pause_reasons_say_why_each_pause_was_or_was_not_cut():
 
 
 def test_touching_fillers_stay_two_events():
-    result = FillerResult.from_events([(1.2, 1.4, "uh", 0.8), (1.0, 1.2, "um", 0.9)])
+    result = LabelledEvents.exclusive([(1.2, 1.4, "uh", 0.8), (1.0, 1.2, "um", 0.9)])
     assert [(e["start"], e["end"], e["label"]) for e in result.to_list()] == [(1.0, 1.2, "um"), (1.2, 1.4, "uh")]
     assert result.timeline.to_list() == [[1.0, 1.4]]
 
@@ -175,7 +176,7 @@ def test_acoustic_activity_keeps_voiced_low_band_tails_only():
 def test_plot_timeline_draws_every_decision():
     x = tone_bursts([(0.5, 1.2), (2.0, 2.6)])
     profile = compute_profile(x, SR)
-    fillers = FillerResult.from_events([(0.6, 0.9, "uh", 0.8)])
+    fillers = LabelledEvents.exclusive([(0.6, 0.9, "uh", 0.8)])
     figure = plot_timeline(x, SR, speech=Timeline([(0.5, 1.2), (2.0, 2.6)]),
                            silences=Timeline([(1.3, 1.9)]), fillers=fillers,
                            threshold_db=-55.0, profile=profile)

@@ -12,9 +12,11 @@ from clipmill.captions.cues import CaptionLayout, caption_cues, layout_for, map_
 from clipmill.captions.formats import to_srt, to_vtt
 from clipmill.captions.parse import parse_transcript
 from clipmill.edit.edl import EditPlan, EditSegment, plan_edit
+from clipmill.timebase import FrameRate
 from clipmill.timeline import Timeline
 
-PLAN = EditPlan(segments=(EditSegment(0.0, 1.5), EditSegment(2.5, 4.5, 2.0)), fps="25/1", source_duration_s=5.0)
+#: 0-1.5 s, then 2.5-4.5 s at twice the speed (at 10 fps).
+PLAN = EditPlan(segments=(EditSegment(0, 15), EditSegment(25, 45, 2)), rate=FrameRate(10), source_duration_s=5.0)
 
 
 def test_map_span_drops_cut_pieces_and_compresses_sped_up_ones():
@@ -58,9 +60,9 @@ def test_layout_narrow_frames_short_lines():
 
 
 def test_words_are_never_cut_into_and_cuts_stay_on_the_frame_grid():
-    plan = plan_edit(4.0, fps="25/1", speech=Timeline([(0, 1)]), silences=Timeline([(1.0, 3.0)]),
-                     fillers=Timeline(), words=Timeline([(0.2, 1.013), (2.5, 2.9)]))
-    assert [(s.src_start, s.src_end) for s in plan.segments] == [(0.0, 1.04), (2.48, 2.92), (3.0, 4.0)]
+    plan = plan_edit(4.0, rate=FrameRate(25), speech=Timeline([(0, 1)]), silences=Timeline([(1.0, 3.0)]),
+                     words=Timeline([(0.2, 1.013), (2.5, 2.9)]))
+    assert [(s.start_frame, s.end_frame) for s in plan.segments] == [(0, 26), (62, 73), (75, 100)]
 
 
 def test_srt_and_vtt_text_round_trip():

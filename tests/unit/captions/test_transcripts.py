@@ -32,7 +32,7 @@ def test_json_words_are_timed_words_and_fillers():
                        {"start": 1.3, "end": 1.6, "word": "white"}]).encode()
     transcript = parse_transcript(data, "talk.json")
     assert transcript.words_known and [w.text for w in transcript.words] == ["set", "Um,", "white"]
-    assert transcript.fillers().to_list() == [[1.0, 1.2]]
+    assert transcript.fillers().to_list() == [{"start": 1.0, "end": 1.2, "label": "um", "confidence": 1.0}]
     assert transcript.spoken(without_fillers=True).to_list() == [[0.5, 0.9], [1.3, 1.6]]
 
 

@@ -11,6 +11,7 @@ import pytest
 from clipmill.edit.edl import EditPlan, EditSettings, plan_edit
 from clipmill.edit.otio_export import crop_keyframes, timeline_from_plan
 from clipmill.errors import InternalError
+from clipmill.timebase import FrameRate
 from clipmill.timeline import Timeline
 from clipmill.vision.framing import FramingPath
 
@@ -22,15 +23,15 @@ SOURCE_S = 3600.0
 
 
 def _plan(fps: str, settings: EditSettings = EditSettings()) -> EditPlan:
-    return plan_edit(10.0, fps=fps, speech=SPEECH, silences=SILENCES, fillers=Timeline(), settings=settings)
+    return plan_edit(10.0, rate=FrameRate.parse(fps), speech=SPEECH, silences=SILENCES, settings=settings)
 
 
 def _framing(plan: EditPlan) -> FramingPath:
     """A crop that holds, pans steadily, holds, then cuts: one position per output frame."""
-    n = int(round(plan.output_duration * float(Fraction(plan.fps))))
+    n = plan.output_frames
     pan = np.round(np.linspace(200, 600, n // 3)).astype(int)
     x = np.concatenate([np.full(n // 4, 200), pan, np.full(n - n // 4 - len(pan) - 10, 600), np.full(10, 1000)])
-    return FramingPath(aspect="9:16", fps=plan.fps, crop_width=606, crop_height=1080, out_width=606,
+    return FramingPath(aspect="9:16", fps=plan.rate.text, crop_width=606, crop_height=1080, out_width=606,
                        out_height=1080, x=x, y=np.full(n, 0), subject_inside_share=1.0, tracked_frames=n, jerk=0.0)
 
 
@@ -55,19 +56,19 @@ def test_each_segment_is_a_clip_on_its_exact_source_frames(fps: str, settings: E
         for clip, segment in zip(clips, plan.segments):
             source_range = clip.source_range
             assert source_range.start_time.rate == pytest.approx(float(rate), abs=0)
-            source_frames = round((Fraction(segment.src_end) - Fraction(segment.src_start)) * rate)
-            assert source_range.start_time.value == first_frame + round(Fraction(segment.src_start) * rate)
+            source_frames = segment.end_frame - segment.start_frame
+            assert source_range.start_time.value == first_frame + segment.start_frame
             warps = [e for e in clip.effects if isinstance(e, otio.schema.LinearTimeWarp)]
-            if segment.speed == 1.0:
+            if segment.speed == 1:
                 assert warps == []
                 assert source_range.duration.value == source_frames
             else:
                 # OTIO convention: a retimed clip lasts its OUTPUT duration; it consumes duration × time_scalar
-                assert source_range.duration.value == round(segment.output_duration * rate)
+                assert source_range.duration.value == segment.output_frames
                 assert [w.time_scalar for w in warps] == [source_frames / source_range.duration.value]
-                assert warps[0].time_scalar == pytest.approx(segment.speed, rel=1e-9)
+                assert warps[0].time_scalar == pytest.approx(float(segment.speed), rel=1e-9)
             assert clip.metadata["clipmill"]["source_frames"] == source_frames
-    assert any(s.speed != 1.0 for s in plan.segments) == (settings is SPEED_UP)
+    assert any(s.speed != 1 for s in plan.segments) == (settings is SPEED_UP)
 
 
 @pytest.mark.parametrize("fps", ["25/1", "30000/1001"])
@@ -81,7 +82,7 @@ def test_track_duration_is_the_output_duration(fps: str):
         duration = track.duration()
         assert duration.to_seconds() == pytest.approx(plan.output_duration, abs=1 / float(Fraction(fps)))
         assert duration.value == timeline.metadata["clipmill"]["output_frames"]
-    source_span = sum(s.src_end - s.src_start for s in plan.segments)
+    source_span = sum(end - start for start, end in map(plan.source_span, plan.segments))
     assert source_span > plan.output_duration + 1.0
 
 
@@ -144,10 +145,11 @@ def test_otio_file_round_trips_and_exports_to_cmx_edl(tmp_path):
     events = [line.split() for line in edl.splitlines() if line[:3].isdigit()]
     # one event per segment: the writer folds the matching audio track into the video events
     assert len(events) == len(plan.segments)
-    assert edl.count("\nM2 ") == sum(s.speed != 1.0 for s in plan.segments) == 3
+    assert edl.count("\nM2 ") == sum(s.speed != 1 for s in plan.segments) == 3
     assert "M2   talk-clip 002\t\t50.0\t" in edl
     # source in of the first event: 61.3 s is frame 1532.5, so the segment starts on frame 1533;
     # the third starts 2.88 s (72 frames) later; record times are the output's
     assert events[0][-4:] == ["00:01:01:08", "00:01:03:10", "00:00:00:00", "00:00:02:02"]
     assert events[2][-4] == "00:01:04:05" and events[2][-2] == "00:00:02:12"
-    assert events[-1][-1] == "00:00:07:19"
+    # the pauses' two sped-up ends of 25 frames each play 13 frames (12.5, half a frame up)
+    assert events[-1][-1] == "00:00:07:21" and plan.output_frames == 7 * 25 + 21

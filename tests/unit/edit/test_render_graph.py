@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.edit.render import Crop, Subtitles, filter_graph
+from clipmill.timebase import FrameRate
 
 PLAN = EditPlan(
-    segments=(EditSegment(0.0, 2.0), EditSegment(3.0, 4.0, 2.0), EditSegment(4.0, 6.0)),
-    fps="25/1", source_duration_s=6.0,
+    segments=(EditSegment(0, 50), EditSegment(75, 100, Fraction(25, 12)), EditSegment(100, 150)),
+    rate=FrameRate(25), source_duration_s=6.0,
 )
 
 
 def test_video_is_selected_once_and_retimed_without_an_fps_filter():
     video = filter_graph(PLAN, has_audio=False)
     assert video.count("select=") == 1 and "fps=" not in video
-    assert "between(floor((t-3.000000)*25/1+0.5),0,24)" in video  # 3-4 s: source frames 75..99, by index
-    assert "(62+floor((T-4.000000)*25/1+0.5))*1/25" in video  # after 50 + 12 output frames, on the grid
+    assert "between((floor(t*25/1+0.5)-75),0,24)" in video  # 3-4 s: source frames 75..99, by index
+    assert "floor((floor(t*25/1+0.5)-75)*12/25)" in video  # 25 source frames play as 12 output frames
+    assert "(62+(floor(T*25/1+0.5)-100))*1/25" in video  # after 50 + 12 output frames, on the grid
     assert video.endswith("[vout]") and "[aout]" not in video
 
 
@@ -26,10 +29,10 @@ def test_audio_is_cut_stretched_faded_at_discontinuities_and_padded_to_exact_len
     chains = [line for line in graph.split(";\n") if line.startswith("[as")]
     assert len(chains) == 3
     first, fast, last = chains
-    assert "atempo=2" in fast and "atempo" not in first
+    assert "atempo=2.08333" in fast and "atempo" not in first
     assert "afade=t=out" in first and "afade=t=in" in fast
     assert "afade=t=out" not in fast and "afade=t=in" not in last  # 3-4 s and 4-6 s are continuous
-    assert "apad=whole_dur=0.500000,atrim=end=0.500000" in fast
+    assert "apad=whole_dur=0.480000,atrim=end=0.480000" in fast  # 12 frames
     assert graph.rstrip().endswith("concat=n=3:v=0:a=1[aout]")
 
 

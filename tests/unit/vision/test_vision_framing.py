@@ -9,6 +9,7 @@ import pytest
 
 from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.errors import InputError
+from clipmill.timebase import FrameRate
 from clipmill.vision.framing import (
     FramingSettings, crop_commands, crop_size, foreground, parse_aspect, plan_framing, window_commands,
 )
@@ -25,7 +26,7 @@ def track(track_id: int, start: float, end: float, centre_x, width: float = 80.0
 
 
 def plan(seconds: float) -> EditPlan:
-    return EditPlan(segments=(EditSegment(0.0, seconds),), fps=f"{FPS}/1", source_duration_s=seconds)
+    return EditPlan(segments=(EditSegment(0, round(seconds * FPS)),), rate=FrameRate(FPS), source_duration_s=seconds)
 
 
 @pytest.mark.parametrize("text", ["0:1", "9:0", "-9:16", "916", "a:b", ""])
@@ -42,7 +43,7 @@ def test_crop_is_the_largest_even_window_of_the_aspect():
 
 def test_camera_holds_still_inside_the_dead_zone():
     wobble = track(1, 0, 4, lambda t: 640 + 30 * np.sin(2 * np.pi * t))
-    path = plan_framing([wobble], width=1280, height=720, fps="25/1", plan=plan(4), aspect="9:16")
+    path = plan_framing([wobble], width=1280, height=720, plan=plan(4), aspect="9:16")
     assert len(set(path.x.tolist())) == 1
     assert path.subject_inside_share == 1.0
 
@@ -50,7 +51,7 @@ def test_camera_holds_still_inside_the_dead_zone():
 def test_pans_are_bounded_in_speed_and_keep_the_subject_in_frame():
     walker = track(1, 0, 6, lambda t: 300 + 120 * t)
     settings = FramingSettings()
-    path = plan_framing([walker], width=1280, height=720, fps="25/1", plan=plan(6), aspect="9:16", settings=settings)
+    path = plan_framing([walker], width=1280, height=720, plan=plan(6), aspect="9:16", settings=settings)
     speed = np.abs(np.diff(path.x)) * FPS
     assert speed.max() <= settings.max_speed * 1280 + 1
     assert path.subject_inside_share >= 0.98
@@ -59,7 +60,7 @@ def test_pans_are_bounded_in_speed_and_keep_the_subject_in_frame():
 
 def test_shot_change_cuts_instead_of_panning():
     left, right = track(1, 0, 2, 200.0), track(2, 2, 4, 1100.0)
-    path = plan_framing([left, right], width=1280, height=720, fps="25/1", plan=plan(4), aspect="9:16")
+    path = plan_framing([left, right], width=1280, height=720, plan=plan(4), aspect="9:16")
     assert abs(int(path.x[49]) - int(path.x[50])) > 500
     assert path.subject_inside_share == 1.0
 
@@ -69,7 +70,7 @@ def test_the_talking_face_is_chosen_when_two_are_present():
     times = np.arange(0, 6, 0.1)
     talking_left = np.where(times < 3, 8.0, 0.5)
     activity = (times, {1: talking_left, 2: 8.5 - talking_left})
-    path = plan_framing([left, right], width=1280, height=720, fps="25/1", plan=plan(6), aspect="9:16",
+    path = plan_framing([left, right], width=1280, height=720, plan=plan(6), aspect="9:16",
                         activity=activity)
     centre = path.x + path.crop_width / 2
     assert abs(centre[25] - 200) < 150, "the left face talks first although the right one is bigger"
@@ -77,7 +78,7 @@ def test_the_talking_face_is_chosen_when_two_are_present():
 
 
 def test_without_faces_the_crop_is_centred_and_commands_are_sparse():
-    path = plan_framing([], width=1280, height=720, fps="25/1", plan=plan(2), aspect="1:1")
+    path = plan_framing([], width=1280, height=720, plan=plan(2), aspect="1:1")
     assert set(path.x.tolist()) == {280} and path.tracked_frames == 0
     assert crop_commands(path).strip().splitlines() == ["0.000000 crop x 280, crop y 0;"]
 
@@ -100,9 +101,9 @@ WIDEST = FramingSettings(two_people="widest")
 
 def test_widest_letterboxes_two_faces_too_far_apart_for_a_crop():
     left, right = track(1, 0, 6, 200.0), track(2, 0, 6, 1100.0)
-    speaker = plan_framing([left, right], width=1280, height=720, fps="25/1", plan=plan(6), aspect="9:16")
+    speaker = plan_framing([left, right], width=1280, height=720, plan=plan(6), aspect="9:16")
     assert faces_inside(speaker, [left, right]).mean() == 0.0, "a 9:16 crop cannot hold both"
-    path = plan_framing([left, right], width=1280, height=720, fps="25/1", plan=plan(6), aspect="9:16",
+    path = plan_framing([left, right], width=1280, height=720, plan=plan(6), aspect="9:16",
                         settings=WIDEST)
     assert path.composite and path.letterbox.all()
     assert faces_inside(path, [left, right]).mean() >= 0.98
@@ -112,7 +113,7 @@ def test_widest_letterboxes_two_faces_too_far_apart_for_a_crop():
 
 def test_widest_frames_a_close_pair_with_a_plain_crop_between_them():
     left, right = track(1, 0, 4, 520.0), track(2, 0, 4, 760.0)
-    path = plan_framing([left, right], width=1280, height=720, fps="25/1", plan=plan(4), aspect="1:1",
+    path = plan_framing([left, right], width=1280, height=720, plan=plan(4), aspect="1:1",
                         settings=WIDEST)
     assert not path.composite, "the pair fits the largest square: no background needed"
     assert faces_inside(path, [left, right]).all()
@@ -121,7 +122,7 @@ def test_widest_frames_a_close_pair_with_a_plain_crop_between_them():
 
 def test_widest_widens_smoothly_when_a_second_face_joins():
     first, second = track(1, 0, 8, 300.0), track(2, 3, 8, 1000.0)
-    path = plan_framing([first, second], width=1280, height=720, fps="25/1", plan=plan(8), aspect="9:16",
+    path = plan_framing([first, second], width=1280, height=720, plan=plan(8), aspect="9:16",
                         settings=WIDEST)
     assert path.composite
     assert np.all(path.w[:75] == path.crop_width), "one face: the plain crop"
@@ -136,7 +137,7 @@ def test_widest_widens_smoothly_when_a_second_face_joins():
 def test_letterbox_only_where_no_face_is_tracked_for_long():
     face = [track(1, 0, 2, 640.0), track(2, 4, 5, 640.0), track(3, 5.2, 7, 640.0)]
     settings = FramingSettings(no_face="letterbox")
-    path = plan_framing(face, width=1280, height=720, fps="25/1", plan=plan(7), aspect="9:16", settings=settings)
+    path = plan_framing(face, width=1280, height=720, plan=plan(7), aspect="9:16", settings=settings)
     times = np.arange(len(path.x)) / FPS
     faceless = ~np.any([(times >= t.times[0] - 1e-6) & (times <= t.times[-1] + 1e-6) for t in face], axis=0)
     assert path.composite
@@ -149,7 +150,7 @@ def test_letterbox_only_where_no_face_is_tracked_for_long():
 
 def test_foreground_fills_the_output_inside_the_frame_and_leaves_bars_outside():
     face = [track(1, 0, 1, 640.0)]
-    path = plan_framing(face, width=1280, height=720, fps="25/1", plan=plan(2), aspect="9:16",
+    path = plan_framing(face, width=1280, height=720, plan=plan(2), aspect="9:16",
                         settings=FramingSettings(no_face="letterbox", min_no_face_s=0.2))
     rows = foreground(path)
     assert rows[0].tolist() == [path.x[0], 0, 404, 720, 404, 720]
@@ -165,18 +166,18 @@ def test_a_cut_moves_the_crop_on_its_frame_even_for_the_same_person():
     cx = np.where(times < 2, 420.0, 860.0)
     one = Track(1, times, np.stack([cx - 100, np.full_like(cx, 100), cx + 100, np.full_like(cx, 300)], 1),
                 np.ones(len(times)))
-    path = plan_framing([one], width=1280, height=720, fps="25/1", plan=plan(4), aspect="9:16", cut_times_s=[2.0])
+    path = plan_framing([one], width=1280, height=720, plan=plan(4), aspect="9:16", cut_times_s=[2.0])
     assert len(set(path.x[:50].tolist())) == 1  # nothing moves before the cut
     assert path.x[50] - path.x[49] > 300 and len(set(path.x[50:].tolist())) == 1
     assert path.subject_inside_share == 1.0 and path.worst_outside_frames == 0 and path.n_shots == 2
-    unplanned = plan_framing([one], width=1280, height=720, fps="25/1", plan=plan(4), aspect="9:16")
+    unplanned = plan_framing([one], width=1280, height=720, plan=plan(4), aspect="9:16")
     assert len(set(unplanned.x[50:].tolist())) > 1  # without the cut it is dragged there, then pans on
 
 
 def test_quality_figures_count_every_output_frame():
     # a face for 2 of 4 s: the frames without one are counted apart, not left out
     face = track(1, 0, 2, 640.0, width=120.0)
-    path = plan_framing([face], width=1280, height=720, fps="25/1", plan=plan(4), aspect="9:16")
+    path = plan_framing([face], width=1280, height=720, plan=plan(4), aspect="9:16")
     assert path.tracked_frames == 50 and path.no_face_share == pytest.approx(0.5)
     summary = path.to_dict()
     assert {"no_face_share", "worst_outside_frames", "worst_outside_s", "n_shots"} <= set(summary)
@@ -185,5 +186,5 @@ def test_quality_figures_count_every_output_frame():
 def test_a_large_face_near_the_dead_zone_edge_stays_inside():
     # a 360 px face drifting 60 px: inside the dead zone by its centre, but its edge would leave a 404 px crop
     big = track(1, 0, 3, lambda t: 640 + 20 * t, width=360.0)
-    path = plan_framing([big], width=1280, height=720, fps="25/1", plan=plan(3), aspect="9:16")
+    path = plan_framing([big], width=1280, height=720, plan=plan(3), aspect="9:16")
     assert path.subject_inside_share == 1.0
