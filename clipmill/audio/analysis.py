@@ -36,23 +36,31 @@ class AudioSettings:
 class AudioAnalysis:
     """Everything the audio stages found in one segment.
 
-    ``speech`` is the VAD's timeline; ``min_silence_s`` is the shortest pause the editor cuts,
-    so shorter gaps in the speech are rhythm and `to_json` reports them bridged.
+    ``speech`` is the VAD's timeline (what the silence decision and the filler detector read);
+    ``min_silence_s`` is the shortest pause the editor cuts and ``padding_s`` the audio it keeps
+    next to speech, so `edited_speech` bridges the shorter gaps and carries the padding.
     """
 
     profile: AudioProfile
     speech: Timeline
     silences: SilenceResult
     fillers: LabelledEvents
+    duration_s: float
     min_silence_s: float = 0.0
+    padding_s: float = 0.0
+
+    def edited_speech(self) -> Timeline:
+        """The speech as the editor keeps it: gaps under ``min_silence_s`` bridged (rhythm, never
+        cut), then ``padding_s`` on each side (kept around every word). It never overlaps a silence."""
+        bridged = self.speech.merge_gaps(self.min_silence_s - 1e-9) if self.min_silence_s > 0 else self.speech
+        return bridged.pad(self.padding_s, span=(0.0, self.duration_s))
 
     def to_json(self, *, offset_s: float = 0.0) -> dict[str, object]:
-        """``{"profile", "speech", "silences", "fillers"}`` with times shifted by `offset_s`; the
-        speech the editor works with (gaps under ``min_silence_s`` bridged)."""
+        """``{"profile", "speech", "silences", "fillers"}`` with times shifted by `offset_s`;
+        ``speech`` is `edited_speech`."""
         return {
             "profile": self.profile.to_dict(),
-            "speech": intervals(self.speech.merge_gaps(self.min_silence_s - 1e-9) if self.min_silence_s > 0
-                                else self.speech, offset_s=offset_s),
+            "speech": intervals(self.edited_speech(), offset_s=offset_s),
             "silences": intervals(self.silences.timeline, offset_s=offset_s),
             "fillers": fillers_document(self.fillers, offset_s=offset_s)["events"],
         }
@@ -88,7 +96,8 @@ def analyze(samples: np.ndarray, sr: int, *, settings: AudioSettings = AudioSett
         spectrogram=spectrogram,
     )
     return AudioAnalysis(profile=profile, speech=speech, silences=silences, fillers=fillers,
-                         min_silence_s=settings.min_silence_s)
+                         duration_s=len(samples) / sr, min_silence_s=settings.min_silence_s,
+                         padding_s=settings.padding_s)
 
 
 def timeline_document(kind: str, timeline: Timeline, *, duration_s: float, offset_s: float = 0.0) -> dict[str, object]:

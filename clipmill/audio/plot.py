@@ -28,19 +28,42 @@ def _spans(axes, timeline: Timeline, colour: str, alpha: float) -> None:
         axes.axvspan(start, end, color=colour, alpha=alpha, linewidth=0)
 
 
+def _vad_panel(axes, probabilities: np.ndarray, hop_s: float, *, thresholds: tuple[float, float] | None) -> None:
+    """The VAD's speech probability per frame (a step per frame) and its two thresholds."""
+    starts = np.arange(len(probabilities)) * hop_s
+    axes.step(starts, probabilities, where="post", color="tab:green", linewidth=0.8, label="VAD p(speech)")
+    if thresholds is not None:
+        enter, leave = thresholds
+        axes.axhline(enter, color="tab:green", linestyle="--", linewidth=0.8, label=f"enters speech at {enter:g}")
+        axes.axhline(leave, color="tab:olive", linestyle=":", linewidth=0.8, label=f"leaves below {leave:g}")
+    axes.set_ylim(0.0, 1.02)
+    axes.set_ylabel("VAD")
+    axes.legend(loc="lower right", fontsize="small", ncols=3)
+
+
 def pause_reasons(speech: Timeline, silences: Timeline, trace: SilenceTrace, *,
                   min_silence_s: float) -> list[tuple[float, float, str]]:
     """Why each pause was or was not cut: ``(start, end, reason)`` per gap in the speech of at
-    least ``min_silence_s`` and per quiet stretch of that length the VAD called speech."""
+    least ``min_silence_s`` and per quiet stretch of that length the VAD called speech.
+
+    A gap is ``cut`` when its sound stays under the threshold; where a sound over it (a breath,
+    room noise) keeps part or all of the gap, the reason says how loud it was (``cut 0.8 s, kept
+    0.9 s: +3 dB`` re threshold); a gap whose quiet stretches are each shorter than
+    ``min_silence_s`` is ``kept: quiet runs < 0.3 s``.
+    """
     total_s = len(trace.level_db) * trace.hop_s
+    loud = Timeline.from_mask(~trace.quiet, trace.hop_s)
     reasons = []
     for start, end in speech.complement(0.0, total_s).drop_shorter(min_silence_s).array:
-        if silences.clip(start, end).duration > 0:
-            reasons.append((start, end, "cut"))
+        cut_s = silences.clip(start, end).duration
+        sound = loud.clip(start, end).drop_shorter(min_silence_s / 2)
+        if not len(sound):
+            reasons.append((start, end, "cut" if cut_s > 0 else f"kept: quiet runs < {min_silence_s:g} s"))
             continue
-        first, last = round(start / trace.hop_s), round(end / trace.hop_s)
-        over = float(np.median(trace.level_db[first:last] - trace.threshold_db[first:last]))
-        reasons.append((start, end, f"kept: {over:+.0f} dB re threshold"))
+        mask = sound.to_mask(trace.hop_s, total_s)[: len(trace.level_db)]
+        over = float(np.median(trace.level_db[mask] - trace.threshold_db[mask]))
+        reasons.append((start, end, f"cut {cut_s:.1f} s, kept {sound.duration:.1f} s: {over:+.0f} dB" if cut_s > 0
+                        else f"kept: {over:+.0f} dB re threshold"))
     quiet = Timeline.from_mask(trace.quiet, trace.hop_s).drop_shorter(min_silence_s)
     for start, end in quiet.intersect(speech).drop_shorter(min_silence_s).array:
         reasons.append((start, end, "kept: VAD says speech"))
@@ -57,6 +80,8 @@ def plot_timeline(
     threshold_db: float | None = None,
     profile: AudioProfile | None = None,
     min_silence_s: float = 0.3,
+    vad_probabilities: tuple[np.ndarray, float] | None = None,
+    vad_thresholds: tuple[float, float] | None = None,
 ) -> Figure:
     """Waveform, frame level and spectrogram of a mono segment with the decisions as spans.
 
@@ -77,6 +102,10 @@ def plot_timeline(
         When given, its noise floor is drawn as a dotted line.
     min_silence_s
         The shortest pause the silence decision considered (for the reasons).
+    vad_probabilities, vad_thresholds
+        The VAD's raw speech probability per frame and its hop (`speech_probabilities`), and the
+        ``(threshold, neg_threshold)`` it entered and left speech at: drawn in a panel of their
+        own, so a pause the VAD spans shows how sure the model was.
     """
     samples = check_samples(samples, sr)
     times = np.arange(len(samples)) / sr
@@ -88,10 +117,9 @@ def plot_timeline(
     trace = silences.trace if isinstance(silences, SilenceResult) else None
     silence_timeline = silences.timeline if isinstance(silences, SilenceResult) else silences
 
-    figure = Figure(figsize=(14, 7), layout="constrained")
-    wave, level, spec = figure.subplots(
-        3, 1, sharex=True, gridspec_kw={"height_ratios": [1, 1, 2]}
-    )
+    figure = Figure(figsize=(14, 7 if vad_probabilities is None else 8.5), layout="constrained")
+    ratios = [1, 1, 2] if vad_probabilities is None else [1, 1, 0.7, 2]
+    wave, level, *vad, spec = figure.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios})
     wave.plot(times, samples, color="0.2", linewidth=0.4)
     wave.set_ylabel("amplitude")
     if trace is None:
@@ -106,9 +134,9 @@ def plot_timeline(
         level.plot(trace_times, trace.floor_db, color="tab:cyan", linewidth=0.6, label="local floor")
         level.plot(trace_times, trace.speech_level_db, color="tab:orange", linewidth=0.6, label="local speech level")
         for start, end, reason in pause_reasons(speech, silence_timeline, trace, min_silence_s=min_silence_s):
-            colour = "tab:blue" if reason == "cut" else "tab:red"
+            colour = "tab:blue" if reason.startswith("cut") else "tab:red"
             level.text((start + end) / 2, 0.98, reason, rotation=90, fontsize="x-small", color=colour,
-                       ha="center", va="top", transform=level.get_xaxis_transform())
+                       ha="center", va="top", transform=level.get_xaxis_transform(), clip_on=True)
     if profile is not None:
         level.axhline(profile.noise_floor_db, color="0.5", linestyle=":",
                       label=f"noise floor {profile.noise_floor_db:.1f} dBFS")
@@ -118,7 +146,9 @@ def plot_timeline(
                     shading="auto", cmap="magma", vmin=float(np.max(levels)) - 90)
     spec.set_ylabel("Hz")
     spec.set_xlabel("seconds")
-    for axes in (wave, level):
+    if vad_probabilities is not None:
+        _vad_panel(vad[0], *vad_probabilities, thresholds=vad_thresholds)
+    for axes in (wave, level, *vad):
         _spans(axes, speech, SPAN_COLOURS["speech"], 0.15)
         _spans(axes, silence_timeline, SPAN_COLOURS["silence"], 0.25)
         _spans(axes, Timeline(filler_rows), SPAN_COLOURS["filler"], 0.35)

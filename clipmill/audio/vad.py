@@ -46,11 +46,12 @@ __all__ = [
     "detect_speech",
     "hysteresis",
     "load_vad",
+    "speech_probabilities",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Backend name -> module implementing ``load(config)`` and ``activity(...)``.
+#: Backend name -> module implementing ``load(config)`` and ``activity(...)`` or ``probabilities(...)``.
 BACKENDS: dict[str, str] = {
     "silero": "clipmill.audio.vad_backends.silero",
     "webrtc": "clipmill.audio.vad_backends.webrtc",
@@ -169,6 +170,21 @@ def load_vad(backend: str = "silero", config: VadConfig | None = None) -> object
     Raises `ModelUnavailable` when the backend's package or weights are missing.
     """
     return _backend(backend).load(config or VadConfig())
+
+
+def speech_probabilities(
+    samples: np.ndarray, sr: int, *, backend: str = "silero", config: VadConfig | None = None
+) -> tuple[np.ndarray, float] | None:
+    """The backend's raw speech probability per frame and its hop (s), before any threshold.
+
+    For plots: `detect_speech` thresholds these at ``threshold`` / ``neg_threshold``. None for
+    backends that decide without a probability (webrtc, energy).
+    """
+    module = _backend(backend)
+    if not hasattr(module, "probabilities"):
+        return None
+    config = config or VadConfig()
+    return module.probabilities(check_samples(samples, sr), sr, module.load(config))
 
 
 def aperiodicity(
@@ -338,9 +354,13 @@ def detect_speech(
             f"profile was computed at {profile.sample_rate} Hz but samples are at {sr} Hz"
         )
     model = module.load(config)
-    mask, hop_s = module.activity(
-        samples, sr, model, config=config, profile=profile, spectrogram=spectrogram
-    )
+    if hasattr(module, "probabilities"):
+        scores, hop_s = module.probabilities(samples, sr, model)
+        mask = hysteresis(scores, config.threshold, config.neg_threshold)
+    else:
+        mask, hop_s = module.activity(
+            samples, sr, model, config=config, profile=profile, spectrogram=spectrogram
+        )
     speech = (
         Timeline.from_mask(mask, hop_s)
         .clip(0.0, total_s)

@@ -35,10 +35,14 @@ def analyze_file(
     result = analyze(samples, media.ANALYSIS_SAMPLE_RATE, settings=audio_settings(chosen))
     if plot is not None:
         from clipmill.audio.plot import plot_timeline
+        from clipmill.audio.vad import VadConfig, speech_probabilities
 
+        vad = VadConfig()
         figure = plot_timeline(
             samples, media.ANALYSIS_SAMPLE_RATE, speech=result.speech, silences=result.silences,
             fillers=result.fillers, profile=result.profile, min_silence_s=chosen.min_silence_s,
+            vad_probabilities=speech_probabilities(samples, media.ANALYSIS_SAMPLE_RATE, backend=chosen.vad_backend),
+            vad_thresholds=(vad.threshold, vad.neg_threshold),
         )
         figure.savefig(plot, dpi=110)
     return result.to_json(offset_s=start_s)

@@ -1,8 +1,10 @@
 """VAD backends.
 
 Each module has ``load(config)`` (cached per process; raises `ModelUnavailable` naming what is
-missing) and ``activity(samples, sr, model, *, config, profile) -> (mask, hop_s)``: a boolean speech
-decision per backend frame. Post-processing shared by all of them lives in `clipmill.audio.vad`.
+missing) and either ``activity(samples, sr, model, *, config, profile, spectrogram) -> (mask, hop_s)``,
+a boolean speech decision per backend frame, or ``probabilities(samples, sr, model) -> (scores,
+hop_s)``, a speech probability per frame that `clipmill.audio.vad` thresholds with `hysteresis`.
+Post-processing shared by all of them lives in `clipmill.audio.vad`.
 """
 
 from __future__ import annotations

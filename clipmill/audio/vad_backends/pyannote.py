@@ -7,8 +7,6 @@ import functools
 import librosa
 import numpy as np
 
-from clipmill.audio.profile import AudioProfile
-from clipmill.audio.vad_backends import hysteresis
 from clipmill.local_models import local_model, missing_package
 
 MODEL_SR = 16000
@@ -39,16 +37,11 @@ def load(config) -> object:
     return _load(str(path))
 
 
-def activity(
-    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile,
-    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, float]:
-    """Frame-level speech probability (max over the model's speaker/powerset outputs)."""
+def probabilities(samples: np.ndarray, sr: int, model) -> tuple[np.ndarray, float]:
+    """Frame-level speech probability (max over the model's speaker/powerset outputs) and the hop."""
     import torch
 
     if sr != MODEL_SR:
         samples = librosa.resample(samples, orig_sr=sr, target_sr=MODEL_SR)
     scores = model({"waveform": torch.from_numpy(samples)[None], "sample_rate": MODEL_SR})
-    frames = scores.sliding_window
-    probabilities = np.asarray(scores.data).max(axis=1)
-    return hysteresis(probabilities, config.threshold, config.neg_threshold), frames.step
+    return np.asarray(scores.data).max(axis=1), scores.sliding_window.step

@@ -9,8 +9,6 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from clipmill.audio.profile import AudioProfile
-from clipmill.audio.vad_backends import hysteresis
 from clipmill.errors import ModelUnavailable
 from clipmill.local_models import missing_package
 
@@ -96,18 +94,13 @@ def onnx_probabilities(session, samples: np.ndarray) -> np.ndarray:
     return probabilities
 
 
-def activity(
-    samples: np.ndarray, sr: int, model, *, config, profile: AudioProfile,
-    spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, float]:
-    """Speech probabilities per 32 ms chunk, thresholded with hysteresis."""
+def probabilities(samples: np.ndarray, sr: int, model) -> tuple[np.ndarray, float]:
+    """Speech probability per 32 ms chunk (chunk ``i`` starts at ``i * HOP_S``) and the hop."""
     if sr != MODEL_SR:
         samples = librosa.resample(samples, orig_sr=sr, target_sr=MODEL_SR)
     if hasattr(model, "get_inputs"):  # an onnxruntime session
-        probabilities = onnx_probabilities(model, samples)
-    else:
-        import torch
+        return onnx_probabilities(model, samples), HOP_S
+    import torch
 
-        with torch.inference_mode():
-            probabilities = model.audio_forward(torch.from_numpy(samples)[None], MODEL_SR)[0].numpy()
-    return hysteresis(probabilities, config.threshold, config.neg_threshold), HOP_S
+    with torch.inference_mode():
+        return model.audio_forward(torch.from_numpy(samples)[None], MODEL_SR)[0].numpy(), HOP_S

@@ -30,6 +30,13 @@ def rttm_speech(path: Path, uri: str) -> Timeline:
     return Timeline(turns)
 
 
+def ami_turns(directory: Path, uri: str) -> Timeline:
+    """Union of the speaker turns of one ``ami_pyannote`` excerpt (its own ``<uri>.rttm`` when it has
+    one, else the development RTTM)."""
+    own = directory / f"{uri}.rttm"
+    return rttm_speech(own if own.exists() else directory / "debug.development.rttm", uri)
+
+
 def lhotse_speech(path: Path) -> Timeline:
     """Supervision intervals of the single lhotse cut in ``cuts.json``."""
     (cut,) = json.loads(path.read_text())

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
 
+from clipmill.audio.analysis import AudioAnalysis
 from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.plot import pause_reasons, plot_timeline
 from clipmill.audio.profile import compute_profile
@@ -17,6 +18,7 @@ from clipmill.audio.vad import (
     detect_speech,
     hysteresis,
     load_vad,
+    speech_probabilities,
 )
 from clipmill.errors import InputError, InternalError, ModelUnavailable
 from clipmill.events import LabelledEvents
@@ -114,6 +116,20 @@ def test_silences_respect_min_length_padding_and_threshold():
         detect_silences(x, SR, speech=speech, profile=profile, min_silence_s=-0.1)
 
 
+def test_analysis_reports_the_speech_the_editor_keeps():
+    """Gaps under min_silence_s bridged, then padding_s each side: touching the silences, never in them."""
+    bursts = [(0.5, 1.0), (1.2, 1.8), (2.5, 2.9)]
+    x = tone_bursts(bursts)
+    profile = compute_profile(x, SR)
+    speech = Timeline(bursts)
+    silences = detect_silences(x, SR, speech=speech, profile=profile, min_silence_s=0.3, padding_s=0.1)
+    analysis = AudioAnalysis(profile=profile, speech=speech, silences=silences, fillers=LabelledEvents(),
+                             duration_s=3.0, min_silence_s=0.3, padding_s=0.1)
+    assert np.allclose(analysis.edited_speech().array, [[0.4, 1.9], [2.4, 3.0]])
+    assert analysis.to_json(offset_s=10.0)["speech"] == [[10.4, 11.9], [12.4, 13.0]]
+    assert analysis.edited_speech().intersect(silences.timeline).duration < 0.011
+
+
 def test_filler_result_and_errors(monkeypatch):
     result = LabelledEvents.exclusive([(1.0, 1.4, "uh", 0.9), (1.2, 1.5, "um", 0.6),
                                        (0.2, 0.5, "um", 0.7)])
@@ -142,6 +158,17 @@ def test_pause_reasons_say_why_each_pause_was_or_was_not_cut():
     assert reasons[1][:2] == pytest.approx((1.0, 1.6), abs=0.02)
     figure = plot_timeline(x, SR, speech=speech, silences=result, fillers=Timeline(), profile=profile)
     assert [t.get_text() for t in figure.axes[1].texts] == [why for *_, why in reasons]
+
+
+def test_pause_reasons_say_how_loud_the_sound_that_kept_part_of_a_pause_was():
+    x = tone_bursts([(0.5, 1.0), (2.5, 2.9)], total_s=3.5)
+    t = np.arange(len(x)) / SR
+    inside = (t >= 1.8) & (t < 2.1)  # a sound at -40 dBFS in the pause, not speech
+    x[inside] += 0.01 * np.sin(2 * np.pi * 1000 * t[inside])
+    speech = Timeline([(0.5, 1.0), (2.5, 2.9)])
+    result = detect_silences(x, SR, speech=speech, profile=compute_profile(x, SR), min_silence_s=0.3, padding_s=0.1)
+    reasons = [why for *_, why in pause_reasons(speech, result.timeline, result.trace, min_silence_s=0.3)]
+    assert reasons == ["cut", "cut 0.8 s, kept 0.3 s: +12 dB", "cut"]
 
 
 def test_touching_fillers_stay_two_events():
@@ -187,3 +214,17 @@ def test_plot_timeline_draws_every_decision():
         -55.0, pytest.approx(profile.noise_floor_db)]
     assert [text.get_text() for text in spec.texts] == ["uh"]
     assert wave.get_xlim() == (0.0, 3.0)
+
+
+def test_plot_timeline_shows_the_vad_probabilities_and_thresholds():
+    x = tone_bursts([(0.5, 1.2), (2.0, 2.6)])
+    assert speech_probabilities(x, SR, backend="energy") is None
+    probabilities, hop_s = speech_probabilities(x, SR, backend="silero")
+    assert hop_s == 0.032 and len(probabilities) == -(-len(x) // 512)
+    figure = plot_timeline(x, SR, speech=Timeline([(0.5, 1.2), (2.0, 2.6)]), silences=Timeline(),
+                           fillers=Timeline(), vad_probabilities=(probabilities, hop_s), vad_thresholds=(0.2, 0.15))
+    wave, level, vad, spec = figure.axes
+    step, enter, leave = vad.lines
+    assert np.array_equal(step.get_ydata(), probabilities)
+    assert (enter.get_ydata()[0], leave.get_ydata()[0]) == (0.2, 0.15)
+    assert vad.get_ylabel() == "VAD"
