@@ -40,6 +40,7 @@ from tasks.framing import plan_frame
 from tasks.render import render_clip
 from tasks.segment import extract_segment
 from tasks.validate import validate_contracts
+from tasks.runtime import untagged_runs
 from tasks.source import probe_source, stage_source
 
 
@@ -57,6 +58,7 @@ def _run_name() -> str:
 
 
 @flow(name="clip-job", flow_run_name=_run_name, validate_parameters=False)
+@untagged_runs
 def clip_job(
     source: str, start: float = 0.0, end: float | None = None, options: ClipOptions | dict[str, Any] | None = None,
     clip_preset: str | None = None, selection: dict[str, Any] | None = None,

@@ -29,7 +29,6 @@ from typing import Any
 from prefect import Flow, flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect_dask import DaskTaskRunner
 
 from clipmill.artifacts.results import StageResult
 from clipmill.errors import InputError
@@ -70,11 +69,17 @@ def dask_runner_options(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-class EnvDaskTaskRunner(DaskTaskRunner):
-    """A `DaskTaskRunner` configured from the environment when each flow run starts, not at import."""
+class EnvDaskTaskRunner(ThreadPoolTaskRunner):
+    """A `prefect_dask.DaskTaskRunner` configured from the environment when each flow run starts, not at import.
 
-    def duplicate(self) -> DaskTaskRunner:
+    It only stands for one until then (Prefect runs a flow on its runner's `duplicate`), so importing the
+    flows loads neither prefect_dask nor distributed (over a second) for jobs that never detect faces.
+    """
+
+    def duplicate(self) -> Any:
         """Prefect calls this as a flow run starts: read the environment now."""
+        from prefect_dask import DaskTaskRunner
+
         return DaskTaskRunner(**dask_runner_options(os.environ))
 
 

@@ -5,12 +5,14 @@ with backoff; bad input never). Scratch folders and the source's snapshot come f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TagsContext
 from prefect.tasks import exponential_backoff
 
 from blocks.object_store import resolve
@@ -21,6 +23,28 @@ from clipmill.jobs import ClipJob
 from clipmill.sources import SourceRef, printable
 from clipmill.storage import ObjectStore
 from clipmill.storage.configured import configured_store
+
+
+#: Tag prefix of the flow runs a process starts (`clipmill.cli.api.process_tag`).
+PROCESS_TAG_PREFIX = "clipmill-process:"
+
+
+def untagged_runs(fn: Callable) -> Callable:
+    """Run `fn` (a flow's function) with the process tag left off the task and subflow runs it starts.
+
+    The tag marks the flow run, so runs a killed process left can be found (their task and subflow
+    runs are found from it). On a task run it would cost a server round trip per task: Prefect asks
+    for a tagged task's concurrency slots before it runs, 0.1-0.3 s each on a loaded local server.
+    Other tags (a user's concurrency limits) stay.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        current = TagsContext.get().current_tags
+        with TagsContext(current_tags={tag for tag in current if not tag.startswith(PROCESS_TAG_PREFIX)}):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def object_store(settings: Settings | None = None) -> ObjectStore:

@@ -25,10 +25,6 @@ from clipmill.sources import check_under_roots, classify, local_path, parse_obje
 
 log = logging.getLogger(__name__)
 
-#: Tag prefix of the runs a process starts (`process_tag`).
-PROCESS_TAG_PREFIX = "clipmill-process:"
-
-
 @dataclass(frozen=True)
 class ClipResult:
     """A finished clip on local disk, with its manifest and where both live in the store."""
@@ -143,19 +139,21 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def process_tag(pid: int | None = None) -> str:
-    """The tag on every run this process starts: host and pid, so runs a killed process left can be found."""
+    """The tag on every flow run this process starts: host and pid, so runs a killed process left can be found
+    (their task and subflow runs go untagged: `tasks.runtime.untagged_runs`)."""
+    from tasks.runtime import PROCESS_TAG_PREFIX
+
     return f"{PROCESS_TAG_PREFIX}{socket.gethostname()}:{os.getpid() if pid is None else pid}"
 
 
 def crash_unfinished_runs(api_url: str, *, own: bool, message: str, timeout_s: float = 2.0) -> int:
     """Mark unfinished flow and task runs on the server at `api_url` Crashed: this process's (``own``,
-    failed ones too: on the way out of a stop), else those of dead processes on this host. Returns how many flow runs were marked; a server that
-    does not answer is let be."""
+    failed ones too: on the way out of a stop), else those of dead processes on this host. Only flow runs carry
+    the process tag: their subflow and task runs are found from them, failed ones included (a flow that failed
+    may leave its face subflow running). Returns how many tagged flow runs were marked; a server that does not
+    answer is let be."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags, TaskRunFilter,
-        TaskRunFilterState, TaskRunFilterStateType, TaskRunFilterTags,
-    )
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
     from prefect.client.schemas.objects import StateType
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Crashed
@@ -170,30 +168,56 @@ def crash_unfinished_runs(api_url: str, *, own: bool, message: str, timeout_s: f
         ) as client:
             flow_runs = client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=unfinished)),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[*unfinished, StateType.FAILED])),
                     tags=FlowRunFilterTags(all_=[process_tag()]) if own else None,
                 ),
                 limit=200,
             )
-            for tag in sorted({t for run in flow_runs for t in run.tags if _abandoned(t, own=own)}):
-                for run in (r for r in flow_runs if tag in r.tags):
+            abandoned = [run for run in flow_runs if any(_abandoned(tag, own=own) for tag in run.tags)]
+            for run in abandoned:
+                if run.state_type in unfinished:
                     client.set_flow_run_state(run.id, Crashed(message=message), force=True)
                     marked += 1
-                task_runs = client.read_task_runs(
-                    task_run_filter=TaskRunFilter(
-                        state=TaskRunFilterState(type=TaskRunFilterStateType(any_=unfinished)),
-                        tags=TaskRunFilterTags(all_=[tag]),
-                    ),
-                    limit=500,
-                )
-                for task_run in task_runs:
-                    client.set_task_run_state(task_run.id, Crashed(message=message), force=True)
+            _crash_descendants(client, [run.id for run in abandoned], unfinished, message)
     except Exception as exc:  # bookkeeping on the way out must never hide the real outcome
         log.debug("could not mark unfinished runs: %s", exc)
     return marked
 
 
+def _crash_descendants(client: Any, flow_run_ids: list[Any], unfinished: list[Any], message: str) -> None:
+    """Mark the unfinished task runs of the flow runs `flow_run_ids`, and their unfinished subflow runs (with
+    their task runs, at any depth), Crashed."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter, FlowRunFilterParentFlowRunId, FlowRunFilterState, FlowRunFilterStateType, TaskRunFilter,
+        TaskRunFilterFlowRunId, TaskRunFilterState, TaskRunFilterStateType,
+    )
+    from prefect.states import Crashed
+
+    level = list(flow_run_ids)
+    while level:
+        task_runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(
+                state=TaskRunFilterState(type=TaskRunFilterStateType(any_=unfinished)),
+                flow_run_id=TaskRunFilterFlowRunId(any_=level),
+            ),
+            limit=200,  # the most the server returns at once
+        )
+        for task_run in task_runs:
+            client.set_task_run_state(task_run.id, Crashed(message=message), force=True)
+        level = [run.id for run in client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=unfinished)),
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=level),
+            ),
+            limit=200,
+        )]
+        for run_id in level:
+            client.set_flow_run_state(run_id, Crashed(message=message), force=True)
+
+
 def _abandoned(tag: str, *, own: bool) -> bool:
+    from tasks.runtime import PROCESS_TAG_PREFIX
+
     if not tag.startswith(PROCESS_TAG_PREFIX):
         return False
     host, _, pid = tag.removeprefix(PROCESS_TAG_PREFIX).rpartition(":")

@@ -6,6 +6,7 @@ expectations may share one, e.g. the four sides of "box inside the frame"), ``de
 GE expectation ``type`` with its ``kwargs``. Audits, reports and tests refer to rules by their
 check; the type says how it is checked. A file that names a column its table does not have, or an
 expectation GE does not know, fails when the suites are read, naming the file and the expectation.
+Great Expectations is imported when the suites are first read (it takes seconds), not with this module.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from great_expectations.expectations import Expectation
-from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+from typing import TYPE_CHECKING, Any
 
 from clipmill.artifacts.document import CONTRACTS_DIR
 from clipmill.errors import ContractViolation
 from clipmill.quality.frames import (
     CAPTION_COLUMNS, EDIT_COLUMNS, MANIFEST_COLUMNS, RECHECK_COLUMNS, TIMELINE_COLUMNS, TRACK_COLUMNS,
 )
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
 
 SUITES_DIR = CONTRACTS_DIR / "expectations"
 
@@ -47,12 +48,14 @@ class SuiteSpec:
 
     name: str
     index_columns: tuple[str, ...]
-    expectations: tuple[Expectation, ...]
+    expectations: tuple["Expectation", ...]
     columns: tuple[str, ...]
 
 
-def _expectation(entry: dict[str, Any], *, where: str, columns: list[str]) -> Expectation:
+def _expectation(entry: dict[str, Any], *, where: str, columns: list[str]) -> "Expectation":
     """One expectation of a suite file, checked against its table's columns."""
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
     named = [entry["kwargs"][argument] for argument in _COLUMN_ARGUMENTS if argument in entry["kwargs"]]
     unknown = [column for column in named if column not in columns]
     if unknown:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import cv2
 import numpy as np
 
 from clipmill.errors import InputError, InternalError
@@ -179,6 +178,8 @@ def detect_at_analysis_size(
         h, w = window.shape[:2]
         factor = 1.0 if config.max_side is None else min(1.0, config.max_side / max(h, w))
         if factor < 1.0:
+            import cv2  # with the detectors, not with every module that names their types (seconds to load)
+
             size = (max(1, round(w * factor)), max(1, round(h * factor)))
             image = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
         else:
