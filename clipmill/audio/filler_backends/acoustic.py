@@ -341,7 +341,8 @@ def candidates(
             continue
         before = levels[max(0, first - context) : first]
         after = levels[last : last + context]
-        dips = [mean_level - side.min() if side.size else 0.0 for side in (before, after)]
+        # a dip ends at the room's floor: digital silence (a file's zero-padded end) is no deeper a pause
+        dips = [mean_level - max(side.min(), floor) if side.size else 0.0 for side in (before, after)]
         if max(dips) < config.pause_dip_db:
             continue
         inside = change[first:last][np.isfinite(change[first:last])]

@@ -36,13 +36,10 @@ def test_no_word_cut_and_long_pauses_cut(clip_env, shared_media, tmp_path, names
     assert score.pause_share >= MIN_PAUSE_SHARE
 
 
-#: words `remove_fillers` cuts into on the held-out talk today: one false filler over praatio
-#: damon's "the omelet" (the 65 s tuned talk, too slow for the suite, loses "intensity": see README)
-MAX_WORDS_CUT_WITH_FILLERS = 2
-
-
 def test_removing_fillers_on_speech_of_other_voices(clip_env, shared_media, tmp_path):
-    """`remove_fillers` on the held-out talk (no filler in it): what it cuts is a false filler."""
+    """`remove_fillers` on the held-out talk (no filler in it) cuts into no word. (The 65 s tuned
+    talk, two clip jobs too slow for the suite, is measured in the README.) Before fillers' pause
+    dips stopped at the room's floor, a false filler next to the zero-padded end took "the omelet"."""
     talk = build_talk(shared_media, HELD_OUT, tmp_path)
     kept = _cut(clip_env, talk, tmp_path / "fillers", remove_fillers=True)
     score = score_cut(talk, kept, padding_s=PADDING_S, spare=FILLER_WORDS)
@@ -51,5 +48,5 @@ def test_removing_fillers_on_speech_of_other_voices(clip_env, shared_media, tmp_
     gone = [w for w in fillers if removed.clip(w.start, w.end).duration > 0.5 * (w.end - w.start)]
     print(f"\n[cut {len(talk.words)} words, {talk.duration_s:.1f} s] remove_fillers: {len(gone)}/{len(fillers)} "
           f"fillers cut; {score.describe()}")
-    assert len(score.words_cut) <= MAX_WORDS_CUT_WITH_FILLERS
+    assert score.words_cut == ()
     assert score.pause_share >= MIN_PAUSE_SHARE

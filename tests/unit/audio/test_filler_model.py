@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from clipmill.audio.filler_backends.acoustic import (
     FEATURE_NAMES,
     FillerCandidate,
+    candidates,
     filler_events,
     load,
 )
+from clipmill.audio.fillers import FillerConfig
+from clipmill.audio.profile import SPEECH_BAND_HZ, band_levels_db, compute_profile, power_spectrogram
+from clipmill.timeline import Timeline
 
 
 def candidate(start: float, end: float) -> FillerCandidate:
@@ -32,3 +37,23 @@ def test_skipping_pyin_never_drops_a_candidate_the_model_would_keep():
         unknown[[FEATURE_NAMES.index("voiced_ratio"), FEATURE_NAMES.index("pitch_std_st")]] = np.nan
         if model.probability(features) >= model.threshold:
             assert model.could_pass(unknown)
+
+
+def test_a_pause_dip_ends_at_the_rooms_floor_not_in_digital_silence():
+    """A vowel followed by zero samples (a file's padded end) is no more a pause-bounded filler
+    than one followed by room tone: its dip is read down to the noise floor, never below."""
+    sr = 16_000
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(3 * sr) * 10 ** (-60 / 20)).astype(np.float32)
+    t = np.arange(int(0.4 * sr)) / sr
+    vowel = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 20))
+    x[sr : sr + len(t)] += (0.05 * vowel).astype(np.float32)
+    x[int(0.5 * sr) : int(0.8 * sr)] += (0.3 * np.sin(2 * np.pi * 200 * t[: int(0.3 * sr)])).astype(np.float32)
+    x[int(1.4 * sr) : int(1.7 * sr)] = 0.0
+    profile = compute_profile(x, sr)
+    floor = profile.noise_floor_band_db["speech"]
+    found = candidates(x, sr, speech=Timeline([(0.5, 2.5)]), profile=profile, config=FillerConfig())
+    (held,) = [c for c in found if 1.0 <= c.start < c.end <= 1.45]
+    power, freqs = power_spectrogram(x, sr)
+    level = float(np.mean(band_levels_db(power, freqs, SPEECH_BAND_HZ)[round(held.start / 0.01) : round(held.end / 0.01)]))
+    assert held.features[FEATURE_NAMES.index("dip_db")] == pytest.approx(level - floor, abs=0.01)
