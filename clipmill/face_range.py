@@ -21,6 +21,7 @@ import numpy as np
 from clipmill.errors import InputError, ToolError
 from clipmill.media import iter_frame_chunks, probe
 from clipmill.media.tool import require, stderr_tail
+from clipmill.timebase import SECONDS_RESOLUTION_S
 from clipmill.vision.chunks import fps_value, merge_cut_times, plan_chunks, stitch_chunks
 from clipmill.vision.faces_io import FaceOptions, analyse_chunk, default_analysis_size, reference_embeddings
 from clipmill.vision.identity import IDENTITY_THRESHOLDS, label_tracks, load_embedder
@@ -95,7 +96,7 @@ def analyse_range(
     info = probe(source)
     start_s = 0.0 if start is None else float(start)
     end_s = info.duration_s if end is None else float(end)
-    if not 0 <= start_s < end_s <= info.duration_s + 1e-6:
+    if not 0 <= start_s < end_s <= info.duration_s + SECONDS_RESOLUTION_S:
         raise InputError(
             f"range [{start_s}, {end_s}) is not inside the source's [0, {info.duration_s:.3f}) s: "
             "give 0 <= --start < --end <= duration"

@@ -21,6 +21,7 @@ from clipmill.errors import InputError
 from clipmill.media.probe import MediaInfo
 from clipmill.sources import SourceRef
 from clipmill.storage.keys import safe_name
+from clipmill.timebase import SECONDS_RESOLUTION_S
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def check_open_times(start_s: object, end_s: object | None) -> tuple[float, floa
 def check_range(start_s: float, end_s: float, info: MediaInfo) -> None:
     """Reject a range that does not fit the source, or is shorter than one frame."""
     check_times(start_s, end_s)
-    if end_s > info.duration_s + 1e-6:
+    if end_s > info.duration_s + SECONDS_RESOLUTION_S:
         raise InputError(
             f"end ({end_s} s) is past the end of the source ({info.duration_s:.3f} s); "
             f"use an end of at most {info.duration_s:.3f}"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from clipmill.artifacts.document import CONTRACTS_DIR, Document
 from clipmill.errors import ContractViolation
+from clipmill.timebase import DURATION_SLACK_S
 
 SCHEMA_PATH = CONTRACTS_DIR / "manifest.schema.json"
 
@@ -111,11 +112,11 @@ def check_consistency(manifest: Manifest, *, frame_s: float) -> None:
     wanted = float(edit["output_duration_s"]) if edit else requested
     what = "the edit plan's" if edit else "the requested"
     got = manifest.clip.duration_s
-    if abs(got - wanted) > frame_s + 1e-3:
+    if abs(got - wanted) > frame_s + DURATION_SLACK_S:
         raise ContractViolation(
             f"clip duration {got:.3f} s differs from {what} {wanted:.3f} s by more than one frame ({frame_s:.4f} s)"
         )
-    if got > requested + frame_s + 1e-3:
+    if got > requested + frame_s + DURATION_SLACK_S:
         raise ContractViolation(f"clip duration {got:.3f} s is longer than the requested range ({requested:.3f} s)")
 
 

@@ -18,6 +18,14 @@ from clipmill.errors import InputError
 #: and a float's binary noise below that is not time.
 SECONDS_DENOMINATOR = 10**6
 
+#: The finest time a probe or a document prints: a requested end this close past a source's
+#: duration is its end.
+SECONDS_RESOLUTION_S = 1e-6
+
+#: How far a container's stream duration may stray from its frames' length beside a frame's
+#: worth (timestamps rounded to the millisecond).
+DURATION_SLACK_S = 1e-3
+
 #: A time given in seconds (a probe's duration, a requested start) may sit this far (in frames)
 #: short of a frame boundary and still count as on it: a microsecond-rounded boundary is off by
 #: less, while a real partial frame is off by more.

@@ -13,6 +13,7 @@ from clipmill.errors import InputError
 from clipmill.jobs import check_times
 from clipmill.source_access import fingerprint, local_source
 from clipmill.stage_settings import audio_settings
+from clipmill.timebase import SECONDS_RESOLUTION_S
 
 
 def analyze_file(
@@ -27,7 +28,7 @@ def analyze_file(
         if not info.has_audio:
             raise InputError(f"{source!r} has no audio track: nothing to analyse")
         start_s, end_s = check_times(0.0 if start is None else start, info.duration_s if end is None else end)
-        if end_s > info.duration_s + 1e-6:
+        if end_s > info.duration_s + SECONDS_RESOLUTION_S:
             raise InputError(f"end ({end_s} s) is past the end of the source ({info.duration_s:.3f} s)")
         samples = media.decode_audio(
             path, has_audio=True, start_s=start_s, duration_s=end_s - start_s, ffmpeg=settings.ffmpeg

@@ -12,6 +12,7 @@ from pathlib import Path
 from clipmill.errors import InputError
 from clipmill.media.probe import MediaInfo, probe
 from clipmill.media.tool import DecodeReport, decode_report, input_guard, run
+from clipmill.timebase import DURATION_SLACK_S
 
 #: Even dimensions: yuv420p H.264 needs them; odd-sized sources lose at most one pixel row/column.
 EVEN_SIZE_FILTER = "scale=trunc(iw/2)*2:trunc(ih/2)*2"
@@ -95,7 +96,7 @@ def extract_reporting(
         got = f"{result.duration_s:.3f} s"
     except InputError:
         result, got = None, "nothing playable"
-    if result is None or abs(result.duration_s - wanted) > info.frame_s + 1e-3:
+    if result is None or abs(result.duration_s - wanted) > info.frame_s + DURATION_SLACK_S:
         raise InputError(
             f"source {str(source)!r} yielded {got} for the requested {wanted:.3f} s "
             f"({start_s:.3f}-{end_s:.3f} s): the file is truncated or corrupt in that range"

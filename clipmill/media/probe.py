@@ -12,7 +12,7 @@ from typing import Any
 
 from clipmill.errors import InputError
 from clipmill.media.tool import SOURCE_FORMATS, input_guard, require, stderr_tail
-from clipmill.timebase import FrameRate
+from clipmill.timebase import SECONDS_RESOLUTION_S, FrameRate
 
 #: Largest frame clipmill decodes (8192x8192): beyond 8K UHD, and a guard against files that
 #: declare huge dimensions so that decoding them would exhaust memory.
@@ -320,4 +320,4 @@ def keyframe_times(
         for packet in data.get("packets", [])
         if "K" in packet.get("flags", "") and (pts := _first_number(packet.get("pts_time"))) is not None
     ]
-    return sorted(t for t in times if start_s - 1e-6 <= t < end)
+    return sorted(t for t in times if start_s - SECONDS_RESOLUTION_S <= t < end)

@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 
 from clipmill.manifest import checked_in_schema
-from clipmill.timebase import FrameRate
+from clipmill.timebase import DURATION_SLACK_S, FrameRate
 
 #: Slack on duration comparisons on top of one frame (container timestamps are rounded to 1 ms).
-DURATION_SLACK_S = 1e-3
 
 MANIFEST_COLUMNS = [
     "clip_id", "job_id", "created_at", "schema_version", "source_uri", "source_sha256", "source_fps",

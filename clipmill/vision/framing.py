@@ -158,22 +158,22 @@ def crop_size(width: int, height: int, aspect: Fraction) -> tuple[int, int]:
 
 
 def subject_boxes(
-    tracks: Sequence[Track], frame_times: np.ndarray, *, activity: ActivityTrace | None = None,
+    tracks: Sequence[Track], n_frames: int, rate: FrameRate, *, activity: ActivityTrace | None = None,
     settings: FramingSettings = FramingSettings(),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame: the subject's box (NaN where no face) and its track id (-1 where none).
+    """Per source frame (`n_frames` at `rate`): the subject's box (NaN where no face) and its track id (-1 where none).
 
     Where several faces are present and mouth activity is known, the subject is the face that is
     talking (clearly more mouth motion, held for at least ``min_hold_s`` to avoid ping-pong);
     otherwise the most prominent face (largest summed box area over its track).
     """
-    n = len(frame_times)
-    present = {track.id: _rows(track, frame_times) for track in tracks}
+    n = n_frames
+    present = {track.id: _rows(track, n, rate) for track in tracks}
     weight = {track.id: float(np.sum((track.xyxy[:, 2] - track.xyxy[:, 0]) * (track.xyxy[:, 3] - track.xyxy[:, 1])))
               for track in tracks}
-    talking = _talking_scores(activity, frame_times, settings) if activity is not None else {}
+    talking = _talking_scores(activity, np.arange(n) / float(rate), settings) if activity is not None else {}
     boxes, ids = np.full((n, 4), np.nan), np.full(n, -1)
-    hold = int(round(settings.min_hold_s * _rate(frame_times)))
+    hold = int(round(settings.min_hold_s * float(rate)))
     current, since = -1, 0
     for i in range(n):
         candidates = [tid for tid, rows in present.items() if rows[i] >= 0]
@@ -192,15 +192,14 @@ def subject_boxes(
     return boxes, ids
 
 
-def _rows(track: Track, frame_times: np.ndarray) -> np.ndarray:
-    """For each frame time, the track's row index, or -1 where the track is absent."""
-    index = np.clip(np.searchsorted(track.times, frame_times - 1e-6), 0, len(track.times) - 1)
-    hit = np.abs(track.times[index] - frame_times) < 0.5 / _rate(frame_times)
-    return np.where(hit, index, -1)
-
-
-def _rate(frame_times: np.ndarray) -> float:
-    return 1.0 / float(np.median(np.diff(frame_times))) if len(frame_times) > 1 else 25.0
+def _rows(track: Track, n_frames: int, rate: FrameRate) -> np.ndarray:
+    """For each of `n_frames` source frames, the row of the track's box on it (its time nearest to the
+    frame, within half a frame), or -1 where the track is absent."""
+    frames = np.round(np.asarray(track.times, np.float64) * float(rate)).astype(np.int64)
+    rows = np.full(n_frames, -1)
+    inside = (frames >= 0) & (frames < n_frames)
+    rows[frames[inside][::-1]] = np.flatnonzero(inside)[::-1]  # the first row on a frame wins
+    return rows
 
 
 def _talking_scores(activity: ActivityTrace, frame_times: np.ndarray, settings: FramingSettings) -> dict[int, np.ndarray]:
@@ -290,8 +289,7 @@ def plan_framing(
     out_w, out_h = max(2, int(crop_w * scale) // 2 * 2), max(2, int(crop_h * scale) // 2 * 2)
 
     n_source = plan.rate.frame_ceil(plan.source_duration_s)
-    source_times = np.arange(n_source) / rate
-    boxes, ids = subject_boxes(tracks, source_times, activity=activity, settings=settings)
+    boxes, ids = subject_boxes(tracks, n_source, plan.rate, activity=activity, settings=settings)
     cuts = np.round(np.asarray(cut_times_s, np.float64) * rate).astype(int)
     centre_x = (boxes[:, 0] + boxes[:, 2]) / 2
     centre_y = (boxes[:, 1] + boxes[:, 3]) / 2
@@ -309,7 +307,7 @@ def plan_framing(
         y = np.round(cam_y[source_index] - crop_h / 2).astype(int).clip(0, height - crop_h)
         win_w, win_h = np.full(n_out, crop_w), np.full(n_out, crop_h)
     else:
-        faces = _all_boxes(tracks, source_times)
+        faces = _all_boxes(tracks, n_source, plan.rate)
         x, y, win_w, win_h = _windows(faces, boxes, ids, cam_x, cam_y, width=width, height=height, ratio=ratio,
                                       crop=(crop_w, crop_h), rate=rate, settings=settings, cuts=cuts)
         x, y, win_w, win_h = x[source_index], y[source_index], win_w[source_index], win_h[source_index]
@@ -336,11 +334,11 @@ def plan_framing(
     )
 
 
-def _all_boxes(tracks: Sequence[Track], frame_times: np.ndarray) -> np.ndarray:
+def _all_boxes(tracks: Sequence[Track], n_frames: int, rate: FrameRate) -> np.ndarray:
     """Every track's box at every frame, shaped ``(tracks, frames, 4)``, NaN where absent."""
-    out = np.full((len(tracks), len(frame_times), 4), np.nan)
+    out = np.full((len(tracks), n_frames, 4), np.nan)
     for k, track in enumerate(tracks):
-        rows = _rows(track, frame_times)
+        rows = _rows(track, n_frames, rate)
         out[k, rows >= 0] = track.xyxy[rows[rows >= 0]]
     return out
 
