@@ -41,15 +41,17 @@ def _vad_panel(axes, probabilities: np.ndarray, hop_s: float, *, thresholds: tup
     axes.legend(loc="lower right", fontsize="small", ncols=3)
 
 
-def pause_reasons(speech: Timeline, silences: Timeline, trace: SilenceTrace, *,
-                  min_silence_s: float) -> list[tuple[float, float, str]]:
+def pause_reasons(speech: Timeline, silences: Timeline, trace: SilenceTrace, *, min_silence_s: float,
+                  vad_probabilities: tuple[np.ndarray, float] | None = None) -> list[tuple[float, float, str]]:
     """Why each pause was or was not cut: ``(start, end, reason)`` per gap in the speech of at
     least ``min_silence_s`` and per quiet stretch of that length the VAD called speech.
 
     A gap is ``cut`` when its sound stays under the threshold; where a sound over it (a breath,
     room noise) keeps part or all of the gap, the reason says how loud it was (``cut 0.8 s, kept
     0.9 s: +3 dB`` re threshold); a gap whose quiet stretches are each shorter than
-    ``min_silence_s`` is ``kept: quiet runs < 0.3 s``.
+    ``min_silence_s`` is ``kept: quiet runs < 0.3 s``; a quiet stretch the VAD called speech is
+    ``kept: VAD says speech``, or ``kept: VAD p 0.62`` (the VAD's median probability there) when
+    ``vad_probabilities`` (per-frame scores and their hop, see `speech_probabilities`) are given.
     """
     total_s = len(trace.level_db) * trace.hop_s
     loud = Timeline.from_mask(~trace.quiet, trace.hop_s)
@@ -66,7 +68,12 @@ def pause_reasons(speech: Timeline, silences: Timeline, trace: SilenceTrace, *,
                         else f"kept: {over:+.0f} dB re threshold"))
     quiet = Timeline.from_mask(trace.quiet, trace.hop_s).drop_shorter(min_silence_s)
     for start, end in quiet.intersect(speech).drop_shorter(min_silence_s).array:
-        reasons.append((start, end, "kept: VAD says speech"))
+        if vad_probabilities is None:
+            reasons.append((start, end, "kept: VAD says speech"))
+            continue
+        scores, hop_s = vad_probabilities
+        inside = scores[int(start / hop_s) : max(int(start / hop_s) + 1, round(end / hop_s))]
+        reasons.append((start, end, f"kept: VAD p {np.median(inside):.2f}"))
     return sorted(reasons)
 
 
@@ -133,7 +140,8 @@ def plot_timeline(
         level.plot(trace_times, trace.threshold_db, color="tab:blue", linestyle="--", label="silence threshold")
         level.plot(trace_times, trace.floor_db, color="tab:cyan", linewidth=0.6, label="local floor")
         level.plot(trace_times, trace.speech_level_db, color="tab:orange", linewidth=0.6, label="local speech level")
-        for start, end, reason in pause_reasons(speech, silence_timeline, trace, min_silence_s=min_silence_s):
+        for start, end, reason in pause_reasons(speech, silence_timeline, trace, min_silence_s=min_silence_s,
+                                                vad_probabilities=vad_probabilities):
             colour = "tab:blue" if reason.startswith("cut") else "tab:red"
             level.text((start + end) / 2, 0.98, reason, rotation=90, fontsize="x-small", color=colour,
                        ha="center", va="top", transform=level.get_xaxis_transform(), clip_on=True)

@@ -155,6 +155,10 @@ def test_pause_reasons_say_why_each_pause_was_or_was_not_cut():
     reasons = [(round(a, 2), round(b, 2), why) for a, b, why in
                pause_reasons(speech, result.timeline, result.trace, min_silence_s=0.3)]
     assert [why for *_, why in reasons] == ["cut", "kept: VAD says speech", "cut", "cut"]
+    probabilities = np.where((np.arange(110) * 0.032 >= 1.0) & (np.arange(110) * 0.032 < 1.6), 0.4, 0.9)
+    with_vad = pause_reasons(speech, result.timeline, result.trace, min_silence_s=0.3,
+                             vad_probabilities=(probabilities, 0.032))
+    assert with_vad[1][2] == "kept: VAD p 0.40"
     assert reasons[1][:2] == pytest.approx((1.0, 1.6), abs=0.02)
     figure = plot_timeline(x, SR, speech=speech, silences=result, fillers=Timeline(), profile=profile)
     assert [t.get_text() for t in figure.axes[1].texts] == [why for *_, why in reasons]
