@@ -10,7 +10,9 @@ from them, so the two cannot drift.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Annotated, Any, Literal, get_type_hints
 
 import numpy as np
@@ -25,6 +27,7 @@ from clipmill.edit.edl import EditPlan
 from clipmill.errors import InternalError
 from clipmill.events import LabelledEvent, LabelledEvents
 from clipmill.media.tool import DecodeReport
+from clipmill.timebase import FrameRate
 from clipmill.timeline import Timeline
 from clipmill.vision.chunks import TABLE_COLUMNS
 from clipmill.vision.framing import FramingPath
@@ -271,8 +274,10 @@ Frames = Annotated[int, Field(ge=0)]
 class EditPlanDocument(Document):
     """``edl.json``: the source frames kept, in output order, each range with the frames it plays.
 
-    Version 2 counts whole frames of ``fps`` (version 1 stored float seconds); a range plays at
-    speed ``(end_frame - start_frame) / output_frames``. The seconds are derived, for readers.
+    Version 2 counts whole frames of ``fps``; a range plays at speed ``(end_frame - start_frame) /
+    output_frames``. The seconds are derived, for readers. A version 1 document (float seconds, as
+    clips published before it were planned) is read by putting its times on the frame grid, so an
+    audit of an older store still reads its plans.
     """
 
     contract = "edit_plan.schema.json"
@@ -289,6 +294,25 @@ class EditPlanDocument(Document):
     segments: list[tuple[Frames, Frames, Annotated[int, Field(gt=0)]]] = Field(
         description="[start_frame, end_frame, output_frames] per kept range, frames from the segment start."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_version_1(cls, data: Any) -> Any:
+        """A version 1 document (``[src_start_s, src_end_s, speed]`` segments, seconds totals) in frames."""
+        if not isinstance(data, dict) or data.get("schema_version", "1") != "1" or "removed_silence_s" not in data:
+            return data
+        rate = FrameRate.from_ffprobe(str(data.get("fps")))
+        try:
+            segments = [(rate.nearest_frame(a), rate.nearest_frame(b), Fraction(repr(float(speed))))
+                        for a, b, speed in data["segments"]]
+            played = [[start, end, math.floor((end - start) / speed + Fraction(1, 2))] for start, end, speed in segments]
+            totals = {f"{name}_frames": rate.nearest_frame(data[f"{name}_s"])
+                      for name in ("removed_silence", "sped_up_silence", "removed_filler")}
+        except (AttributeError, KeyError, TypeError, ValueError, ZeroDivisionError):
+            return data  # not a readable version 1 document either: the version 2 rules name what is wrong
+        kept = {k: v for k, v in data.items() if k not in {"schema_version", "removed_silence_s", "sped_up_silence_s",
+                                                           "removed_filler_s", "segments"}}
+        return {**kept, **totals, "schema_version": "2", "segments": played, "output_frames": sum(p[2] for p in played)}
 
     @classmethod
     def of(cls, plan: EditPlan) -> EditPlanDocument:

@@ -96,3 +96,14 @@ def test_job_stages_give_the_manifest_its_stages_in_order():
     assert stages["timelines"] == {"key": "t"} and stages["edit"] == {"key": "e", "segments": 2}
     assert JobStages(tracks=result, edit=result).to_manifest() == {
         "audio": {"status": "no audio track"}, "tracks": {"key": "k", "n": 1}, "edit": {"key": "k", "n": 1}}
+
+
+def test_a_version_1_edit_plan_in_seconds_reads_on_the_frame_grid():
+    stored = {"schema_version": "1", "fps": "2997/100", "source_duration_s": 5.0, "output_duration_s": 4.0,
+              "reduction_pct": 20.0, "removed_silence_s": 0.133467, "sped_up_silence_s": 1.001, "removed_filler_s": 0.0,
+              "segments": [[0.0, 1.368035, 1.0], [1.501502, 3.53687, 1.0], [3.53687, 4.537871, 2.0]]}
+    document = parse(EditPlanDocument, stored, where="old/edl.json")
+    assert document.schema_version == "2" and document.segments == [(0, 41, 41), (45, 106, 61), (106, 136, 15)]
+    assert (document.removed_silence_frames, document.sped_up_silence_frames, document.output_frames) == (4, 30, 117)
+    with pytest.raises(ContractViolation, match=r"old/edl\.json breaks .*segments"):
+        parse(EditPlanDocument, {**stored, "segments": [[0.0, 1.0, 0.0]]}, where="old/edl.json")
