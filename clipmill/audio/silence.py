@@ -42,6 +42,8 @@ FLOOR_PERCENTILE = 10.0
 SPEECH_PERCENTILE = 95.0
 #: the windowed percentiles are computed every STEP_S and interpolated between
 STEP_S = 0.5
+#: windows per vectorised percentile call (bounds the copy: 512 windows of 16 s are 6.5 MB)
+_PERCENTILE_BLOCK = 512
 #: with less than this between the floor and the speech level, level cannot tell a quiet word
 #: from a pause: nothing there is quiet
 MIN_RANGE_DB = 13.0
@@ -107,11 +109,20 @@ class SilenceResult:
 
 def _windowed_percentile(levels: np.ndarray, percentile: float, window_s: float, hop_s: float) -> np.ndarray:
     """Per frame, a percentile of the levels in a ``window_s`` window centred on it (every `STEP_S`,
-    interpolated between)."""
+    interpolated between). Windows that lie whole inside `levels` are computed together, in blocks of
+    `_PERCENTILE_BLOCK` (the same values as one at a time, in a fraction of the time on long audio)."""
     step = max(1, round(STEP_S / hop_s))
     half = max(1, round(window_s / hop_s / 2))
     centres = np.arange(0, len(levels), step)
-    values = [np.percentile(levels[max(0, centre - half) : centre + half], percentile) for centre in centres]
+    values = np.empty(len(centres))
+    whole = np.flatnonzero((centres >= half) & (centres + half <= len(levels)))
+    for k in np.setdiff1d(np.arange(len(centres)), whole):
+        values[k] = np.percentile(levels[max(0, centres[k] - half) : centres[k] + half], percentile)
+    if len(whole):
+        windows = np.lib.stride_tricks.sliding_window_view(levels, 2 * half)
+        for block in range(0, len(whole), _PERCENTILE_BLOCK):
+            rows = whole[block : block + _PERCENTILE_BLOCK]
+            values[rows] = np.percentile(windows[centres[rows] - half], percentile, axis=1)
     return np.interp(np.arange(len(levels)), centres, values)
 
 
