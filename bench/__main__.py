@@ -1,4 +1,5 @@
-"""``python -m bench [--quick | --load [--requests N] | --scaling | --cli]``: build the input, measure, print, write JSON."""
+"""``python -m bench [--quick] [--stages] | --load [--requests N] | --scaling | --cli``: build the input,
+measure, print, write JSON."""
 
 from __future__ import annotations
 
@@ -95,6 +96,9 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true",
                         help="only the scaling group: a batch of 8 clips with faces on an external Dask cluster of "
                              "1 then 2 workers (results in results/scaling/)")
+    parser.add_argument("--stages", action="store_true",
+                        help="only the per-stage real-time factors (probe, extract, audio analysis per VAD, plan, "
+                             "render) on the input (results in results/stages/)")
     parser.add_argument("--cli", action="store_true",
                         help="only the cost of a fresh `clipmill run` beyond its stages, with the local Prefect "
                              "server up (results in results/cli/)")
@@ -112,6 +116,8 @@ def main() -> None:
     if args.cli:
         return cli_main()
     mode = "quick" if args.quick else "full"
+    if args.stages:
+        return stages_main(mode)
     long_s, short_s, faces_s = MODES[mode]
     env = child_env()
     os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_SERVER")})
@@ -152,6 +158,20 @@ def load_main(requests: int = REQUESTS) -> None:
     suffix = "" if requests == REQUESTS else f"-{requests}-requests"
     _group_main({"mode": "load", "requests": requests}, RESULTS / "load", suffix,
                 lambda env: load_rows(env=env, requests=requests))
+
+
+def stages_main(mode: str) -> None:
+    """The stages group alone: each stage's real-time factor on the input, no store or server needed."""
+    long_s = MODES[mode][0]
+    results = Results({"mode": f"stages-{mode}", "input_s": long_s}, folder=RESULTS / "stages")
+    work = Path(tempfile.mkdtemp(prefix="clipmill-bench-"))
+    try:
+        results.add(guarded("setup", "input", lambda: _input_row(long_s)))
+        results.add(run_stages(StageState(source=talking_head(long_s), work=work)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(format_table(results.rows))
+    print(f"results: {results.write()}")
 
 
 def scaling_main() -> None:

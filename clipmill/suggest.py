@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from clipmill import media
+from clipmill.artifacts.store import load, save
+from clipmill.artifacts.suggestions import SourceAnalysisDocument
 from clipmill.version import __version__
 from clipmill.errors import InputError
 from clipmill.segment import Candidate, LengthRange, SourceAnalysis, suggest
@@ -61,7 +63,7 @@ def whole_source_analysis(
     """The stored analysis of the file at `path`, measuring and storing it first when there is none."""
     key = analysis_key(sha256, settings)
     if store.exists(key):
-        return StoredAnalysis(from_document(json.loads(store.get_bytes(key))), key, reused=True)
+        return StoredAnalysis(from_document(load(store, key, SourceAnalysisDocument).model_dump()), key, reused=True)
     info = media.probe_audio(path, ffprobe=ffprobe)
     if not info.has_audio:
         raise InputError(f"{path.name!r} has no audio track: clip edges are found in the pauses of speech")
@@ -75,7 +77,7 @@ def whole_source_analysis(
             path, duration_s=analysis.duration_s, size=size, settings=settings, ffmpeg=ffmpeg,
         )
         analysis = replace(analysis, cuts_s=cuts, faces=faces)
-    store.put_bytes(key, json.dumps(to_document(analysis)).encode(), content_type="application/json")
+    save(store, key, SourceAnalysisDocument.model_validate(to_document(analysis)))
     return StoredAnalysis(analysis, key, reused=False)
 
 

@@ -77,8 +77,10 @@ def test_every_document_of_a_real_job_matches_its_checked_in_contract(clip_env, 
     rows = pd.read_parquet(io.BytesIO(clip_env.get_bytes(tracks_key))).to_dict("records")
     documents["tracks.schema.json"] = {"rows": rows}
 
-    # segment-decode.json is written only for a damaged source: test_bad_media checks a real one
-    assert sorted(documents) == sorted(set(schema_files()) - {"segment_decode.schema.json"})
+    # segment-decode.json is written only for a damaged source (test_bad_media checks a real one), a
+    # source's analysis only for suggestions (test_suggest checks a real one)
+    unwritten = {"segment_decode.schema.json", "source_analysis.schema.json"}
+    assert sorted(documents) == sorted(set(schema_files()) - unwritten)
     assert rows and documents["framing.schema.json"]["x"], "the job found a face and framed it"
     assert documents["captions.schema.json"]["cues"], "the job captioned the clip"
     broken = {contract: found for contract, document in documents.items() if (found := violations(document, contract))}

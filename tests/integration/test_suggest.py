@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -18,8 +19,10 @@ from typer.testing import CliRunner
 from clipmill import media
 from clipmill.audio.profile import compute_profile
 from clipmill.audio.vad import detect_speech
+from clipmill.artifacts.suggestions import SourceAnalysisDocument
 from clipmill.batch import windows
 from clipmill.cli.commands import app
+from clipmill.contracts import checked_in_schema
 from clipmill.segment import LengthRange, find_boundaries, propose, snap_windows
 from clipmill.segment_analysis import AnalysisSettings
 from clipmill.suggest import whole_source_analysis
@@ -130,6 +133,9 @@ def test_real_videos_joined_cut_between_words_and_on_their_shot_cuts(seaweed, re
     labels = json.loads((shared_media / "video/real/obama_wa_01-03_cuts.labels.json").read_text())
     stored = whole_source_analysis(seaweed, real_video, _sha256(real_video), AnalysisSettings(video=True))
     assert stored.reused
+    # the stored analysis (shot cuts and faces measured) is the checked-in contract, read with jsonschema
+    schema = checked_in_schema(SourceAnalysisDocument.contract)
+    jsonschema.validate(json.loads(seaweed.get_bytes(stored.key)), schema, cls=jsonschema.Draft202012Validator)
     found = np.asarray(stored.analysis.cuts_s)
     first, second = (media.probe(shared_media / f"video/real/{name}.mp4").duration_s
                      for name in ("obama_wa_01-03_cuts", "obama_wa_06"))

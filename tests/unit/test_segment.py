@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
+from clipmill.artifacts.suggestions import SourceAnalysisDocument
 from clipmill.errors import InputError
 from clipmill.segment import (
     FaceSamples, LengthRange, SourceAnalysis, find_boundaries, parse_length, propose, select, snap_windows, suggest,
@@ -127,10 +129,14 @@ def test_window_edges_snap_to_the_nearest_pause():
 def test_analysis_documents_round_trip():
     faces = FaceSamples(np.array([0.0, 1.0]), np.array([1, 2]), np.array([True, False]))
     analysis = talk([(1, 20), (21, 40)], 41.0, faces=faces, cuts_s=np.array([20.5]))
-    again = from_document(to_document(analysis))
+    written = SourceAnalysisDocument.model_validate(to_document(analysis)).to_json()
+    stored = SourceAnalysisDocument.model_validate_json(written)
+    again = from_document(stored.model_dump())
     assert again.speech == analysis.speech and again.pauses == analysis.pauses
     assert again.faces is not None and again.faces.dominant.tolist() == [True, False]
     assert [c.to_json() for c in propose(again)] == [c.to_json() for c in propose(analysis)]
+    with pytest.raises(ValidationError, match="hop_s"):
+        SourceAnalysisDocument.model_validate({**to_document(analysis), "hop_s": 0})
 
 
 def test_measure_audio_finds_the_pause_between_two_tones():
