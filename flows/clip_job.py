@@ -34,7 +34,7 @@ from clipmill.sources import printable
 from tasks.captions import load_transcript, make_captions, stage_transcript, transcribe_speech
 from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
-from flows.faces import decodes_source_in_place, face_stage
+from flows.faces import decodes_source_in_place, face_stage, needs_segment
 from tasks.edit import export_timeline, plan_cuts
 from tasks.framing import plan_frame
 from tasks.render import render_clip
@@ -93,10 +93,7 @@ def clip_job(
         transcript = transcribe_speech(job, decode_audio(job))
     faces_wanted = chosen.detect_faces or chosen.reframe != "none"
     faces_in_place = faces_wanted and decodes_source_in_place(info)
-    extracting = (
-        extract_segment.submit(job, info)
-        if (faces_wanted and not faces_in_place) or not info.frames_addressable_in_place else None
-    )
+    extracting = extract_segment.submit(job, info) if needs_segment(info, faces_wanted=faces_wanted) else None
     finding_faces = face_stage.submit(
         job.analysis_id, None if faces_in_place else extracting, job.duration_s, info.fps, *info.display_size,
         sampling=chosen.face_sampling, identity=None if chosen.face_identity == "none" else chosen.face_identity,

@@ -178,6 +178,12 @@ def decodes_source_in_place(info: MediaInfo) -> bool:
     return info.frames_addressable_in_place and not os.environ.get("CLIPMILL_DASK_ADDRESS")
 
 
+def needs_segment(info: MediaInfo, *, faces_wanted: bool) -> bool:
+    """Whether a job extracts its range into a segment: the render cuts the source in place only where
+    its frames are addressable, and the face stage reads it in place only where `decodes_source_in_place`."""
+    return not info.frames_addressable_in_place or (faces_wanted and not decodes_source_in_place(info))
+
+
 @task(name="face-stage", task_run_name="face-stage[{width}x{height}, {duration_s} s, {sampling}]", cache_policy=NO_CACHE,
       persist_result=False)
 def face_stage(

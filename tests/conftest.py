@@ -21,6 +21,11 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# librosa's numba functions cache their machine code next to librosa; two suite workers (and the
+# clipmill processes they start) compiling into the same cache at once can leave a half-written
+# entry that segfaults the next reader, so each worker compiles into a cache of its own
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO_ROOT / ".numba-cache" / WORKER))
 SHARED = REPO_ROOT.parent / "shared"
 SAMPLE = REPO_ROOT / "samples" / "grid_concat_11speakers_33s.mp4"
 
