@@ -41,4 +41,10 @@ PY
 # the tests' OCR (burned-in captions): without its opencv-python requirement, which would overwrite the
 # opencv-contrib-python that mediapipe brings (the same cv2/ package); its other requirements are in [dev]
 case ",${EXTRAS}," in *,dev,*) .venv/bin/python -m pip install --quiet --no-deps "rapidocr-onnxruntime==1.4.4" ;; esac
+# librosa compiles its numba functions on first use into a cache beside it; doing that once here, on the
+# sample, means clip jobs started side by side later only read it (two first uses at once can leave a
+# half-written entry that crashes every later reader)
+if ! .venv/bin/clipmill analyze samples/grid_concat_11speakers_33s.mp4 --json >/dev/null 2>&1; then
+  echo "setup: warning: the audio analysis of the sample failed, so librosa's functions were not precompiled"
+fi
 echo "setup: done. Try: .venv/bin/clipmill run samples/grid_concat_11speakers_33s.mp4 --start 4.5 --end 16.25"
