@@ -96,13 +96,19 @@ class EditPlan:
             first += segment.output_frames
         return self.segments[-1].end_frame if self.segments else 0
 
-    def summary(self) -> dict[str, object]:
-        """What the manifest (and the ``.otio``) record of the plan: seconds, as they always have, and
-        the output's frames."""
+    def _lengths(self) -> dict[str, object]:
+        """The rate and the lengths in and out: what `summary` and `to_dict` both start with."""
         return {
             "fps": self.rate.text, "source_duration_s": round(self.source_duration_s, 6),
             "output_duration_s": round(self.output_duration, 6), "output_frames": self.output_frames,
             "reduction_pct": round(self.reduction_pct, 3),
+        }
+
+    def summary(self) -> dict[str, object]:
+        """What the manifest (and the ``.otio``) record of the plan: seconds, as they always have, and
+        the output's frames."""
+        return {
+            **self._lengths(),
             "removed_silence_s": round(self.rate.seconds(self.removed_silence_frames), 3),
             "sped_up_silence_s": round(self.rate.seconds(self.sped_up_silence_frames), 3),
             "removed_filler_s": round(self.rate.seconds(self.removed_filler_frames), 3),
@@ -111,11 +117,7 @@ class EditPlan:
     def to_dict(self) -> dict[str, object]:
         """The stored plan: frames and the rate; seconds beside them for readers."""
         return {
-            "fps": self.rate.text,
-            "source_duration_s": round(self.source_duration_s, 6),
-            "output_frames": self.output_frames,
-            "output_duration_s": round(self.output_duration, 6),
-            "reduction_pct": round(self.reduction_pct, 3),
+            **self._lengths(),
             "removed_silence_frames": self.removed_silence_frames,
             "sped_up_silence_frames": self.sped_up_silence_frames,
             "removed_filler_frames": self.removed_filler_frames,
