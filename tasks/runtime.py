@@ -20,13 +20,10 @@ from clipmill.config import Settings, load_settings
 from clipmill.errors import ClipmillError
 from clipmill.interrupts import stop_requested
 from clipmill.jobs import ClipJob
+from clipmill.run_tags import is_process_tag
 from clipmill.sources import SourceRef, printable
 from clipmill.storage import ObjectStore
 from clipmill.storage.configured import configured_store
-
-
-#: Tag prefix of the flow runs a process starts (`clipmill.cli.api.process_tag`).
-PROCESS_TAG_PREFIX = "clipmill-process:"
 
 
 def untagged_runs(fn: Callable) -> Callable:
@@ -41,7 +38,7 @@ def untagged_runs(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         current = TagsContext.get().current_tags
-        with TagsContext(current_tags={tag for tag in current if not tag.startswith(PROCESS_TAG_PREFIX)}):
+        with TagsContext(current_tags={tag for tag in current if not is_process_tag(tag)}):
             return fn(*args, **kwargs)
 
     return wrapper

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import tempfile
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from clipmill.config import ClipOptions, Settings, effective_options, load_setti
 from clipmill.errors import InputError
 from clipmill.jobs import check_open_times
 from clipmill.manifest import Manifest
+from clipmill.run_tags import process_tag, tagged_process
 from clipmill.sources import check_under_roots, classify, local_path, parse_object_uri
 
 log = logging.getLogger(__name__)
@@ -138,14 +138,6 @@ def check_out_dir(out_dir: Path) -> None:
         raise InputError(f"--out {str(out_dir)!r}: cannot write in {str(existing)!r} ({exc.strerror or exc})") from exc
 
 
-def process_tag(pid: int | None = None) -> str:
-    """The tag on every flow run this process starts: host and pid, so runs a killed process left can be found
-    (their task and subflow runs go untagged: `tasks.runtime.untagged_runs`)."""
-    from tasks.runtime import PROCESS_TAG_PREFIX
-
-    return f"{PROCESS_TAG_PREFIX}{socket.gethostname()}:{os.getpid() if pid is None else pid}"
-
-
 def crash_unfinished_runs(api_url: str, *, own: bool, message: str, timeout_s: float = 2.0) -> int:
     """Mark unfinished flow and task runs on the server at `api_url` Crashed: this process's (``own``,
     failed ones too: on the way out of a stop), else those of dead processes on this host. Only flow runs carry
@@ -216,14 +208,11 @@ def _crash_descendants(client: Any, flow_run_ids: list[Any], unfinished: list[An
 
 
 def _abandoned(tag: str, *, own: bool) -> bool:
-    from tasks.runtime import PROCESS_TAG_PREFIX
-
-    if not tag.startswith(PROCESS_TAG_PREFIX):
-        return False
-    host, _, pid = tag.removeprefix(PROCESS_TAG_PREFIX).rpartition(":")
+    """Whether `tag` marks a run to crash: this process's (``own``), else a dead process's on this host."""
     if own:
         return tag == process_tag()
-    return host == socket.gethostname() and pid.isdigit() and not psutil.pid_exists(int(pid))
+    tagged = tagged_process(tag)
+    return tagged is not None and tagged[0] == socket.gethostname() and not psutil.pid_exists(tagged[1])
 
 
 def _announce(flow: Any, flow_run: Any, state: Any) -> None:
