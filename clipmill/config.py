@@ -78,8 +78,10 @@ class ClipOptions(BaseModel):
     adaptive_threshold: bool = Field(
         True, description="Derive the silence level from the measured noise floor instead of threshold_db."
     )
-    filler_backend: Literal["acoustic", "transcription"] = Field(
-        "acoustic", description="Filler detector: acoustic (no model) or transcription (local Whisper model)."
+    filler_backend: Literal["acoustic", "ensemble", "transcription"] = Field(
+        "acoustic",
+        description="Filler detector: acoustic (no model), ensemble (acoustic + pocketsphinx's phone decoder, "
+        "its model ships in the package; slower) or transcription (local Whisper model).",
     )
     remove_silence: bool = Field(True, description="Cut pauses of at least min_silence_s out of the clip.")
     speed_up_silence: bool = Field(

@@ -7,7 +7,11 @@ through `acoustic.candidates`; a candidate is positive when it matches a labelle
 on all recordings but one and scored on that one, for each recording in turn; the committed
 weights (clipmill/audio/filler_backends/filler_model.json) are the fit on everything.
 
-    python scripts/train_filler_model.py [--media ../shared/media] [--threshold 0.85] [--write]
+The ``ensemble`` backend is scored beside it: the same held-out probabilities combined with
+the phone decoder's speech noise (`phonetic.speech_noise`, nothing of it fitted). ``--unseen NAME``
+leaves a recording out of everything, to keep it unseen while choosing.
+
+    python scripts/train_filler_model.py [--media ../shared/media] [--threshold 0.85] [--unseen NAME] [--write]
 
 The committed model: the defaults (mean spectral change, pause dip, pitch spread, duration;
 threshold 0.85).
@@ -23,10 +27,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from clipmill.audio.filler_backends import acoustic
+from clipmill.audio.filler_backends import acoustic, ensemble, phonetic
 from clipmill.audio.fillers import FillerConfig
 from clipmill.audio.profile import compute_profile
 from clipmill.audio.vad import detect_speech
+from clipmill.events import LabelledEvents
 
 ONSET_TOLERANCE_S = 0.25
 MODEL_PATH = Path(__file__).resolve().parents[1] / "clipmill/audio/filler_backends/filler_model.json"
@@ -96,11 +101,20 @@ def probability(model: dict, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-(z @ np.array(model["weights"]) + model["bias"])))
 
 
-def evaluate(rows, probabilities: list[np.ndarray], threshold: float) -> dict:
+def reported(found, p: np.ndarray, threshold: float, decoded: list | None) -> list[tuple[float, float]]:
+    """``(start, end)`` of the acoustic fillers and, for the ensemble, the decoded ones, as
+    `clipmill.audio.fillers.detect_fillers` reports them (the most confident of overlapping ones)."""
+    events = acoustic.filler_events(found, p, threshold)
+    if decoded is not None:
+        events = ensemble.combine(events, [(start, end, "uh") for start, end in decoded])
+    return [(event.start, event.end) for event in LabelledEvents.exclusive(events)]
+
+
+def evaluate(rows, probabilities: list[np.ndarray], threshold: float, decoded: list | None = None) -> dict:
     hits = detections = labelled = 0
     fluent_detections, fluent_s = 0, 0.0
-    for (name, duration, labels, found, _), p in zip(rows, probabilities):
-        events = [(start, end) for start, end, *_ in acoustic.filler_events(found, p, threshold)]
+    for index, ((name, duration, labels, found, _), p) in enumerate(zip(rows, probabilities)):
+        events = reported(found, p, threshold, None if decoded is None else decoded[index])
         if labels or name.startswith("mfa_"):
             hits += event_hits(events, labels)
             detections += len(events)
@@ -124,18 +138,24 @@ def main() -> None:
     parser.add_argument("--change", type=float, default=FillerConfig().max_change_db)
     parser.add_argument("--margin", type=float, default=FillerConfig().min_level_re_floor_db)
     parser.add_argument("--features", default="mean_change,dip_db,pitch_std_st,duration_s")
+    parser.add_argument("--unseen", default="", help="a recording left out of everything (kept unseen)")
     parser.add_argument("--write", action="store_true", help="write the fit on all recordings")
     args = parser.parse_args()
     config = FillerConfig(pause_dip_db=args.dip, max_change_db=args.change,
                           min_level_re_floor_db=args.margin)
-    rows = []
+    rows, decoded = [], []
+    decoder = phonetic.load_decoder()
     for name, path, labels in recordings(args.media):
+        if name == args.unseen:
+            continue
         samples, sr = read_audio(path)
         profile = compute_profile(samples, sr)
         speech = detect_speech(samples, sr, profile=profile)
         found = acoustic.candidates(samples, sr, speech=speech, profile=profile, config=config)
         y = np.array([float(any(matches(c.start, c.end, label) for label in labels)) for c in found])
         rows.append((name, len(samples) / sr, labels, found, y))
+        decoded.append(phonetic.speech_noise(samples, sr, decoder, speech=speech,
+                                             min_duration_s=config.min_duration_s))
         hit = event_hits([(c.start, c.end) for c in found], labels)
         print(f"{name} ({len(samples) / sr:.1f} s): {len(found)} candidates, {int(y.sum())} positive, "
               f"{hit} of {len(labels)} labels reachable")
@@ -152,10 +172,13 @@ def main() -> None:
     for threshold in sorted({0.5, 0.6, 0.7, 0.8, 0.9, args.threshold}):
         print(f"threshold {threshold}: in-sample {evaluate(rows, in_sample, threshold)}")
         print(f"threshold {threshold}: leave-one-out {evaluate(rows, held_out, threshold)}")
-    for (name, _, labels, found, _), p in zip(rows, held_out):
+        print(f"threshold {threshold}: ensemble in-sample {evaluate(rows, in_sample, threshold, decoded)}")
+        print(f"threshold {threshold}: ensemble leave-one-out {evaluate(rows, held_out, threshold, decoded)}")
+    for (name, _, labels, found, _), p, spans in zip(rows, held_out, decoded):
         kept = [(round(start, 2), round(end, 2), round(q, 2))
                 for start, end, _, q in acoustic.filler_events(found, p, args.threshold)]
-        print(f"  {name}: labels {[(l['start'], l['end']) for l in labels]} held-out kept {kept}")
+        print(f"  {name}: labels {[(l['start'], l['end']) for l in labels]} held-out kept {kept} "
+              f"decoded {[(round(start, 2), round(end, 2)) for start, end in spans]}")
     print(dict(zip(args.features.split(","), np.round(everything["weights"], 2))))
     if args.write:
         everything.update(features=args.features.split(","), threshold=args.threshold)

@@ -1,9 +1,12 @@
-"""Filler detection ("uh", "um", "er", "ah", "hmm"): one interface, two backends.
+"""Filler detection ("uh", "um", "er", "ah", "hmm"): one interface, three backends.
 
 ``acoustic`` (default, a committed 4-weight logistic model, no download) finds hesitation vowels
 by how they sound: a stretch of speech whose spectrum barely changes, voiced with a flat pitch, no
-louder than the speaker's words and bounded by a pause on at least one side. ``transcription`` runs a local Whisper-class model with
-word timestamps and maps filler words to labels; it needs a model path from the config.
+louder than the speaker's words and bounded by a pause on at least one side. ``ensemble`` adds
+the fillers pocketsphinx's phone decoder (its model ships in the package) hears as "speech noise":
+more of them found, but the decoder reads every second of audio. ``transcription`` runs a local
+Whisper-class model with word timestamps and maps filler words to labels; it needs a model path
+from the config.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ logger = logging.getLogger(__name__)
 FILLER_BACKENDS: dict[str, str] = {
     "acoustic": "clipmill.audio.filler_backends.acoustic",
     "transcription": "clipmill.audio.filler_backends.transcription",
+    "ensemble": "clipmill.audio.filler_backends.ensemble",
 }
 #: Transcribed word (lower case, punctuation stripped) -> filler label.
 FILLER_WORDS: dict[str, str] = {
@@ -130,7 +134,8 @@ def detect_fillers(
     profile
         The segment's `AudioProfile`.
     backend
-        ``acoustic`` (default, no model) or ``transcription`` (local Whisper-class model).
+        ``acoustic`` (default, no model), ``ensemble`` (acoustic + pocketsphinx) or
+        ``transcription`` (local Whisper-class model).
     config
         Backend settings.
     spectrogram

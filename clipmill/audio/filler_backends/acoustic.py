@@ -276,7 +276,7 @@ def _pitch_stats(segment: np.ndarray, sr: int, config) -> tuple[float, float]:
     return float(np.mean(voiced)), float(np.std(semitones))
 
 
-def _is_nasal_after(
+def is_nasal_after(
     end_frame: int, power: np.ndarray, freqs: np.ndarray, levels: np.ndarray, floor_db: float
 ) -> bool:
     """True when a voiced, low-frequency murmur follows the vowel ("um" rather than "uh")."""
@@ -357,7 +357,7 @@ def candidates(
         segment = samples[round(start * sr) : round(end * sr)]
         voiced_ratio, pitch_std = _pitch_stats(segment, sr, config)
         features[1:3] = voiced_ratio, min(pitch_std, MAX_PITCH_STD_ST)
-        nasal = _is_nasal_after(last, power, freqs, levels, floor)
+        nasal = is_nasal_after(last, power, freqs, levels, floor)
         found.append(FillerCandidate(float(start), float(end), features, nasal))
     return found
 

@@ -9,14 +9,18 @@ matches a label when they overlap or their onsets are within 0.25 s; each label 
 detection is matched at most once. The floors sit at or under what the model reaches
 leave-one-recording-out (``scripts/train_filler_model.py``: F1 0.56, precision 7/8 = 0.88,
 recall 7/17 = 0.41, 0 per minute on fluent speech), the in-sample figures being F1 0.69,
-precision 10/12 = 0.83, recall 10/17 = 0.59."""
+precision 10/12 = 0.83, recall 10/17 = 0.59. The ``ensemble`` backend (acoustic + pocketsphinx's
+speech noise): leave-one-recording-out on the 14 development fillers F1 0.74 (precision 0.77,
+recall 0.71), in-sample on all 17 F1 0.82 (14/17, 14/17)."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.profile import compute_profile
@@ -25,9 +29,8 @@ from clipmill.audio.vad import detect_speech
 from audio_media import fillers, read_mono
 
 ONSET_TOLERANCE_S = 0.25
-MIN_F1 = 0.6
-MIN_PRECISION = 0.8
-MIN_RECALL = 0.45
+#: backend -> (F1, precision, recall) floors on the labelled recordings
+FLOORS = {"acoustic": (0.6, 0.8, 0.45), "ensemble": (0.75, 0.75, 0.7)}
 MAX_FLUENT_PER_MIN = 1.0
 
 
@@ -41,11 +44,18 @@ def decoded(path: Path) -> tuple[np.ndarray, int]:
     return np.frombuffer(raw, dtype=np.float32).copy(), 16000
 
 
-def found_fillers(path: Path) -> tuple[list[dict], float]:
+@functools.cache
+def analysed(path: Path):
+    """Samples, rate, profile and VAD speech of a file, computed once for both backends."""
     samples, sr = decoded(path)
     profile = compute_profile(samples, sr)
-    speech = detect_speech(samples, sr, profile=profile)
-    return detect_fillers(samples, sr, speech=speech, profile=profile).to_list(), len(samples) / sr
+    return samples, sr, profile, detect_speech(samples, sr, profile=profile)
+
+
+def found_fillers(path: Path, backend: str) -> tuple[list[dict], float]:
+    samples, sr, profile, speech = analysed(path)
+    found = detect_fillers(samples, sr, speech=speech, profile=profile, backend=backend)
+    return found.to_list(), len(samples) / sr
 
 
 def matches(detection: dict, label: dict) -> bool:
@@ -66,13 +76,14 @@ def score(found: list[dict], labels: list[dict]) -> int:
     return hits
 
 
-def test_acoustic_fillers_on_labelled_recordings(shared_media):
+@pytest.mark.parametrize("backend", FLOORS)
+def test_fillers_on_labelled_recordings(shared_media, backend):
     hits = detections = labelled = 0
     for label_path in sorted((shared_media / "fillers").glob("*.fillers.json")):
         name = label_path.name.removesuffix(".fillers.json")
         audio = next(label_path.with_name(name + ext) for ext in (".flac", ".wav")
                      if label_path.with_name(name + ext).exists())
-        found, _ = found_fillers(audio)
+        found, _ = found_fillers(audio, backend)
         labels = fillers(label_path)
         print(f"\n[fillers] {name}: labels {[(l['start'], l['end']) for l in labels]} found "
               f"{[(round(d['start'], 2), round(d['end'], 2), d['label']) for d in found]}", end="")
@@ -82,15 +93,17 @@ def test_acoustic_fillers_on_labelled_recordings(shared_media):
     recall = hits / labelled
     precision = hits / detections if detections else 0.0
     f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
-    print(f"\n[fillers] acoustic: recall {hits}/{labelled} = {recall:.2f}, precision "
+    print(f"\n[fillers] {backend}: recall {hits}/{labelled} = {recall:.2f}, precision "
           f"{hits}/{detections} = {precision:.2f}, F1 {f1:.2f}")
+    min_f1, min_precision, min_recall = FLOORS[backend]
     assert labelled == 17
-    assert f1 >= MIN_F1
-    assert precision >= MIN_PRECISION
-    assert recall >= MIN_RECALL
+    assert f1 >= min_f1
+    assert precision >= min_precision
+    assert recall >= min_recall
 
 
-def test_acoustic_fillers_stay_off_fluent_speech(shared_media):
+@pytest.mark.parametrize("backend", FLOORS)
+def test_fillers_stay_off_fluent_speech(shared_media, backend):
     paths = (sorted((shared_media / "video/grid").glob("*.mpg"))
              + sorted((shared_media / "words").glob("*.flac"))
              + sorted((shared_media / "words").glob("*.wav"))
@@ -98,11 +111,11 @@ def test_acoustic_fillers_stay_off_fluent_speech(shared_media):
              + sorted((shared_media / "audio_labelled/ami_lhotse").glob("*.wav")))
     reported, total_s = [], 0.0
     for path in paths:
-        found, duration = found_fillers(path)
+        found, duration = found_fillers(path, backend)
         reported += [(path.stem, round(d["start"], 2)) for d in found]
         total_s += duration
     per_minute = 60 * len(reported) / total_s
-    print(f"\n[fillers] fluent speech, {len(paths)} files, {total_s:.0f} s: {len(reported)} reported "
+    print(f"\n[fillers] {backend} on fluent speech, {len(paths)} files, {total_s:.0f} s: {len(reported)} reported "
           f"= {per_minute:.2f}/min {reported}")
     assert len(paths) >= 18
     assert per_minute <= MAX_FLUENT_PER_MIN
