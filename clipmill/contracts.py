@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clipmill.artifacts.document import CONTRACTS_DIR, Document
-from clipmill.artifacts.suggestions import SourceAnalysisDocument
+from clipmill.artifacts.suggestions import SourceAnalysisDocument, SuggestionDocument
 from clipmill.artifacts.stages import (
     CaptionsDocument, DecodeReportDocument, EditPlanDocument, FillersDocument, FramingDocument, ProfileDocument, SilencesDocument,
     SpeechDocument, TimelinesDocument, TrackRowsDocument, TracksDocument, TranscriptDocument,
@@ -27,7 +27,7 @@ CONTRACTS: dict[str, type[Document]] = {
     for kind in (
         Manifest, DecodeReportDocument, ProfileDocument, SpeechDocument, SilencesDocument, FillersDocument,
         TimelinesDocument, TrackRowsDocument, TracksDocument, EditPlanDocument, FramingDocument, TranscriptDocument,
-        CaptionsDocument, SourceAnalysisDocument,
+        CaptionsDocument, SourceAnalysisDocument, SuggestionDocument,
     )
 }
 

@@ -2,9 +2,9 @@
 
 `job_id` hashes what determines the output — source content, range, effective options and the
 clipmill version — so re-running the same request finds the same stored stages and clip.
-`analysis_id` hashes only what determines the analysis (source, range, analysis options): the
-segment and its analysis are stored under it, so changing an edit or encode option re-plans and
-re-renders without re-analysing.
+`analysis_id` hashes only what determines the analysis (source, range, analysis options, and the
+whole-source analysis its speech is cut from, if any): the segment and its analysis are stored
+under it, so changing an edit or encode option re-plans and re-renders without re-analysing.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class ClipJob:
     end_s: float
     options: ClipOptions
     transcript: SourceRef | None = None
+    speech_from: str | None = None  # key of the whole-source analysis whose speech the job slices (None: its VAD runs)
 
     @property
     def duration_s(self) -> float:
@@ -91,19 +92,21 @@ def check_range(start_s: float, end_s: float, info: MediaInfo) -> None:
 
 def plan_job(
     source: SourceRef, info: MediaInfo, *, start_s: float, end_s: float, options: ClipOptions,
-    transcript: SourceRef | None = None,
+    transcript: SourceRef | None = None, speech_from: str | None = None,
 ) -> ClipJob:
     """Validate the request against the probe and derive its job and clip ids (the transcript's
-    content, when there is one, is part of the job's identity: its path alone is not)."""
+    content, when there is one, is part of the job's identity: its path alone is not; so is the
+    whole-source analysis `speech_from` whose speech the job slices, when it does)."""
     check_range(start_s, end_s, info)
     every = options.model_dump(mode="json")
-    analysis_options = {name: every[name] for name in ANALYSIS_OPTIONS}
-    job_id = _digest(source, start_s, end_s, {**every, "transcript_sha256": transcript.sha256 if transcript else None})
+    sliced = {"speech_from": speech_from} if speech_from else {}
+    analysis_options = {**{name: every[name] for name in ANALYSIS_OPTIONS}, **sliced}
+    job_id = _digest(source, start_s, end_s, {**every, **sliced, "transcript_sha256": transcript.sha256 if transcript else None})
     analysis_id = _digest(source, start_s, end_s, analysis_options)
     clip_id = options.clip_name or f"{safe_name(Path(source.name).stem, max_length=48)}-{job_id[:12]}"
     return ClipJob(
         job_id=job_id, analysis_id=analysis_id, clip_id=clip_id, source=source, start_s=float(start_s), end_s=float(end_s),
-        options=options, transcript=transcript,
+        options=options, transcript=transcript, speech_from=speech_from,
     )
 
 

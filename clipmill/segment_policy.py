@@ -12,23 +12,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clipmill.batch import windows
 from clipmill.errors import InputError
 from clipmill.segment import LengthRange, SourceAnalysis, find_boundaries, snap_windows
+
+if TYPE_CHECKING:
+    from clipmill.artifacts.suggestions import SuggestionDocument
 
 SEGMENTATIONS = ("windows", "auto")
 
 
 @dataclass(frozen=True)
 class Segmentation:
-    """The batch's segmentation parameters, checked once (bad values are an `InputError`)."""
+    """The batch's segmentation parameters, checked once (bad values are an `InputError`).
+
+    `vad_backend` is the VAD the whole-source analysis runs: energy (fast over a library) unless the
+    batch's options name the clip jobs' own, whose speech is then cut from it instead of heard again."""
 
     mode: str = "windows"
     window_s: float = 60.0
     length: LengthRange = field(default_factory=LengthRange)
     count: int = 5
+    vad_backend: str = "energy"
 
     def __post_init__(self) -> None:
         if self.mode not in SEGMENTATIONS:
@@ -64,12 +71,12 @@ def snapped_windows(
     ]
 
 
-def suggested_ranges(document: dict[str, Any], *, suggestion_key: str) -> list[PlannedRange]:
-    """The candidates of a suggestion document (`clipmill.suggest.suggestion_document`) as ranges."""
+def suggested_ranges(document: SuggestionDocument, *, suggestion_key: str) -> list[PlannedRange]:
+    """The candidates of a suggestion document as ranges, each with its score, reasons and the keys."""
     return [
         PlannedRange(c["start"], c["end"], {
             "policy": "auto", "score": c["score"], "reasons": c["reasons"], "suggestion_key": suggestion_key,
-            "analysis_key": document["analysis_key"],
+            "analysis_key": document.analysis_key,
         })
-        for c in document["candidates"]
+        for c in document.printed()["candidates"]
     ]

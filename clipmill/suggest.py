@@ -5,7 +5,8 @@
 
 The analysis key hashes the source's content and the analysis settings, never its name, so a
 renamed or re-uploaded file is not measured again; `clipmill suggest`, library batches and later
-runs share it. The suggestion document is what ``clipmill suggest --json`` prints.
+runs share it, and the clip jobs of the suggested ranges slice its speech (`clipmill.analysis_slice`).
+The suggestion document (`SuggestionDocument`) starts with what ``clipmill suggest --json`` prints.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from clipmill import media
 from clipmill.artifacts.store import load, save
-from clipmill.artifacts.suggestions import SourceAnalysisDocument
+from clipmill.artifacts.suggestions import SourceAnalysisDocument, SuggestionDocument
 from clipmill.version import __version__
 from clipmill.errors import InputError
 from clipmill.segment import Candidate, LengthRange, SourceAnalysis, suggest
@@ -77,7 +78,7 @@ def whole_source_analysis(
             path, duration_s=analysis.duration_s, size=size, settings=settings, ffmpeg=ffmpeg,
         )
         analysis = replace(analysis, cuts_s=cuts, faces=faces)
-    save(store, key, SourceAnalysisDocument.model_validate(to_document(analysis)))
+    save(store, key, SourceAnalysisDocument.model_validate({**to_document(analysis), "settings": settings.to_dict()}))
     return StoredAnalysis(analysis, key, reused=False)
 
 
@@ -95,27 +96,23 @@ def with_words(analysis: SourceAnalysis, words: list[dict[str, Any]] | None) -> 
 def suggestion_document(
     source: str, analysis: SourceAnalysis, candidates: list[Candidate], *, length: LengthRange, count: int,
     analysis_key: str,
-) -> dict[str, Any]:
+) -> SuggestionDocument:
     """``{"source", "duration_s", "candidates": [{"start", "end", "score", "reasons"}], ...}``.
 
     The first three fields are the stable shape `clipmill suggest --json` prints; ``length``,
     ``count``, ``analysis_key`` and ``clipmill`` say how it was made.
     """
-    return {
-        "source": source,
-        "duration_s": round(analysis.duration_s, 3),
-        "candidates": [candidate.to_json() for candidate in candidates],
-        "length": str(length),
-        "count": count,
-        "analysis_key": analysis_key,
-        "clipmill": __version__,
-    }
+    return SuggestionDocument(
+        source=source, duration_s=round(analysis.duration_s, 3),
+        candidates=[candidate.to_json() for candidate in candidates], length=str(length), count=count,
+        analysis_key=analysis_key, clipmill=__version__,
+    )
 
 
 def suggest_for(
     store: ObjectStore, path: Path, *, source: str, sha256: str, settings: AnalysisSettings, length: LengthRange,
     count: int, words: list[dict[str, Any]] | None = None, ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe",
-) -> tuple[dict[str, Any], str, StoredAnalysis]:
+) -> tuple[SuggestionDocument, str, StoredAnalysis]:
     """Suggest clips for one source; store the suggestion document. Returns it, its key and the analysis."""
     check_duration(media.probe_audio(path, ffprobe=ffprobe).duration_s, length, source)
     stored = whole_source_analysis(store, path, sha256, settings, ffmpeg=ffmpeg, ffprobe=ffprobe)
@@ -123,9 +120,9 @@ def suggest_for(
     document = suggestion_document(
         source, analysis, suggest(analysis, length, count), length=length, count=count, analysis_key=stored.key
     )
-    key = f"{SUGGESTIONS_PREFIX}{sha256}/{_digest({k: document[k] for k in ('length', 'count', 'analysis_key')} | {'words': bool(words)})}.json"
-    store.put_bytes(key, json.dumps(document, indent=1).encode(), content_type="application/json")
-    return document, key, stored
+    made_by = {"length": document.length, "count": document.count, "analysis_key": document.analysis_key}
+    key = f"{SUGGESTIONS_PREFIX}{sha256}/{_digest(made_by | {'words': bool(words)})}.json"
+    return document, save(store, key, document), stored
 
 
 def _digest(value: Any) -> str:

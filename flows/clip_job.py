@@ -3,7 +3,8 @@
     stage source (and transcript) → probe + validate → (already published? done) → transcript fits the source?
       → beside each other: extract segment (only for sources whose frames cannot be cut in place),
         faces: chunks on Dask → tracks (subflow, decoding the source's range in place; when detect_faces or reframing),
-        and the audio: decode → profile → speech → silences → fillers (skipped without an audio track)
+        and the audio: decode → profile → speech (cut from the whole-source analysis the range was chosen from,
+        when its VAD is the job's) → silences → fillers (skipped without an audio track)
       → plan the edit (cut / speed up pauses and fillers) → framing (crop path around the speaker)
       → captions re-timed to the cut (optional) → OpenTimelineIO export (optional) → render → manifest (JSON Schema) → in one transaction: data contracts (Great Expectations)
       → publish (manifest last) → verify
@@ -71,7 +72,8 @@ def clip_job(
         end: End of the clip in seconds (exclusive); at most the source's duration (empty: its end).
         options: Per-run options over the preset and the installation's defaults.
         clip_preset: Name of a saved clip preset (`clipmill presets`), applied before `options`.
-        selection: How a library batch chose the range (`clipmill.manifest.RangeSelection`), for the manifest.
+        selection: How a library batch chose the range (`clipmill.manifest.RangeSelection`), for the manifest;
+            the job's speech is cut from its ``analysis_key`` when that analysis used the job's VAD.
     """
     log = get_run_logger()
     start, end = check_open_times(start, end)
@@ -83,7 +85,7 @@ def clip_job(
         source_ref = stage_source(source)
         transcript_ref = stage_transcript(chosen.transcript) if chosen.transcript else None
     with _timed(timings, "probe"):
-        info, job = probe_source(source_ref, start, end, chosen, transcript_ref)
+        info, job = probe_source(source_ref, start, end, chosen, transcript_ref, (selection or {}).get("analysis_key"))
     if (already := find_published(job)) is not None:
         return asdict(already)
     transcript = load_transcript(job, info) if transcript_ref is not None else None

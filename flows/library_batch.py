@@ -79,7 +79,8 @@ def library_batch(
     """
     log = get_run_logger()
     started = time.perf_counter()
-    policy = Segmentation(segmentation, window_s, LengthRange(min_length_s, max_length_s), count)
+    policy = Segmentation(segmentation, window_s, LengthRange(min_length_s, max_length_s), count,
+                          vad_backend=(options or {}).get("vad_backend", "energy"))
     origin, parsed = _requests(prefix, requests_key, policy, options or {})
     batch = batch_id(parsed.requests, origin=origin)
     log.info("batch %s: %d requests from %s, %d bad rows", batch, len(parsed.requests), origin, len(parsed.failures))

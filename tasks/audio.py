@@ -20,7 +20,9 @@ from clipmill.artifacts.results import StageResult
 from clipmill.artifacts.stages import (
     FillersDocument, ProfileDocument, SilencesDocument, SpeechDocument, TimelinesDocument,
 )
+from clipmill.analysis_slice import speech_in_range
 from clipmill.artifacts.store import cached, load, save
+from clipmill.artifacts.suggestions import SourceAnalysisDocument
 from clipmill.audio.analysis import silences_for
 from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.profile import AudioProfile, compute_profile
@@ -101,12 +103,18 @@ def profile_audio(job: ClipJob, audio_key: str) -> StageResult:
 
 @clip_task(name="detect-speech")
 def find_speech(job: ClipJob, audio_key: str, profile_key: str) -> StageResult:
-    """Voice activity with the configured backend: ``speech.json``."""
+    """Voice activity with the configured backend: ``speech.json``; cut from the whole-source analysis
+    the job's range was chosen from when it heard the source with the same backend (`ClipJob.speech_from`)."""
     def make(store: ObjectStore) -> SpeechDocument:
-        samples, sr = _load_audio(store, audio_key)
         profile = load(store, profile_key, ProfileDocument).profile()
-        speech = detect_speech(samples, sr, backend=job.options.vad_backend, profile=profile)
-        return SpeechDocument.of(speech, duration_s=len(samples) / sr, backend=job.options.vad_backend)
+        if job.speech_from:
+            analysis = load(store, job.speech_from, SourceAnalysisDocument)
+            speech = speech_in_range(analysis, job.start_s, profile.duration_s)
+        else:
+            samples, sr = _load_audio(store, audio_key)
+            speech = detect_speech(samples, sr, backend=job.options.vad_backend, profile=profile)
+        return SpeechDocument.of(speech, duration_s=profile.duration_s, backend=job.options.vad_backend,
+                                 sliced_from=job.speech_from)
 
     document, result = _cached_stage(job, "speech.json", SpeechDocument, make)
     get_run_logger().info("speech: %d intervals, %.1f%% of the segment", document.totals.count,

@@ -65,17 +65,18 @@ def plan_clips(video: ListedVideo, policy: Segmentation) -> ListedVideo:
 def _plan(
     store: ObjectStore, path: Path, ref: SourceRef, video: ListedVideo, policy: Segmentation, settings: Settings
 ) -> list[PlannedRange]:
+    analysis_settings = AnalysisSettings(vad_backend=policy.vad_backend)
     if policy.mode == "auto":
         document, key, _ = suggest_for(
-            store, path, source=video.source, sha256=ref.sha256, settings=AnalysisSettings(), length=policy.length,
+            store, path, source=video.source, sha256=ref.sha256, settings=analysis_settings, length=policy.length,
             count=policy.count, ffmpeg=settings.ffmpeg, ffprobe=settings.ffprobe,
         )
-        if not document["candidates"]:
+        if not document.candidates:
             raise InputError(f"no range of {policy.length} s starts and ends in a pause")
         return suggested_ranges(document, suggestion_key=key)
     if not media.probe_audio(path, ffprobe=settings.ffprobe).has_audio:
         return snapped_windows(video.duration_s, policy.window_s, None, analysis_key=None)
-    stored = whole_source_analysis(store, path, ref.sha256, AnalysisSettings(), ffmpeg=settings.ffmpeg, ffprobe=settings.ffprobe)
+    stored = whole_source_analysis(store, path, ref.sha256, analysis_settings, ffmpeg=settings.ffmpeg, ffprobe=settings.ffprobe)
     return snapped_windows(video.duration_s, policy.window_s, stored.analysis, analysis_key=stored.key)
 
 

@@ -33,6 +33,18 @@ def recordings(media: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def _labelled_words(labels: Path) -> list[tuple[float, float, str]]:
+    """The words of a ``.words.json`` file, with the label fixes the cut-quality talk makes (`LABEL_FIXES`)."""
+    from tests.quality.audio.talk import LABEL_FIXES
+
+    name = f"{labels.parent.name}/{labels.name.removesuffix('.words.json')}"
+    words = [(w["start"], w["end"], w["word"]) for w in json.loads(labels.read_text())]
+    for (fixed, index), (start, end) in LABEL_FIXES.items():
+        if fixed == name:
+            words[index] = (start, end, words[index][2])
+    return words
+
+
 def joined_talk(media: Path, target: Path, *, rounds: int = 2) -> list[tuple[float, float, str]]:
     """Write the joined talk (16 kHz mono WAV) to `target`; return its words ``(start, end, word)``."""
     pieces = recordings(media) * rounds
@@ -44,7 +56,7 @@ def joined_talk(media: Path, target: Path, *, rounds: int = 2) -> list[tuple[flo
         pause = PAUSES_S[k % len(PAUSES_S)]
         inputs += ["-i", str(audio)]
         filters.append(f"[{k}:a]aresample=16000,aformat=sample_fmts=flt:channel_layouts=mono,apad=pad_dur={pause}[p{k}]")
-        words += [(offset + w["start"], offset + w["end"], w["word"]) for w in json.loads(labels.read_text())]
+        words += [(offset + start, offset + end, word) for start, end, word in _labelled_words(labels)]
         offset += _duration(audio) + pause
     chain = "[lead]" + "".join(f"[p{k}]" for k in range(len(pieces)))
     filters.append(f"{chain}concat=n={len(pieces) + 1}:v=0:a=1[talk]")

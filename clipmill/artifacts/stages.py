@@ -117,13 +117,16 @@ class SpeechDocument(_TimelineDocument):
 
     kind: Literal["speech"] = "speech"
     backend: str = Field(description="The VAD backend that found it.")
+    sliced_from: str | None = Field(
+        default=None, description="Key of the whole-source analysis it was cut from; null when the VAD ran on the range.")
 
     @classmethod
-    def of(cls, speech: Timeline, *, duration_s: float, backend: str) -> SpeechDocument:
-        return cls.model_validate({**timeline_document("speech", speech, duration_s=duration_s), "backend": backend})
+    def of(cls, speech: Timeline, *, duration_s: float, backend: str, sliced_from: str | None = None) -> SpeechDocument:
+        return cls.model_validate({**timeline_document("speech", speech, duration_s=duration_s), "backend": backend,
+                                   "sliced_from": sliced_from})
 
     def manifest_summary(self) -> dict[str, Any]:
-        return {**self.totals.model_dump(), "backend": self.backend}
+        return {**self.totals.model_dump(), "backend": self.backend, "sliced_from": self.sliced_from}
 
 
 class SilencesDocument(_TimelineDocument):

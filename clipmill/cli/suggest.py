@@ -55,18 +55,19 @@ def suggest(
         )
     except ClipmillError as exc:
         fail(exc)
+    printed = document.printed()
     if plot is not None:
-        plot_suggestions(stored.analysis, document["candidates"]).savefig(plot, dpi=110)
+        plot_suggestions(stored.analysis, printed["candidates"]).savefig(plot, dpi=110)
     if json_output:
-        typer.echo(json.dumps({name: document[name] for name in ("source", "duration_s", "candidates")}))
+        typer.echo(json.dumps(printed))
         return
     typer.echo(
-        f"{document['source']}: {document['duration_s']:.1f} s, {len(document['candidates'])} clips of {length} s "
+        f"{document.source}: {document.duration_s:.1f} s, {len(document.candidates)} clips of {length} s "
         f"(analysis {'reused' if stored.reused else 'measured'}: {stored.key}; suggestions: {key})", err=True,
     )
-    for rank, candidate in enumerate(document["candidates"], start=1):
+    for rank, candidate in enumerate(printed["candidates"], start=1):
         typer.echo(f"{rank}. {describe(candidate)}")
-    if not document["candidates"]:
+    if not document.candidates:
         typer.echo("no range of that length starts and ends in a pause: try a wider --length", err=True)
 
 

@@ -1,19 +1,28 @@
 """Library batches that cut at natural boundaries: `segmentation` auto (suggested clips) and windows
 (edges snapped to pauses), for real: SeaweedFS, a Prefect server, ffmpeg, the clip-job subflows.
-Every published clip's range starts and ends between the joined talk's words, and its manifest
-says how the range was chosen."""
+Every published clip's range starts and ends between the joined talk's words, its manifest says how
+the range was chosen, and a clip job whose VAD is the analysis's cuts its speech from that analysis
+(its published cut, read from the ``.otio``, enters no word)."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
+from clipmill.analysis_slice import speech_in_range
+from clipmill.artifacts.store import load
+from clipmill.artifacts.suggestions import SourceAnalysisDocument, SuggestionDocument
+from clipmill.contracts import checked_in_schema
+from clipmill.timeline import Timeline
 from flows.library_batch import library_batch
+from tests.quality.audio.talk import kept_from_otio
 from tests.segment_media import joined_talk, talk_video
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -40,13 +49,25 @@ def _outside_words(manifests: list[dict], words: np.ndarray) -> None:
             assert not ((words[:, 0] + TOLERANCE_S < edge) & (edge < words[:, 1] - TOLERANCE_S)).any(), edge
 
 
-def test_auto_batches_cut_the_suggested_clips_and_say_why(clip_env, talk_library):
+def _words_cut(clip_env, manifest: dict, words: np.ndarray, folder: Path) -> list[tuple[float, float]]:
+    """Words of the range losing more than `TOLERANCE_S` in the published ``.otio``'s cut."""
+    otio = clip_env.get_bytes(manifest["stages"]["timeline"]["key"])
+    path = folder / f"{manifest['clip_id']}.otio"
+    path.write_bytes(otio)
+    start, end = manifest["request"]["start_s"], manifest["request"]["end_s"]
+    removed = kept_from_otio(path).complement(start, end)
+    inside = words[(words[:, 0] >= start) & (words[:, 1] <= end)]
+    return [(a, b) for a, b in inside if Timeline([(a, b)]).intersect(removed).duration > TOLERANCE_S]
+
+
+def test_auto_batches_cut_the_suggested_clips_and_say_why(clip_env, talk_library, tmp_path):
     video, words = talk_library
     prefix = f"library-auto/{uuid.uuid4().hex[:8]}/"
     clip_env.put_file(prefix + "talk.mp4", video, content_type="video/mp4")
+    options = {**QUICK, "remove_silence": True, "export_otio": True, "vad_backend": "energy"}
 
     summary = library_batch(prefix=prefix, segmentation="auto", min_length_s=15.0, max_length_s=40.0, count=2,
-                            options=QUICK, max_concurrency=1)
+                            options=options, max_concurrency=1)
 
     manifests = _published(clip_env, summary)
     assert len(manifests) == 2
@@ -58,9 +79,18 @@ def test_auto_batches_cut_the_suggested_clips_and_say_why(clip_env, talk_library
         assert selection["policy"] == "auto" and 0 < selection["score"] <= 1
         assert {"speech_share", "dead_air_s", "start_pause_s"} <= set(selection["reasons"])
         suggestion = json.loads(clip_env.get_bytes(selection["suggestion_key"]))
+        jsonschema.validate(suggestion, checked_in_schema(SuggestionDocument.contract))
         assert [manifest["request"]["start_s"], manifest["request"]["end_s"]] in [
             [c["start"], c["end"]] for c in suggestion["candidates"]]
-        assert clip_env.exists(selection["analysis_key"])
+        # the clip job's speech is the energy analysis's, cut to the range, not a second VAD run
+        assert manifest["stages"]["speech"]["sliced_from"] == selection["analysis_key"]
+        analysis = load(clip_env, selection["analysis_key"], SourceAnalysisDocument)
+        speech = json.loads(clip_env.get_bytes(manifest["stages"]["speech"]["key"]))
+        start, end = manifest["request"]["start_s"], manifest["request"]["end_s"]
+        sliced, stored = speech_in_range(analysis, start, speech["duration_s"]).array, np.array(speech["intervals"])
+        assert stored.shape == sliced.shape and np.allclose(stored, sliced, atol=1e-5)
+        assert manifest["stages"]["edit"]["removed_silence_s"] > 1.0
+        assert _words_cut(clip_env, manifest, words, tmp_path) == []
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["clips-talk"])))
     table = next(a for a in artifacts if str(a.flow_run_id) == summary["flow_run_id"])
@@ -82,6 +112,7 @@ def test_window_batches_move_their_edges_into_pauses_and_reuse_the_analysis(clip
     inner = sorted(m["request"]["start_s"] for m in manifests)[1]
     assert inner != 35.0 and abs(inner - 35.0) < 35.0 / 2
     assert all(m["selection"]["policy"] == "windows" and m["selection"]["snapped"] for m in manifests)
+    assert all(m["stages"]["speech"]["sliced_from"] is None for m in manifests), "silero jobs of an energy analysis"
     key = manifests[0]["selection"]["analysis_key"]
     assert key in analyses_before or not analyses_before, "the analysis the auto batch stored is reused"
 

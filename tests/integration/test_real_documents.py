@@ -37,7 +37,7 @@ STAGE_CONTRACTS = {
 #: What the manifest's stages record, stage by stage: the shape other tools read, kept as it was.
 STAGE_FIELDS = {
     "profile": {"noise_floor_db", "snr_db", "loudness_db", "clipping_ratio"},
-    "speech": {"count", "total_s", "share_pct", "backend"},
+    "speech": {"count", "total_s", "share_pct", "backend", "sliced_from"},
     "silences": {"count", "total_s", "share_pct", "threshold_db"},
     "fillers": {"count", "total_s", "labels", "backend"},
     "timelines": set(),
@@ -78,8 +78,8 @@ def test_every_document_of_a_real_job_matches_its_checked_in_contract(clip_env, 
     documents["tracks.schema.json"] = {"rows": rows}
 
     # segment-decode.json is written only for a damaged source (test_bad_media checks a real one), a
-    # source's analysis only for suggestions (test_suggest checks a real one)
-    unwritten = {"segment_decode.schema.json", "source_analysis.schema.json"}
+    # source's analysis and its suggestions only for suggestions (test_suggest checks real ones)
+    unwritten = {"segment_decode.schema.json", "source_analysis.schema.json", "suggestions.schema.json"}
     assert sorted(documents) == sorted(set(schema_files()) - unwritten)
     assert rows and documents["framing.schema.json"]["x"], "the job found a face and framed it"
     assert documents["captions.schema.json"]["cues"], "the job captioned the clip"

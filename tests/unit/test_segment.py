@@ -158,6 +158,7 @@ def test_measure_audio_finds_the_pause_between_two_tones():
 def test_segmentation_policies_plan_ranges_with_how_they_were_chosen():
     from clipmill.batch import ListedVideo, expand_listing
     from clipmill.segment_policy import Segmentation, snapped_windows, suggested_ranges
+    from clipmill.suggest import suggestion_document
 
     analysis = talk([(1, 58), (59.5, 118), (121, 170)], 171.0)
     ranges = snapped_windows(171.0, 60.0, analysis, analysis_key="analyses/x/y.json")
@@ -166,13 +167,14 @@ def test_segmentation_policies_plan_ranges_with_how_they_were_chosen():
     plain = snapped_windows(171.0, 60.0, None, analysis_key=None)
     assert [(r.start_s, r.end_s, r.selection["snapped"]) for r in plain] == [
         (0.0, 60.0, False), (60.0, 120.0, False), (120.0, 171.0, False)]
-    document = {"analysis_key": "analyses/x/y.json",
-                "candidates": [c.to_json() for c in suggest(analysis, LengthRange(40, 70), 2)]}
+    document = suggestion_document("s3://b/talk.mp4", analysis, suggest(analysis, LengthRange(40, 70), 2),
+                                   length=LengthRange(40, 70), count=2, analysis_key="analyses/x/y.json")
     auto = suggested_ranges(document, suggestion_key="suggestions/x/z.json")
     video = ListedVideo("s3://b/talk.mp4", 171.0, ranges=tuple((r.start_s, r.end_s, r.selection) for r in auto))
     [request, *_] = expand_listing([video], window_s=60.0).requests
     assert request.selection["policy"] == "auto" and request.selection["suggestion_key"] == "suggestions/x/z.json"
-    assert request.selection["score"] == document["candidates"][0]["score"]
+    assert request.selection["score"] == document.candidates[0].score
+    assert request.selection["analysis_key"] == "analyses/x/y.json"
     for bad in ({"mode": "scenes"}, {"count": 0}, {"window_s": -1.0}):
         with pytest.raises(InputError):
             Segmentation(**bad)
@@ -194,3 +196,22 @@ def test_long_sources_are_measured_in_chunks_and_joined():
     assert inner(whole) == [10, 20, 30]
     assert inner(chunked) == [10, 30], "the pause the chunk edge at 20 s cut is dropped, not halved"
     assert len(chunked.pauses) == len(chunked.pause_cut_s) == len(chunked.pause_gap_s) == len(chunked.pitch_fall_st)
+
+
+def test_the_suggestion_document_prints_the_stable_shape_and_refuses_unknown_reasons():
+    from clipmill.artifacts.suggestions import SuggestionDocument
+    from clipmill.suggest import suggestion_document
+
+    faces = FaceSamples(np.arange(0.0, 171.0), np.ones(171, int), np.ones(171, bool))
+    for analysis in (talk([(1, 58), (59.5, 118), (121, 170)], 171.0), talk([(1, 58), (59.5, 118)], 120.0, faces=faces)):
+        candidates = suggest(analysis, LengthRange(40, 70), 2)
+        document = suggestion_document("talk.mp4", analysis, candidates, length=LengthRange(40, 70), count=2,
+                                       analysis_key="analyses/x/y.json")
+        printed = document.printed()
+        assert list(printed) == ["source", "duration_s", "candidates"]
+        assert printed["candidates"] == [c.to_json() for c in candidates], "the same keys, values and order as before"
+        assert SuggestionDocument.model_validate_json(document.to_json()) == document
+    assert printed["candidates"][0]["reasons"]["one_face_share"] == 1.0
+    reasons = {**candidates[0].to_json()["reasons"], "charisma": 1.0}
+    with pytest.raises(ValidationError, match="charisma"):
+        SuggestionDocument.model_validate({**document.model_dump(), "candidates": [{**candidates[0].to_json(), "reasons": reasons}]})
