@@ -3,7 +3,8 @@
 For each sampled frame and each track present, the mean absolute grey-level change of the lower
 middle of the face box (the mouth) since the previous sampled frame. A talking face moves its
 mouth; a listening or frozen one barely does. Computed chunk by chunk: the caller passes the last
-frame of the previous chunk so the difference is continuous.
+frame of the previous chunk so the difference is continuous. Framing only asks who talks where two
+faces or more are on screen at once, so only those stretches (:func:`shared_spans`) need decoding.
 """
 
 from __future__ import annotations
@@ -13,7 +14,34 @@ from typing import Sequence
 
 import numpy as np
 
+from clipmill.timeline import Timeline
 from clipmill.vision.tracking import Track
+
+
+def shared_spans(tracks: Sequence[Track], *, window_s: float, end_s: float, rate_hz: float) -> Timeline:
+    """Where two tracks or more are on screen at once, on a grid of ``rate_hz`` samples, widened on each side
+    by the framing's smoothing window ``window_s`` and two samples.
+
+    The only stretches where a talker is chosen, so the only ones whose mouth motion counts. Widened so,
+    the motion smoothed there is what a decode of the whole range gives: the window never reaches a
+    span's edge nor its first sample (which has no frame before it). Bounds are whole samples inside
+    ``[0, end_s]``, so the samples fall where a decode of everything puts them.
+    """
+    starts = np.asarray([tr.times[0] for tr in tracks if len(tr)], np.float64)
+    ends = np.asarray([tr.times[-1] for tr in tracks if len(tr)], np.float64)
+    if len(starts) < 2:
+        return Timeline()
+    times = np.concatenate([starts, ends])
+    steps = np.concatenate([np.ones(len(starts)), -np.ones(len(ends))])
+    order = np.lexsort((-steps, times))  # at a tie a start counts before an end: both faces share that frame
+    on_screen = np.cumsum(steps[order])
+    times = times[order]
+    opened = np.flatnonzero((on_screen >= 2) & (np.concatenate([[0], on_screen[:-1]]) < 2))
+    closed = np.flatnonzero((on_screen < 2) & (np.concatenate([[0], on_screen[:-1]]) >= 2))
+    pad_s = window_s + 2 / rate_hz
+    spans = np.stack([times[opened] - pad_s, times[closed] + pad_s], axis=1)
+    grid = np.stack([np.floor(spans[:, 0] * rate_hz), np.ceil(spans[:, 1] * rate_hz)], axis=1) / rate_hz
+    return Timeline(grid).clip(0.0, end_s)
 
 
 @dataclass
@@ -36,6 +64,10 @@ class MouthActivity:
             for track in self.tracks:
                 self.values.setdefault(track.id, []).append(self._motion(track, float(t), image))
             self._previous = image
+
+    def skip(self) -> None:
+        """The next frames do not follow the last ones (another span): their first has no motion."""
+        self._previous = None
 
     def _motion(self, track: Track, t: float, image: np.ndarray) -> float:
         if self._previous is None or not track.times[0] - 1e-6 <= t <= track.times[-1] + 1e-6:

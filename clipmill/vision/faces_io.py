@@ -1,7 +1,9 @@
 """Face stage at the edge: detect and track one chunk of a video file, read and write track Parquet.
 
 :func:`detect_chunk` streams the chunk's frames through ffmpeg a batch at a time (memory is one batch,
-not the chunk), picks the frames to detect as they arrive (:func:`~clipmill.vision.chunks.choose_samples`),
+not the chunk) in the decoder's own I420 planes (half the bytes of RGB, and only the detected frames
+are converted to RGB: ffmpeg converting every frame cost as much as decoding it), picks the frames to
+detect as they arrive (:func:`~clipmill.vision.chunks.choose_samples`),
 runs the ensemble on them, then tracks shot by shot so every decoded frame inside a track has a box.
 The ``keyframe`` method reads the chunk's key frames first (demuxing only); the ``adaptive`` method
 decides frame by frame as detections come in, so it detects one frame at a time.
@@ -37,9 +39,12 @@ from clipmill.vision.chunks import (
 )
 from clipmill.vision.detections import Detections
 from clipmill.vision.detectors import DetectorConfig
+from clipmill.timeline import Timeline
+from clipmill.vision.activity import MouthActivity
 from clipmill.vision.ensemble import DEFAULT_DETECTORS, Ensemble, EnsembleConfig, load_ensemble
+from clipmill.vision.framing import ActivityTrace
 from clipmill.vision.identity import IDENTITY_BACKENDS, Embedder, load_embedder
-from clipmill.vision.sampling import thumbnail_change, thumbnails
+from clipmill.vision.sampling import i420_thumbnails, thumbnail_change
 from clipmill.vision.tracking import Track, TrackerConfig
 
 __all__ = [
@@ -48,6 +53,7 @@ __all__ = [
     "default_analysis_size",
     "detect_chunk",
     "read_cut_times",
+    "read_mouth_activity",
     "read_tracks",
     "reference_embeddings",
     "write_tracks",
@@ -268,7 +274,8 @@ def analyse_chunk(
 
 
 class _FrameDetector:
-    """Runs the ensemble on chosen frames and remembers what it found, in source pixels, by frame index.
+    """Runs the ensemble on chosen I420 frames (converted to RGB here) and remembers what it found, in
+    source pixels, by frame index.
 
     With an embedder, each face is also embedded on the analysis-size frame as it is found, so no
     frame or crop has to be kept for later.
@@ -286,7 +293,7 @@ class _FrameDetector:
         indices = [int(i) for i in indices if int(i) not in self.sampled]
         if not indices:
             return
-        batch = np.ascontiguousarray(frames[np.asarray(indices) - first])
+        batch = np.stack([cv2.cvtColor(frames[i - first], cv2.COLOR_YUV2RGB_I420) for i in indices])
         for i, frame, dets in zip(indices, batch, self.ensemble.detect(batch)):
             self.sampled[i] = dets.scale(*self.scale)
             if self.embeddings is not None:
@@ -328,13 +335,13 @@ def _detect_stream(
     sampler = sampling.adaptive_sampler(fps) if sampling.method == "adaptive" else None
     for part in iter_frame_chunks(
         path, fps=fps, size=size, chunk_frames=batch_frames, start_s=spec.start_s, duration_s=spec.duration_s,
-        ffmpeg=ffmpeg,
+        ffmpeg=ffmpeg, pix_fmt="yuv420p",
     ):
         frames = part.frames[: expected - decoded]
         if not len(frames):
             break
         stacked = frames if carry is None else np.concatenate([carry[None], frames])
-        grey = thumbnails(stacked)
+        grey = i420_thumbnails(stacked)
         change = thumbnail_change(grey)
         energy.append(change if carry is None else change[1:])
         greys.append(grey if carry is None else grey[1:])
@@ -357,6 +364,26 @@ def _detect_stream(
         raise InputError(f"chunk {spec.index} of {path.name} at {spec.start_s:.3f} s decoded no frames")
     detector.detect(carry[None], [decoded - 1], decoded - 1)
     return np.concatenate(times), np.concatenate(energy), np.concatenate(greys)
+
+
+def read_mouth_activity(
+    video: Path, tracks: list[Track], *, spans: Timeline, offset_s: float, size: tuple[int, int], fps: float,
+    ffmpeg: str = "ffmpeg",
+) -> ActivityTrace:
+    """Mouth motion of `tracks` (see :class:`~clipmill.vision.activity.MouthActivity`) over `spans` only.
+
+    `spans` lie on the tracks' timeline, which starts ``offset_s`` into `video`; each is decoded on its
+    own (seeking to it) in the decoder's grey at `size` (the tracks' pixels) and `fps`.
+    """
+    activity = MouthActivity(tracks)
+    for span in spans:
+        activity.skip()
+        for chunk in iter_frame_chunks(
+            video, fps=fps, size=size, ffmpeg=ffmpeg, pix_fmt="gray", start_s=offset_s + span.start,
+            duration_s=span.duration,
+        ):
+            activity.add(chunk.times_s - offset_s, chunk.frames)
+    return activity.result()
 
 
 def reference_embeddings(

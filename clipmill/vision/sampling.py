@@ -20,7 +20,7 @@ from clipmill.vision.detections import Detections, box_iou
 
 __all__ = [
     "AdaptiveSampler", "frame_gaps", "motion_energy", "sample_keyframes", "sample_motion", "sample_uniform",
-    "thumbnail_change", "thumbnails",
+    "i420_thumbnails", "thumbnail_change", "thumbnails",
 ]
 
 
@@ -80,6 +80,30 @@ def thumbnails(frames: np.ndarray, *, size: int = 64) -> np.ndarray:
         raise InternalError(f"frames must be an array (B, H, W, 3), got shape {frames.shape}")
     step = max(1, max(frames.shape[1:3]) // size)
     return frames[:, ::step, ::step].astype(np.float32).mean(axis=-1) / 255.0
+
+
+#: BT.601 limited-range YUV -> RGB, the conversion ffmpeg applies to untagged video: R, G, B rows
+#: of (Y - 16, U - 128, V - 128) coefficients
+_BT601 = np.array([[1.164, 0.0, 1.596], [1.164, -0.392, -0.813], [1.164, 2.017, 0.0]], np.float32)
+
+
+def i420_thumbnails(frames: np.ndarray, *, size: int = 64) -> np.ndarray:
+    """:func:`thumbnails` of planar I420 frames ``(B, H * 3 // 2, W)``: the same grey images, without an RGB frame.
+
+    Only the thumbnail's pixels are converted to RGB (BT.601, as ffmpeg converts untagged video),
+    so frames decoded as YUV give the frame changes, cuts and dissolves their RGB decode would.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 3 or frames.shape[1] % 3 or frames.shape[2] % 2:
+        raise InternalError(f"frames must be I420 arrays (B, H * 3 // 2, W) of an even size, got shape {frames.shape}")
+    height, width = frames.shape[1] * 2 // 3, frames.shape[2]
+    step = max(1, max(height, width) // size)
+    rows, cols = np.arange(0, height, step), np.arange(0, width, step)
+    planes = frames[:, height:].reshape(len(frames), 2, height // 2, width // 2)
+    chroma = planes[:, :, rows[:, None] // 2, cols[None, :] // 2]
+    yuv = np.stack([frames[:, rows[:, None], cols[None, :]], chroma[:, 0], chroma[:, 1]], axis=-1).astype(np.float32)
+    rgb = np.clip((yuv - np.array([16.0, 128.0, 128.0], np.float32)) @ _BT601.T, 0.0, 255.0)
+    return rgb.mean(axis=-1) / 255.0
 
 
 def thumbnail_change(grey: np.ndarray) -> np.ndarray:

@@ -1,10 +1,12 @@
 """The two optional framing modes, rendered for real: ``widest`` keeps both GRID talkers in the 9:16
 picture, ``letterbox`` shows a face-less clip whole over blurred bars. The frames are written as PNG
-next to the test's files for a look."""
+next to the test's files for a look. And the talker's mouth motion, decoded only where faces share the
+screen, is what a decode of the whole clip gives there."""
 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -15,8 +17,11 @@ from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.edit.render import filter_graph, framing_commands, framing_crop, render_args
 from clipmill.media.encode import EncoderSettings
 from clipmill.timebase import FrameRate
+from clipmill.timeline import Timeline
+from clipmill.vision.activity import shared_spans
 from clipmill.vision.ensemble import load_ensemble
-from clipmill.vision.framing import FramingPath, FramingSettings, plan_framing
+from clipmill.vision.faces_io import read_mouth_activity
+from clipmill.vision.framing import FramingPath, FramingSettings, _talking_scores, plan_framing, subject_boxes
 from clipmill.vision.tracking import track_faces
 
 FPS = 25
@@ -54,6 +59,34 @@ def sharpness(band: np.ndarray) -> float:
     """Variance of the Laplacian of a band's grey levels: high for detail, low for blur."""
     grey = cv2.cvtColor(band, cv2.COLOR_RGB2GRAY).astype(np.float64)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def test_mouth_motion_of_the_shared_stretch_alone_is_the_whole_decode_s(shared_media):
+    video = shared_media / "video" / "derived" / "grid_two_faces_turns_6s.mp4"
+    times = np.arange(6 * FPS) / FPS
+    frames = np.concatenate([c.frames for c in media.iter_frame_chunks(video, fps=FPS, size=(720, 288))])
+    detector = load_ensemble()
+    try:
+        left, right = sorted(track_faces(times, detector.detect(frames), frame_times=times), key=lambda t: t.xyxy[0, 0])
+    finally:
+        detector.close()
+    inside = (right.times >= 2.0) & (right.times < 4.4)
+    right = replace(right, times=right.times[inside], xyxy=right.xyxy[inside], confidence=right.confidence[inside],
+                    observed=right.observed[inside])  # the second talker on screen for 2.4 s only
+    settings = FramingSettings()
+    spans = shared_spans([left, right], window_s=settings.talk_window_s, end_s=6.0, rate_hz=10.0)
+    np.testing.assert_allclose(spans.to_list(), [[1.2, 5.2]])
+    read = {name: read_mouth_activity(video, [left, right], spans=where, offset_s=0.0, size=(720, 288), fps=10.0)
+            for name, where in (("whole", Timeline([(0.0, 6.0)])), ("shared", spans))}
+    assert len(read["shared"][0]) == 40 and len(read["whole"][0]) == 60
+    shared = (times >= 2.0) & (times < 4.4)
+    scores = {name: _talking_scores(trace, times, settings) for name, trace in read.items()}
+    for track_id in (left.id, right.id):
+        np.testing.assert_allclose(scores["shared"][track_id][shared], scores["whole"][track_id][shared], rtol=1e-6)
+    subjects = {name: subject_boxes([left, right], len(times), FrameRate(FPS), activity=trace, settings=settings)[1]
+                for name, trace in read.items()}
+    np.testing.assert_array_equal(subjects["shared"], subjects["whole"])
+    assert set(subjects["whole"][shared]) == {left.id, right.id}, "the talkers take turns: mouth motion decides"
 
 
 def test_widest_keeps_both_grid_talkers_in_the_vertical_picture(tmp_path, shared_media):

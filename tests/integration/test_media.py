@@ -117,7 +117,20 @@ def test_grey_frames_are_the_luma_of_the_same_frames(sample_video):
     luma = rgb @ np.array([0.299, 0.587, 0.114])
     assert np.corrcoef(luma.ravel(), grey.ravel().astype(np.float64))[0, 1] > 0.99
     with pytest.raises(InternalError, match="pix_fmt"):
-        next(media.iter_frame_chunks(sample_video, pix_fmt="yuv420p", **kwargs))
+        next(media.iter_frame_chunks(sample_video, pix_fmt="bgr24", **kwargs))
+
+
+def test_yuv420p_frames_are_the_planes_of_the_same_frames(sample_video):
+    import cv2
+
+    kwargs = {"fps": 5, "size": (96, 72), "chunk_frames": 8, "start_s": 2.0, "duration_s": 1.6}
+    rgb = next(media.iter_frame_chunks(sample_video, **kwargs)).frames
+    i420 = next(media.iter_frame_chunks(sample_video, pix_fmt="yuv420p", **kwargs)).frames
+    assert i420.shape == (8, 108, 96) and i420.dtype == np.uint8
+    converted = np.stack([cv2.cvtColor(frame, cv2.COLOR_YUV2RGB_I420) for frame in i420])
+    assert np.abs(converted.astype(np.int16) - rgb).mean() < 3  # ffmpeg's and OpenCV's BT.601, within rounding
+    with pytest.raises(InternalError, match="even size"):
+        next(media.iter_frame_chunks(sample_video, pix_fmt="yuv420p", **{**kwargs, "size": (95, 72)}))
 
 
 def test_closing_the_frame_iterator_early_stops_ffmpeg(sample_video):

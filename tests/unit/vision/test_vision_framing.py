@@ -10,6 +10,7 @@ import pytest
 from clipmill.edit.edl import EditPlan, EditSegment
 from clipmill.errors import InputError
 from clipmill.timebase import FrameRate
+from clipmill.vision.activity import shared_spans
 from clipmill.vision.framing import (
     FramingSettings, crop_commands, crop_size, foreground, parse_aspect, plan_framing, window_commands,
 )
@@ -75,6 +76,19 @@ def test_the_talking_face_is_chosen_when_two_are_present():
     centre = path.x + path.crop_width / 2
     assert abs(centre[25] - 200) < 150, "the left face talks first although the right one is bigger"
     assert abs(centre[-1] - 1100) < 150
+
+
+def test_mouth_motion_is_needed_only_where_faces_share_the_screen():
+    def spans(*tracks: Track) -> list[list[float]]:
+        return shared_spans(tracks, window_s=0.6, end_s=10.0, rate_hz=10.0).to_list()
+
+    one, two = track(1, 0.0, 10.0, 300.0), track(2, 3.02, 5.0, 900.0)
+    assert spans(one) == [] and spans(track(1, 0, 4, 300), track(2, 4, 8, 900)) == []  # one face at a time
+    # shared 3.02-4.96 s, widened by the 0.6 s window and two samples, outward onto the 10 Hz grid
+    np.testing.assert_allclose(spans(one, two), [[2.2, 5.8]])
+    np.testing.assert_allclose(spans(track(1, 0, 1, 300), track(2, 0.52, 9.6, 900), track(3, 9.0, 10.0, 500)),
+                               [[0.0, 1.8], [8.2, 10.0]], atol=1e-9)  # clipped to the range
+    np.testing.assert_allclose(spans(one, two, track(3, 4.0, 6.0, 600)), [[2.2, 6.8]])
 
 
 def test_without_faces_the_crop_is_centred_and_commands_are_sparse():

@@ -7,7 +7,16 @@ import pytest
 
 from clipmill.errors import InternalError
 from clipmill.vision.detections import Detections
-from clipmill.vision.sampling import AdaptiveSampler, motion_energy, sample_keyframes, sample_motion, sample_uniform
+from clipmill.vision.sampling import (
+    AdaptiveSampler,
+    i420_thumbnails,
+    motion_energy,
+    sample_keyframes,
+    sample_motion,
+    sample_uniform,
+    thumbnail_change,
+    thumbnails,
+)
 
 
 def test_uniform_every_includes_last_frame() -> None:
@@ -30,6 +39,22 @@ def test_uniform_rate_hz() -> None:
 def test_uniform_rejects_bad_parameters(kwargs) -> None:
     with pytest.raises(InternalError):
         sample_uniform(10, fps=25, **kwargs)
+
+
+def test_i420_thumbnails_are_the_grey_thumbnails_of_the_rgb_frames() -> None:
+    import cv2
+
+    rng = np.random.default_rng(3)
+    scene = cv2.resize(rng.integers(40, 216, (4, 8, 3), dtype=np.uint8), (128, 64), interpolation=cv2.INTER_LINEAR)
+    rgb = np.stack([scene[:, :96], scene[:, 16:112], 255 - scene[:, :96]])  # a pan, then an inverted picture
+    i420 = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420) for frame in rgb])
+    assert i420.shape == (3, 96, 96)
+    expected, found = thumbnails(rgb, size=32), i420_thumbnails(i420, size=32)
+    assert found.shape == expected.shape == (3, 22, 32)
+    assert np.abs(found - expected).mean() < 0.01  # colour detail lost to 4:2:0 only
+    np.testing.assert_allclose(thumbnail_change(found), thumbnail_change(expected), atol=0.003)
+    with pytest.raises(InternalError, match="I420"):
+        i420_thumbnails(rgb)
 
 
 def test_motion_energy_is_zero_for_still_frames_and_positive_on_change() -> None:
