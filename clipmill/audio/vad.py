@@ -108,7 +108,7 @@ class VadConfig:
         webrtcvad aggressiveness (0-3) and frame length (0.01, 0.02 or 0.03 s).
     silero_onnx
         Run silero's ONNX model (True; needs onnxruntime) or its TorchScript one (False). None
-        (default) picks ONNX, about twice as fast on one core, when onnxruntime is installed.
+        (default) picks ONNX, its sequence model (several times faster), when onnxruntime is installed.
     pyannote_model_path
         Local path of a pyannote segmentation checkpoint; falls back to ``CLIPMILL_PYANNOTE_MODEL``.
     """

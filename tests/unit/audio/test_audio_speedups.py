@@ -91,7 +91,9 @@ def test_silero_onnx_probabilities_match_its_wrapper():
 
     from clipmill.audio.vad_backends.silero import _load, onnx_probabilities
 
-    wrapper = load_silero_vad(onnx=True)
+    wrapper = load_silero_vad(onnx=True)  # the per-chunk model, one call per 32 ms chunk
     x = voice_like(total_s=3.3)
     expected = wrapper.audio_forward(torch.from_numpy(x)[None], SR)[0].numpy()
     np.testing.assert_array_equal(onnx_probabilities(_load(True), x), expected)
+    # across the sequence model's blocks the LSTM state is carried on
+    np.testing.assert_array_equal(onnx_probabilities(_load(True), x, block=7), expected)
