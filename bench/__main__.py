@@ -43,6 +43,8 @@ def child_env() -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_API_URL": "",
+        # each child's ephemeral server: Prefect gives it 20 s, which 2 loaded shared cores overrun
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     }
 
 

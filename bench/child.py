@@ -2,7 +2,9 @@
 
 ``python -m bench.child <mode> <params-json> <out-json>`` runs one measurement and writes its figures
 to ``out-json``; :func:`run_child` is the parent's side. Each child starts its ephemeral Prefect server
-before the clock runs, so the server start is reported apart from the job.
+before the clock runs, so the server start is reported apart from the job. A job's CPU seconds (its
+process and the ffmpeg processes it waited for) are reported beside its wall time: on shared, loaded
+cores they move far less than the wall time does.
 """
 
 from __future__ import annotations
@@ -25,13 +27,17 @@ WARM_UP_S = 2.0
 def run_child(
     mode: str, params: dict[str, Any], *, env: dict[str, str], timeout_s: float = 3600, code: Path = REPO
 ) -> dict[str, Any]:
-    """Run ``bench.child`` of the code base in `code` (default: this checkout) in a fresh interpreter and
-    return what it measured; raise with its stderr tail."""
+    """Run this checkout's ``bench.child`` on the code base in `code` (default: this checkout) in a fresh
+    interpreter and return what it measured; raise with its stderr tail.
+
+    The measuring code is this file whatever `code` is, so a baseline commit is measured the same way.
+    """
     with tempfile.TemporaryDirectory(prefix="bench-child-") as folder:
         out = Path(folder) / "out.json"
         path = {"PYTHONPATH": str(code)} if code != REPO else {}
+        script = f"import runpy, sys; sys.argv[0] = {__file__!r}; runpy.run_path(sys.argv[0], run_name='__main__')"
         result = subprocess.run(
-            [sys.executable, "-m", "bench.child", mode, json.dumps(params), str(out)],
+            [sys.executable, "-c", script, mode, json.dumps(params), str(out)],
             cwd=code, env={**os.environ, **env, **path}, capture_output=True, text=True, timeout=timeout_s,
             check=False,
         )
@@ -77,6 +83,12 @@ def _peak_rss_mb() -> dict[str, float]:
     }
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process and by the children it waited for (ffmpeg)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def clip_job(params: dict[str, Any]) -> dict[str, Any]:
     """Bare ffmpeg re-encode of the range, then `process_clip` on it, both timed in this process.
 
@@ -92,11 +104,12 @@ def clip_job(params: dict[str, Any]) -> dict[str, Any]:
     options = {**params.get("options", {}), "clip_name": f"bench-{uuid.uuid4().hex[:8]}"}
     chosen = ClipOptions(**options)
     work = Path(tempfile.mkdtemp(prefix="bench-job-", dir=params["work"]))
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _cpu_s()
     if params.get("bare", True):
         subprocess.run(bare_encode_args(source, work / "bare.mp4", start_s=0.0, end_s=end, preset=chosen.preset,
                                         crf=chosen.crf), check=True, capture_output=True)
     bare_s = time.perf_counter() - started if params.get("bare", True) else None
+    bare_cpu_s = _cpu_s() - cpu_before if params.get("bare", True) else None
     server_s = _start_prefect()
     warm_up_s = None
     if params.get("warm_up"):
@@ -104,11 +117,12 @@ def clip_job(params: dict[str, Any]) -> dict[str, Any]:
         process_clip(str(source), start=0.0, end=WARM_UP_S, out_dir=work / "warm-up",
                      **{**options, "clip_name": f"{options['clip_name']}-warm-up"})
         warm_up_s = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _cpu_s()
     result = process_clip(str(source), start=0.0, end=end, out_dir=work / "clips", **options)
     job_s = time.perf_counter() - started
     return {
         "bare_ffmpeg_s": bare_s, "server_start_s": server_s, "job_wall_s": job_s, "warm_up_s": warm_up_s,
+        "bare_ffmpeg_cpu_s": bare_cpu_s, "job_cpu_s": _cpu_s() - cpu_before,
         "timings_s": result.manifest.timings_s, "clip_path": str(result.clip_path),
         "clip_duration_s": result.duration_s, "reused": result.reused, **_peak_rss_mb(),
     }

@@ -5,7 +5,8 @@
 Each round runs, for each input, one faces + 9:16 job with each code base, alternating, every job in a fresh
 process (`bench.child`, as `clipmill run`) that first times the bare ``ffmpeg -c:v libx264`` encode of the same
 range: the job over that encode is the figure, measured back to back in one process, so the machine's load
-(shared, noisy) divides out. Inputs: the GRID talking head at 720p 25 fps (`bench.media.talking_head`) and a
+(shared, noisy) divides out; so is the job's CPU time over the encode's (process and ffmpeg children), which
+the load moves far less than the wall time. Inputs: the GRID talking head at 720p 25 fps (`bench.media.talking_head`) and a
 minute of real 720p 29.97 fps address footage with hard cuts (`bench.media.real_footage`; the row says so
 when ``../shared`` is absent). With ``--rss-long``, the current code's faces job on that longer input too,
 for the peak-RSS ratio (streaming keeps it within 1.2x). Writes ``bench/results/faces_job/``; asserts nothing.
@@ -37,7 +38,8 @@ def measure(code: Path, source: Path, duration_s: float, *, env: dict[str, str],
     """One faces + 9:16 job of `code` on `source` in a fresh process, after its bare encode unless not `bare`."""
     params = {"source": str(source), "end_s": duration_s, "work": str(work), "options": OPTIONS, "bare": bare}
     result = job_child(params, env=env, code=code)
-    return {**result, "ratio": result["job_wall_s"] / result["bare_ffmpeg_s"] if bare else None}
+    return {**result, "ratio": result["job_wall_s"] / result["bare_ffmpeg_s"] if bare else None,
+            "cpu_ratio": result["job_cpu_s"] / result["bare_ffmpeg_cpu_s"] if bare else None}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,20 +70,28 @@ def main(argv: list[str] | None = None) -> None:
         start_store()
         for name, source in ({} if args.rss_only else inputs).items():
             ratios: dict[str, list[float]] = {code: [] for code in codes}
+            cpu_ratios: dict[str, list[float]] = {code: [] for code in codes}
             for k in range(args.rounds):
                 for code in (list(codes) if k % 2 == 0 else list(reversed(list(codes)))):
                     result = measure(codes[code], source, args.seconds, env=env, work=work)
                     ratios[code].append(result["ratio"])
+                    cpu_ratios[code].append(result["cpu_ratio"])
                     print(json.dumps({"input": name, "round": k + 1, "code": code, "ratio": result["ratio"],
+                                      "cpu_ratio": result["cpu_ratio"], "job_cpu_s": result["job_cpu_s"],
+                                      "bare_ffmpeg_cpu_s": result["bare_ffmpeg_cpu_s"],
                                       "job_wall_s": result["job_wall_s"], "bare_ffmpeg_s": result["bare_ffmpeg_s"],
                                       "timings_s": result["timings_s"], "peak_rss_mb": result["peak_rss_mb"],
                                       "load_average": os.getloadavg()}), flush=True)
                     rows.append(Row("faces job", f"{name}, {args.seconds:.0f} s, {code}", seconds=result["job_wall_s"],
-                                    detail=f"{result['ratio']:.2f}x the bare encode ({result['bare_ffmpeg_s']:.1f} s)",
+                                    detail=f"{result['ratio']:.2f}x the bare encode ({result['bare_ffmpeg_s']:.1f} s); "
+                                           f"CPU {result['cpu_ratio']:.2f}x ({result['job_cpu_s']:.1f} / "
+                                           f"{result['bare_ffmpeg_cpu_s']:.1f} s)",
                                     data=result))
             before, after = (statistics.median(ratios[c]) for c in ("baseline", "current"))
+            cpu_before, cpu_after = (statistics.median(cpu_ratios[c]) for c in ("baseline", "current"))
             rows.append(Row("faces job", f"{name}: current / baseline",
-                            detail=f"{before:.2f}x -> {after:.2f}x the bare encode ({after / before:.2f} of before)"))
+                            detail=f"{before:.2f}x -> {after:.2f}x the bare encode ({after / before:.2f} of before); "
+                                   f"CPU {cpu_before:.2f}x -> {cpu_after:.2f}x"))
         if args.rss_long:
             long = talking_head(args.rss_long)
             short = measure(codes["current"], inputs["talking head 720p 25 fps"], args.seconds, env=env, work=work,

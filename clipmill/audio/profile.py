@@ -128,13 +128,20 @@ def _frame_lengths(sr: int, frame_s: float, hop_s: float) -> tuple[int, int]:
     return max(2, round(frame_s * sr)), max(1, round(hop_s * sr))
 
 
+#: frames transformed at a time: the windowed frames and their spectra are this big, not the segment's
+SPECTROGRAM_BLOCK_FRAMES = 4096
+
+
 def power_spectrogram(
-    samples: np.ndarray, sr: int, *, frame_s: float = 0.032, hop_s: float = 0.010
+    samples: np.ndarray, sr: int, *, frame_s: float = 0.032, hop_s: float = 0.010,
+    block_frames: int = SPECTROGRAM_BLOCK_FRAMES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normalised one-sided power spectrogram, frame ``i`` centred on ``(i + 0.5) * hop_s``.
 
     Returns ``(power, freqs)`` with ``power`` of shape ``(bins, ceil(n / hop))``, scaled so that
-    summing over bins gives the frame's window-weighted mean square (Parseval).
+    summing over bins gives the frame's window-weighted mean square (Parseval). Frames are transformed
+    ``block_frames`` at a time into the result, so memory beyond it stays flat however long the
+    segment (windowing and transforming all 10 minutes at once took 5x the result's size).
     """
     samples = check_samples(samples, sr)
     n_fft, hop = _frame_lengths(sr, frame_s, hop_s)
@@ -142,9 +149,13 @@ def power_spectrogram(
     left = (n_fft - hop) // 2
     right = (n_frames - 1) * hop + n_fft - left - len(samples)
     padded = np.pad(samples, (left, max(0, right)))
-    window = np.hanning(n_fft + 2)[1:-1]
+    window = np.hanning(n_fft + 2)[1:-1].astype(samples.dtype)
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
-    power = np.abs(scipy.fft.rfft(frames * window.astype(samples.dtype), axis=1).T) ** 2
+    spectra = np.empty((n_frames, n_fft // 2 + 1), np.float32)  # returned transposed, as one rfft of all frames was
+    for first in range(0, n_frames, max(1, block_frames)):
+        block = frames[first : first + block_frames]
+        spectra[first : first + len(block)] = np.abs(scipy.fft.rfft(block * window, axis=1)) ** 2
+    power = spectra.T
     power[1:] *= 2.0
     if n_fft % 2 == 0:
         power[-1] /= 2.0
@@ -152,13 +163,20 @@ def power_spectrogram(
     return power, np.fft.rfftfreq(n_fft, 1.0 / sr)
 
 
-def spectral_flatness(power: np.ndarray, *, floor: float = 1e-10) -> np.ndarray:
+def spectral_flatness(
+    power: np.ndarray, *, floor: float = 1e-10, block_frames: int = SPECTROGRAM_BLOCK_FRAMES
+) -> np.ndarray:
     """Per frame, geometric over arithmetic mean of the power spectrum (``librosa.feature.spectral_flatness``).
 
     Near 1 for white noise, near 0 for tones and voiced speech; bins below ``floor`` count as ``floor``.
+    Computed ``block_frames`` frames at a time (in float64), so it needs no float64 copy of the whole spectrogram.
     """
-    clipped = np.maximum(np.asarray(power, np.float64), floor)
-    return np.exp(np.mean(np.log(clipped), axis=0)) / np.mean(clipped, axis=0)
+    power = np.asarray(power)
+    flatness = np.empty(power.shape[1], np.float64)
+    for first in range(0, power.shape[1], block_frames):
+        clipped = np.maximum(power[:, first : first + block_frames].astype(np.float64), floor)
+        flatness[first : first + clipped.shape[1]] = np.exp(np.mean(np.log(clipped), axis=0)) / np.mean(clipped, axis=0)
+    return flatness
 
 
 def shared_spectrogram(
@@ -245,7 +263,7 @@ def compute_profile(
     }
     speech_power = power[(freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])].sum(axis=0)
     level = float(np.percentile(levels[live], level_percentile)) if live.any() else floor
-    flatness = spectral_flatness(power[:, live]) if live.any() else None
+    flatness = spectral_flatness(power)[live] if live.any() else None
     profile = AudioProfile(
         sample_rate=int(sr),
         duration_s=len(samples) / sr,

@@ -11,7 +11,7 @@ import pytest
 from clipmill.audio.analysis import AudioSettings, analyze, silences_for
 from clipmill.audio.filler_backends.acoustic import _pyin_hmm, banded_viterbi, pyin
 from clipmill.audio.fillers import detect_fillers
-from clipmill.audio.profile import compute_profile, power_spectrogram, shared_spectrogram
+from clipmill.audio.profile import compute_profile, power_spectrogram, shared_spectrogram, spectral_flatness
 from clipmill.audio.vad import detect_speech
 from clipmill.errors import InternalError
 
@@ -55,6 +55,27 @@ def test_banded_viterbi_matches_dense_viterbi():
         np.testing.assert_array_equal(
             banded_viterbi(log_obs, predecessors, log_weights, log_outside, log_init), dense
         )
+
+
+def test_spectrogram_and_flatness_in_blocks_are_those_of_all_frames_at_once():
+    import scipy.fft
+
+    x = voice_like(total_s=2.0, seed=3)
+    power, freqs = power_spectrogram(x, SR)
+    n_fft, hop = 512, 160
+    padded = np.pad(x, ((n_fft - hop) // 2, n_fft))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][: power.shape[1]]
+    at_once = np.abs(scipy.fft.rfft(frames * np.hanning(n_fft + 2)[1:-1].astype(np.float32), axis=1).T) ** 2
+    at_once[1:] *= 2.0
+    at_once[-1] /= 2.0
+    at_once /= n_fft * float(np.sum(np.hanning(n_fft + 2)[1:-1] ** 2))
+    for block in (1, 7, 64, 10_000):
+        blocked, _ = power_spectrogram(x, SR, block_frames=block)
+        np.testing.assert_array_equal(blocked, at_once)
+        clipped = np.maximum(power.astype(np.float64), 1e-10)
+        np.testing.assert_array_equal(spectral_flatness(power, block_frames=block),
+                                      np.exp(np.mean(np.log(clipped), axis=0)) / np.mean(clipped, axis=0))
+    assert power.shape == (257, 200) and power.flags.f_contiguous  # laid out as the one transform was
 
 
 def test_shared_spectrogram_is_checked():
