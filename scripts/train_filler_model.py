@@ -101,20 +101,29 @@ def probability(model: dict, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-(z @ np.array(model["weights"]) + model["bias"])))
 
 
-def reported(found, p: np.ndarray, threshold: float, decoded: list | None) -> list[tuple[float, float]]:
+#: the ensemble's thresholds for an acoustic filler no decoded one confirms, tried in turn
+ALONE_THRESHOLDS = (0.85, 0.9, 0.95, 0.98, 0.99, 1.01)
+
+
+def reported(found, p: np.ndarray, threshold: float, decoded: list | None,
+             alone: float | None) -> list[tuple[float, float]]:
     """``(start, end)`` of the acoustic fillers and, for the ensemble, the decoded ones, as
     `clipmill.audio.fillers.detect_fillers` reports them (the most confident of overlapping ones)."""
     events = acoustic.filler_events(found, p, threshold)
     if decoded is not None:
-        events = ensemble.combine(events, [(start, end, "uh") for start, end in decoded])
+        events = ensemble.combine(events, [(start, end, "uh") for start, end in decoded], alone)
     return [(event.start, event.end) for event in LabelledEvents.exclusive(events)]
 
 
-def evaluate(rows, probabilities: list[np.ndarray], threshold: float, decoded: list | None = None) -> dict:
+def evaluate(rows, probabilities: list[np.ndarray], threshold: float, decoded: list | None = None,
+             alone: list[float] | None = None) -> dict:
+    """Event precision, recall and F1 on the labelled recordings, reports per minute on the fluent
+    ones; ``decoded`` (speech noise per recording) and ``alone`` (per recording) for the ensemble."""
     hits = detections = labelled = 0
     fluent_detections, fluent_s = 0, 0.0
     for index, ((name, duration, labels, found, _), p) in enumerate(zip(rows, probabilities)):
-        events = reported(found, p, threshold, None if decoded is None else decoded[index])
+        events = reported(found, p, threshold, None if decoded is None else decoded[index],
+                          None if alone is None else alone[index])
         if labels or name.startswith("mfa_"):
             hits += event_hits(events, labels)
             detections += len(events)
@@ -123,11 +132,32 @@ def evaluate(rows, probabilities: list[np.ndarray], threshold: float, decoded: l
             fluent_detections += len(events)
             fluent_s += duration
     precision = hits / detections if detections else 1.0
-    recall = hits / labelled
+    recall = hits / labelled if labelled else 1.0
     f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
     return {"hits": hits, "detections": detections, "labelled": labelled, "precision": precision,
-            "recall": recall, "f1": f1, "fluent_per_min": 60 * fluent_detections / fluent_s,
+            "recall": recall, "f1": f1, "fluent_per_min": 60 * fluent_detections / fluent_s if fluent_s else 0.0,
             "fluent_detections": fluent_detections, "fluent_min": fluent_s / 60}
+
+
+def held_out_probabilities(rows, x_of, indices: list[int]) -> dict[int, np.ndarray]:
+    """For each recording in ``indices``, its candidates' probabilities under the fit on the others
+    in ``indices``."""
+    found = {}
+    for index in indices:
+        others = [i for i in indices if i != index]
+        model = fit(np.vstack([x_of[i] for i in others]), np.concatenate([rows[i][4] for i in others]))
+        found[index] = probability(model, x_of[index])
+    return found
+
+
+def best_alone(rows, probabilities: dict[int, np.ndarray], decoded, threshold: float) -> float:
+    """The `ALONE_THRESHOLDS` entry with the best ensemble F1 over the recordings of
+    ``probabilities`` (the higher on a tie)."""
+    indices = sorted(probabilities)
+    subset = [rows[i] for i in indices]
+    return max(ALONE_THRESHOLDS, key=lambda alone: (evaluate(
+        subset, [probabilities[i] for i in indices], threshold, [decoded[i] for i in indices],
+        [alone] * len(indices))["f1"], alone))
 
 
 def main() -> None:
@@ -144,7 +174,7 @@ def main() -> None:
     config = FillerConfig(pause_dip_db=args.dip, max_change_db=args.change,
                           min_level_re_floor_db=args.margin)
     rows, decoded = [], []
-    decoder = phonetic.load_decoder()
+    decoder_settings = phonetic.decoder_config()
     for name, path, labels in recordings(args.media):
         if name == args.unseen:
             continue
@@ -154,7 +184,7 @@ def main() -> None:
         found = acoustic.candidates(samples, sr, speech=speech, profile=profile, config=config)
         y = np.array([float(any(matches(c.start, c.end, label) for label in labels)) for c in found])
         rows.append((name, len(samples) / sr, labels, found, y))
-        decoded.append(phonetic.speech_noise(samples, sr, decoder, speech=speech,
+        decoded.append(phonetic.speech_noise(samples, sr, decoder_settings, speech=speech,
                                              min_duration_s=config.min_duration_s))
         hit = event_hits([(c.start, c.end) for c in found], labels)
         print(f"{name} ({len(samples) / sr:.1f} s): {len(found)} candidates, {int(y.sum())} positive, "
@@ -164,16 +194,25 @@ def main() -> None:
             for *_, found, _ in rows]
     everything = fit(np.vstack(x_of), np.concatenate([y for *_, y in rows]))
     in_sample = [probability(everything, x) for x in x_of]
-    held_out = []
-    for index in range(len(rows)):
-        others = [i for i in range(len(rows)) if i != index]
-        model = fit(np.vstack([x_of[i] for i in others]), np.concatenate([rows[i][4] for i in others]))
-        held_out.append(probability(model, x_of[index]))
+    everyone = list(range(len(rows)))
+    by_index = held_out_probabilities(rows, x_of, everyone)
+    held_out = [by_index[i] for i in everyone]
     for threshold in sorted({0.5, 0.6, 0.7, 0.8, 0.9, args.threshold}):
         print(f"threshold {threshold}: in-sample {evaluate(rows, in_sample, threshold)}")
         print(f"threshold {threshold}: leave-one-out {evaluate(rows, held_out, threshold)}")
-        print(f"threshold {threshold}: ensemble in-sample {evaluate(rows, in_sample, threshold, decoded)}")
-        print(f"threshold {threshold}: ensemble leave-one-out {evaluate(rows, held_out, threshold, decoded)}")
+    # the ensemble's alone threshold, chosen on the held-out probabilities of all recordings (the
+    # committed one) and, to score it, inside each fold on the other recordings only (nested)
+    alone = best_alone(rows, by_index, decoded, args.threshold)
+    nested = [best_alone(rows, held_out_probabilities(rows, x_of, [i for i in everyone if i != index]),
+                         decoded, args.threshold) for index in everyone]
+    print(f"ensemble, alone threshold {alone}: in-sample "
+          f"{evaluate(rows, in_sample, args.threshold, decoded, [alone] * len(rows))}")
+    print(f"ensemble, alone threshold chosen per fold: leave-one-out "
+          f"{evaluate(rows, held_out, args.threshold, decoded, nested)}")
+    for index in everyone:
+        scores = evaluate([rows[index]], [held_out[index]], args.threshold, [decoded[index]], [nested[index]])
+        print(f"  ensemble {rows[index][0]}: alone {nested[index]}, {scores['hits']} of {scores['labelled']} "
+              f"found, {scores['detections'] + scores['fluent_detections']} reported")
     for (name, _, labels, found, _), p, spans in zip(rows, held_out, decoded):
         kept = [(round(start, 2), round(end, 2), round(q, 2))
                 for start, end, _, q in acoustic.filler_events(found, p, args.threshold)]
@@ -181,7 +220,8 @@ def main() -> None:
               f"decoded {[(round(start, 2), round(end, 2)) for start, end in spans]}")
     print(dict(zip(args.features.split(","), np.round(everything["weights"], 2))))
     if args.write:
-        everything.update(features=args.features.split(","), threshold=args.threshold)
+        everything.update(features=args.features.split(","), threshold=args.threshold,
+                          ensemble_alone_threshold=alone)
         MODEL_PATH.write_text(json.dumps(everything, indent=1) + "\n")
 
 

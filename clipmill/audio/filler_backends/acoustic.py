@@ -72,6 +72,9 @@ class FillerModel:
         Standardisation and the linear score; probability = sigmoid(score).
     threshold
         Probability at or above which a candidate is reported as a filler.
+    alone_threshold
+        The ``ensemble`` backend's: an acoustic filler that no decoded filler confirms is kept at
+        or above this probability (chosen leave-one-recording-out by the training script).
     """
 
     columns: tuple[int, ...]
@@ -80,6 +83,7 @@ class FillerModel:
     weights: np.ndarray
     bias: float
     threshold: float
+    alone_threshold: float
 
     def probability(self, features: np.ndarray) -> float:
         """Filler probability of one candidate's full `FEATURE_NAMES` vector."""
@@ -104,7 +108,7 @@ def _read_model(path: Path) -> FillerModel:
         columns=tuple(FEATURE_NAMES.index(name) for name in data["features"]),
         mean=np.array(data["mean"]), scale=np.array(data["scale"]),
         weights=np.array(data["weights"]), bias=float(data["bias"]),
-        threshold=float(data["threshold"]),
+        threshold=float(data["threshold"]), alone_threshold=float(data["ensemble_alone_threshold"]),
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import threading
 
 import librosa
 import numpy as np
@@ -28,21 +27,20 @@ SPEECH_NOISE = "+SPN+"
 UTTERANCE_S = 30.0
 #: no utterance is longer than this, pause or not (s)
 MAX_UTTERANCE_S = 60.0
-#: one decoder per process, and a decoder decodes one utterance at a time
-_DECODING = threading.Lock()
 
 
 @functools.cache
-def load_decoder():
-    """The allphone decoder over the wheel's en-US model and phone LM, built once per process."""
+def decoder_config() -> dict[str, object]:
+    """Settings of the allphone search over the wheel's en-US model and phone LM (`ModelUnavailable`
+    without pocketsphinx); `speech_noise` builds a decoder from them per call (~0.4 s)."""
     if importlib.util.find_spec("pocketsphinx") is None:
         raise ModelUnavailable(
             "filler backend 'ensemble' needs the pocketsphinx package (pip install 'pocketsphinx>=5.1.1'), "
             "or choose the 'acoustic' filler backend"
         )
-    from pocketsphinx import Decoder, get_model_path
+    from pocketsphinx import get_model_path
 
-    return Decoder(allphone=get_model_path("en-us/en-us-phone.lm.bin"), lm=None, loglevel="FATAL")
+    return {"allphone": get_model_path("en-us/en-us-phone.lm.bin"), "lm": None, "loglevel": "FATAL"}
 
 
 def utterances(speech: Timeline, total_s: float) -> list[tuple[float, float]]:
@@ -61,24 +59,28 @@ def utterances(speech: Timeline, total_s: float) -> list[tuple[float, float]]:
     return [(a, b) for a, b in pieces if b > a]
 
 
-def speech_noise(samples: np.ndarray, sr: int, decoder, *, speech: Timeline,
+def speech_noise(samples: np.ndarray, sr: int, decoder_settings: dict[str, object], *, speech: Timeline,
                  min_duration_s: float) -> list[tuple[float, float]]:
     """Spans of at least ``min_duration_s`` the phone decoder labels ``+SPN+`` (seconds of ``samples``).
 
     The signal is decoded whole, in utterances that end in pauses (`utterances`), so quiet fillers
-    outside the VAD's speech are heard too.
+    outside the VAD's speech are heard too. A decoder carries its cepstral mean and more from one
+    utterance to the next, so each call builds its own from ``decoder_settings`` (`decoder_config`): the
+    same audio, the same spans, whatever was decoded before.
     """
+    from pocketsphinx import Decoder
+
+    decoder = Decoder(**decoder_settings)
     if sr != MODEL_SR:
         samples = librosa.resample(samples, orig_sr=sr, target_sr=MODEL_SR)
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
     found = []
     for start, end in utterances(speech, len(pcm) / MODEL_SR):
-        with _DECODING:
-            decoder.start_utt()
-            decoder.process_raw(pcm[round(start * MODEL_SR) : round(end * MODEL_SR)].tobytes(), full_utt=True)
-            decoder.end_utt()
-            segments = [(segment.start_frame, segment.end_frame + 1) for segment in decoder.seg()
-                        if segment.word == SPEECH_NOISE]
+        decoder.start_utt()
+        decoder.process_raw(pcm[round(start * MODEL_SR) : round(end * MODEL_SR)].tobytes(), full_utt=True)
+        decoder.end_utt()
+        segments = [(segment.start_frame, segment.end_frame + 1) for segment in decoder.seg()
+                    if segment.word == SPEECH_NOISE]
         found += [(start + first / FRAMES_PER_S, start + stop / FRAMES_PER_S) for first, stop in segments]
     # each segment is kept apart: two fillers decoded back to back are two events
     return [(a, b) for a, b in found if b - a >= min_duration_s]

