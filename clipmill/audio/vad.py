@@ -15,10 +15,10 @@ import importlib
 import logging
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
 
-import librosa
 import numpy as np
 from scipy.ndimage import median_filter, percentile_filter
 
@@ -209,7 +209,7 @@ def aperiodicity(
     n_frames = math.ceil(len(samples) / hop)
     left = (n - hop) // 2
     padded = np.pad(samples, (left, max(0, (n_frames - 1) * hop + n - left - len(samples))))
-    framed = librosa.util.frame(padded, frame_length=n, hop_length=hop)[:, :n_frames]
+    framed = np.lib.stride_tricks.sliding_window_view(padded, n)[::hop][:n_frames].T
     wanted = np.arange(n_frames) if frames is None else np.asarray(frames, dtype=np.intp)
     window = np.hanning(n + 2)[1:-1]
     n_fft = 1 << (2 * n - 1).bit_length()
@@ -346,34 +346,39 @@ def detect_speech(
     config = config or VadConfig()
     samples = check_samples(samples, sr)
     total_s = len(samples) / sr
-    spectrogram = shared_spectrogram(samples, sr, spectrogram)
-    if profile is None:
-        profile = compute_profile(samples, sr, spectrogram=spectrogram)
-    elif profile.sample_rate != sr:
+    if profile is not None and profile.sample_rate != sr:
         raise InternalError(
             f"profile was computed at {profile.sample_rate} Hz but samples are at {sr} Hz"
         )
     model = module.load(config)
-    if hasattr(module, "probabilities"):
-        scores, hop_s = module.probabilities(samples, sr, model)
-        mask = hysteresis(scores, config.threshold, config.neg_threshold)
-    else:
-        mask, hop_s = module.activity(
-            samples, sr, model, config=config, profile=profile, spectrogram=spectrogram
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # a model's probabilities need nothing else: they are computed on a second core (onnxruntime
+        # and torch release the GIL) while the evidence that refines their boundaries is computed here
+        scores = beside.submit(module.probabilities, samples, sr, model) if hasattr(module, "probabilities") else None
+        spectrogram = shared_spectrogram(samples, sr, spectrogram)
+        if profile is None:
+            profile = compute_profile(samples, sr, spectrogram=spectrogram)
+        active = acoustic_activity(
+            samples, sr, margin_db=config.refine_margin_db, floor_window_s=config.refine_floor_window_s,
+            spectrogram=spectrogram,
         )
+        trims = config.min_audible_s > 0 or config.audible_tail_s is not None
+        audible = audible_frames(*spectrogram) if trims else None
+        if scores is not None:
+            probabilities, hop_s = scores.result()
+            mask = hysteresis(probabilities, config.threshold, config.neg_threshold)
+        else:
+            mask, hop_s = module.activity(
+                samples, sr, model, config=config, profile=profile, spectrogram=spectrogram
+            )
     speech = (
         Timeline.from_mask(mask, hop_s)
         .clip(0.0, total_s)
         .merge_gaps(config.min_gap_s)
         .drop_shorter(config.min_speech_s)
     )
-    active = acoustic_activity(
-        samples, sr, margin_db=config.refine_margin_db, floor_window_s=config.refine_floor_window_s,
-        spectrogram=spectrogram,
-    )
     speech = _refine(speech, active, window_s=config.refine_window_s, total_s=total_s)
-    if config.min_audible_s > 0 or config.audible_tail_s is not None:
-        audible = audible_frames(*spectrogram)
+    if audible is not None:
         speech = _audible(speech, audible, min_active_s=config.min_audible_s, tail_s=config.audible_tail_s)
     speech = speech.pad(config.speech_pad_s, span=(0.0, total_s))
     logger.debug(
