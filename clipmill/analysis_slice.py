@@ -2,10 +2,10 @@
 
 A suggested clip (or a snapped window) of a library batch was chosen from a whole-source analysis
 (`clipmill.suggest`) whose VAD already ran over the whole source. When that VAD is the clip job's
-own backend, its speech timeline cut to the clip's range and moved onto the range's timeline is
-what the job's VAD would find there, without running the model again; the range's edges lie in the
-pauses that analysis found. The stages that adapt to the range's own audio (the profile, the
-silence threshold, fillers) still read the range. Pure: the caller loads the document.
+own model-based backend, its speech timeline cut to the clip's range and moved onto the range's
+timeline is what the job's VAD would find there, without running the model again; the range's
+edges lie in the pauses that analysis found. The stages that adapt to the range's own audio (the
+profile, the silence threshold, fillers) still read the range. Pure: the caller loads the document.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from clipmill.artifacts.suggestions import SourceAnalysisDocument
 from clipmill.timebase import SECONDS_RESOLUTION_S
 from clipmill.timeline import Timeline
 
-__all__ = ["is_analysis_of", "refusal", "speech_in_range"]
+__all__ = ["LEVEL_VADS", "is_analysis_of", "refusal", "speech_in_range"]
+
+#: VADs whose thresholds come from the levels of what they analyse (energy: the profile's noise floor
+#: and the span's loudest frames): their speech over a whole source is not what they hear in a range
+#: of it (a clip in the joined talk's noisy recording kept 3.6 s more of its pauses, 1 of 3 long
+#: pauses cut instead of 3), and on a range they cost a tenth of a second: never sliced.
+LEVEL_VADS = frozenset({"energy"})
 
 
 def is_analysis_of(key: str, sha256: str) -> bool:
@@ -35,6 +41,8 @@ def refusal(
         return f"{key} does not record the VAD it was measured with"
     if document.settings.vad_backend != vad_backend:
         return f"{key} holds {document.settings.vad_backend} speech, this clip's VAD is {vad_backend}"
+    if vad_backend in LEVEL_VADS:
+        return f"{vad_backend} speech follows the levels of what it heard: the range's own differ from the source's"
     if end_s > document.duration_s + SECONDS_RESOLUTION_S:
         return f"{key} covers {document.duration_s:.3f} s, the clip ends at {end_s:.3f} s"
     return None

@@ -28,8 +28,9 @@ SEGMENTATIONS = ("windows", "auto")
 class Segmentation:
     """The batch's segmentation parameters, checked once (bad values are an `InputError`).
 
-    `vad_backend` is the VAD the whole-source analysis runs: energy (fast over a library) unless the
-    batch's options name the clip jobs' own, whose speech is then cut from it instead of heard again."""
+    `vad_backend` is the VAD the whole-source analysis runs: energy (fast, and the better clip edges)
+    unless the batch's options name the clip jobs' own; a model VAD's speech is then cut from the
+    analysis by the clip jobs instead of heard again (`clipmill.analysis_slice`)."""
 
     mode: str = "windows"
     window_s: float = 60.0

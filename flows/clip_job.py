@@ -4,7 +4,7 @@
       → beside each other: extract segment (only for sources whose frames cannot be cut in place),
         faces: chunks on Dask → tracks (subflow, decoding the source's range in place; when detect_faces or reframing),
         and the audio: decode → profile → speech (cut from the whole-source analysis the range was chosen from,
-        when its VAD is the job's) → silences → fillers (skipped without an audio track)
+        when its model VAD is the job's) → silences → fillers (skipped without an audio track)
       → plan the edit (cut / speed up pauses and fillers) → framing (crop path around the speaker)
       → captions re-timed to the cut (optional) → OpenTimelineIO export (optional) → render → manifest (JSON Schema) → in one transaction: data contracts (Great Expectations)
       → publish (manifest last) → verify
@@ -73,7 +73,7 @@ def clip_job(
         options: Per-run options over the preset and the installation's defaults.
         clip_preset: Name of a saved clip preset (`clipmill presets`), applied before `options`.
         selection: How a library batch chose the range (`clipmill.manifest.RangeSelection`), for the manifest;
-            the job's speech is cut from its ``analysis_key`` when that analysis used the job's VAD.
+            the job's speech is cut from its ``analysis_key`` when that analysis ran the job's model VAD.
     """
     log = get_run_logger()
     start, end = check_open_times(start, end)

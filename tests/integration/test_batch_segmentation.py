@@ -21,6 +21,11 @@ from clipmill.artifacts.store import load
 from clipmill.artifacts.suggestions import SourceAnalysisDocument, SuggestionDocument
 from clipmill.contracts import checked_in_schema
 from clipmill.timeline import Timeline
+from clipmill.segment import LengthRange, suggest
+from clipmill.segment_analysis import AnalysisSettings
+from clipmill.sources import sha256_file
+from clipmill.suggest import whole_source_analysis
+from flows.clip_job import clip_job
 from flows.library_batch import library_batch
 from tests.quality.audio.talk import kept_from_otio
 from tests.segment_media import joined_talk, talk_video
@@ -64,7 +69,7 @@ def test_auto_batches_cut_the_suggested_clips_and_say_why(clip_env, talk_library
     video, words = talk_library
     prefix = f"library-auto/{uuid.uuid4().hex[:8]}/"
     clip_env.put_file(prefix + "talk.mp4", video, content_type="video/mp4")
-    options = {**QUICK, "remove_silence": True, "export_otio": True, "vad_backend": "energy"}
+    options = {**QUICK, "remove_silence": True, "export_otio": True}
 
     summary = library_batch(prefix=prefix, segmentation="auto", min_length_s=15.0, max_length_s=40.0, count=2,
                             options=options, max_concurrency=1)
@@ -82,13 +87,8 @@ def test_auto_batches_cut_the_suggested_clips_and_say_why(clip_env, talk_library
         jsonschema.validate(suggestion, checked_in_schema(SuggestionDocument.contract))
         assert [manifest["request"]["start_s"], manifest["request"]["end_s"]] in [
             [c["start"], c["end"]] for c in suggestion["candidates"]]
-        # the clip job's speech is the energy analysis's, cut to the range, not a second VAD run
-        assert manifest["stages"]["speech"]["sliced_from"] == selection["analysis_key"]
-        analysis = load(clip_env, selection["analysis_key"], SourceAnalysisDocument)
-        speech = json.loads(clip_env.get_bytes(manifest["stages"]["speech"]["key"]))
-        start, end = manifest["request"]["start_s"], manifest["request"]["end_s"]
-        sliced, stored = speech_in_range(analysis, start, speech["duration_s"]).array, np.array(speech["intervals"])
-        assert stored.shape == sliced.shape and np.allclose(stored, sliced, atol=1e-5)
+        # the analysis heard energy, the clip jobs silero: they ran their own VAD on the range
+        assert manifest["stages"]["speech"]["sliced_from"] is None
         assert manifest["stages"]["edit"]["removed_silence_s"] > 1.0
         assert _words_cut(clip_env, manifest, words, tmp_path) == []
     with get_client(sync_client=True) as client:
@@ -112,9 +112,29 @@ def test_window_batches_move_their_edges_into_pauses_and_reuse_the_analysis(clip
     inner = sorted(m["request"]["start_s"] for m in manifests)[1]
     assert inner != 35.0 and abs(inner - 35.0) < 35.0 / 2
     assert all(m["selection"]["policy"] == "windows" and m["selection"]["snapped"] for m in manifests)
-    assert all(m["stages"]["speech"]["sliced_from"] is None for m in manifests), "silero jobs of an energy analysis"
     key = manifests[0]["selection"]["analysis_key"]
     assert key in analyses_before or not analyses_before, "the analysis the auto batch stored is reused"
+
+
+def test_a_clip_job_cuts_its_speech_from_an_analysis_that_heard_its_vad(clip_env, talk_library, tmp_path):
+    video, words = talk_library
+    stored = whole_source_analysis(clip_env, video, sha256_file(video)[0], AnalysisSettings(vad_backend="silero"))
+    best = suggest(stored.analysis, LengthRange(15, 25), 1)[0]
+    selection = {"policy": "auto", "score": best.score, "reasons": best.reasons, "analysis_key": stored.key}
+
+    published = clip_job(str(video), best.start_s, best.end_s, {**QUICK, "remove_silence": True, "export_otio": True},
+                         selection=selection)
+
+    manifest = json.loads(clip_env.get_bytes(published["manifest_uri"].split("/", 3)[3]))
+    _outside_words([manifest], words)
+    assert manifest["selection"]["analysis_key"] == manifest["stages"]["speech"]["sliced_from"] == stored.key
+    speech = json.loads(clip_env.get_bytes(manifest["stages"]["speech"]["key"]))
+    analysis = load(clip_env, stored.key, SourceAnalysisDocument)
+    sliced = speech_in_range(analysis, best.start_s, speech["duration_s"]).array
+    kept = np.array(speech["intervals"])
+    assert kept.shape == sliced.shape and np.allclose(kept, sliced, atol=1e-5), "the analysis's speech, not a VAD run"
+    assert manifest["stages"]["edit"]["removed_silence_s"] > 1.0
+    assert _words_cut(clip_env, manifest, words, tmp_path) == []
 
 
 def test_batch_auto_refuses_a_bad_length_before_anything_starts():

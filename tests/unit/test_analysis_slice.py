@@ -30,6 +30,8 @@ def test_the_speech_of_a_range_is_the_analysis_speech_on_the_range_timeline():
 @pytest.mark.parametrize("document,key,backend,end_s,why", [
     (_document(), KEY, "silero", 59.0, None),
     (_document(), KEY, "energy", 59.0, "holds silero speech, this clip's VAD is energy"),
+    (_document(AnalysisSettings(vad_backend="webrtc")), KEY, "webrtc", 59.0, None),
+    (_document(AnalysisSettings(vad_backend="energy")), KEY, "energy", 59.0, "follows the levels of what it heard"),
     (_document(), f"analyses/{'cd' * 32}/x.json", "silero", 59.0, "is not an analysis of this source"),
     (None, KEY, "silero", 59.0, "is not stored"),
     (_document(None), KEY, "silero", 59.0, "does not record the VAD"),
