@@ -43,7 +43,7 @@ CUT_DIFFERENCE = 0.15       # mean absolute grey-level change (0..1) between sam
 class AnalysisSettings:
     """What a whole-source analysis depends on; part of its storage key.
 
-    The energy VAD is the default: over a whole library it is ~4x faster than silero, and on the
+    The energy VAD is the default: over a whole library its analysis is ~2x faster than silero's, and on the
     joined talk and the real videos the clip edges lie in the same pauses with all three VADs (the
     silence detector's level check decides where a pause is quiet enough to cut)."""
 
