@@ -85,10 +85,12 @@ class AudioProfile:
     percentiles: tuple[float, float] = field(default=(10.0, 95.0))
 
     def to_dict(self) -> dict[str, object]:
-        """Plain JSON-ready dict (floats rounded to 0.01 dB / 1e-6)."""
+        """Plain JSON-ready dict: levels to 0.01 dB, small values to 1e-6, and the duration to the
+        microsecond like every stored time (the speech document takes its length from here: rounded
+        to 0.01 s, a 28.275 s range read as 28.27 s and its last silence ran past it)."""
         data = asdict(self)
         data["percentiles"] = list(self.percentiles)
-        return _rounded(data)
+        return {**_rounded(data), "duration_s": round(self.duration_s, 6)}
 
 
 def _rounded(value: object) -> object:

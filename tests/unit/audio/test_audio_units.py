@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
 
+from clipmill.artifacts.stages import ProfileDocument
 from clipmill.audio.analysis import AudioAnalysis
 from clipmill.audio.fillers import detect_fillers
 from clipmill.audio.plot import pause_reasons, plot_timeline
@@ -49,6 +50,14 @@ def test_profile_levels_of_known_signals():
     clipped = np.clip(tone_bursts([(0, 3)]) * 20, -1, 1)
     assert compute_profile(clipped, SR).clipping_ratio > 0.1
     assert set(profile.to_dict()["noise_floor_band_db"]) == {"low", "speech", "high"}
+
+
+def test_a_stored_profile_keeps_the_segment_length_to_the_sample():
+    """The speech document's length comes from the stored profile; every silence ends at the samples'
+    end, so the two must agree (a 28.275 s range stored as 28.27 s broke the timelines contract)."""
+    x = tone_bursts([(1.0, 2.0)], total_s=28.275)
+    stored = ProfileDocument.of(compute_profile(x, SR)).profile()
+    assert stored.duration_s == round(len(x) / SR, 6) == 28.275
 
 
 @pytest.mark.parametrize(("bad", "error"), [
