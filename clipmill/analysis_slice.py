@@ -11,6 +11,7 @@ profile, the silence threshold, fillers) still read the range. Pure: the caller 
 from __future__ import annotations
 
 from clipmill.artifacts.suggestions import SourceAnalysisDocument
+from clipmill.storage.keys import ANALYSES_PREFIX
 from clipmill.timebase import SECONDS_RESOLUTION_S
 from clipmill.timeline import Timeline
 
@@ -25,7 +26,7 @@ LEVEL_VADS = frozenset({"energy"})
 
 def is_analysis_of(key: str, sha256: str) -> bool:
     """Whether `key` names a whole-source analysis of the content `sha256` (``analyses/<sha256>/…``)."""
-    return key.startswith(f"analyses/{sha256}/")
+    return key.startswith(f"{ANALYSES_PREFIX}{sha256}/")
 
 
 def refusal(

@@ -27,9 +27,8 @@ from clipmill.errors import InputError
 from clipmill.segment import Candidate, LengthRange, SourceAnalysis, suggest
 from clipmill.segment_analysis import AnalysisSettings, from_document, measure_long_audio, measure_video, to_document
 from clipmill.storage import ObjectStore
+from clipmill.storage.keys import ANALYSES_PREFIX, SUGGESTIONS_PREFIX
 
-ANALYSES_PREFIX = "analyses/"
-SUGGESTIONS_PREFIX = "suggestions/"
 #: bump when what `measure_audio` / `measure_video` produce changes, so stored analyses are remade
 ANALYSIS_VERSION = "1"
 

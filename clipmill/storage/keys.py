@@ -1,4 +1,5 @@
-"""Object key layout: ``jobs/<job_id>/<name>`` for intermediates, ``clips/<clip_id>.<ext>`` for outputs.
+"""Object key layout: ``jobs/<job_id>/<name>`` for intermediates, ``clips/<clip_id>.<ext>`` for outputs,
+``analyses/<sha256>/…`` and ``suggestions/<sha256>/…`` for whole-source analyses and their suggestions.
 
 Keys built from user input go through `safe_name` first, so a clip name can never climb out of
 its prefix (``..``, absolute paths, control characters).
@@ -13,6 +14,8 @@ from clipmill.errors import InputError
 
 JOBS_PREFIX = "jobs/"
 CLIPS_PREFIX = "clips/"
+ANALYSES_PREFIX = "analyses/"
+SUGGESTIONS_PREFIX = "suggestions/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
