@@ -8,8 +8,11 @@ on all recordings but one and scored on that one, for each recording in turn; th
 weights (clipmill/audio/filler_backends/filler_model.json) are the fit on everything.
 
 The ``ensemble`` backend is scored beside it: the same held-out probabilities combined with
-the phone decoder's speech noise (`phonetic.speech_noise`, nothing of it fitted). ``--unseen NAME``
-leaves a recording out of everything, to keep it unseen while choosing.
+the phone decoder's speech noise (`ensemble.decoded_sounds`, nothing of the decoder fitted). Its two
+settings, the probability an acoustic filler needs alone and the widest pitch spread of a decoded
+one, are chosen together on the other recordings of each fold (nested), preferring the stricter
+on a tie (precision first). ``--unseen NAME`` leaves a recording out of everything, to keep it
+unseen while choosing.
 
     python scripts/train_filler_model.py [--media ../shared/media] [--threshold 0.85] [--unseen NAME] [--write]
 
@@ -20,6 +23,7 @@ threshold 0.85).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 from pathlib import Path
@@ -29,7 +33,7 @@ import soundfile as sf
 
 from clipmill.audio.filler_backends import acoustic, ensemble, phonetic
 from clipmill.audio.fillers import FillerConfig
-from clipmill.audio.profile import compute_profile
+from clipmill.audio.profile import SPEECH_BAND_HZ, band_levels_db, compute_profile, shared_spectrogram
 from clipmill.audio.vad import detect_speech
 from clipmill.events import LabelledEvents
 
@@ -103,27 +107,35 @@ def probability(model: dict, x: np.ndarray) -> np.ndarray:
 
 #: the ensemble's thresholds for an acoustic filler no decoded one confirms, tried in turn
 ALONE_THRESHOLDS = (0.85, 0.9, 0.95, 0.98, 0.99, 1.01)
+#: the ensemble's widest pitch spread (semitones) of a decoded filler, tried in turn (an octave: no limit)
+PITCH_LIMITS = (1.5, 2.0, 3.0, 12.0)
+#: every ``(alone threshold, pitch limit)`` pair the ensemble is tried with
+SETTINGS = tuple(itertools.product(ALONE_THRESHOLDS, PITCH_LIMITS))
 
 
 def reported(found, p: np.ndarray, threshold: float, decoded: list | None,
-             alone: float | None) -> list[tuple[float, float]]:
-    """``(start, end)`` of the acoustic fillers and, for the ensemble, the decoded ones, as
-    `clipmill.audio.fillers.detect_fillers` reports them (the most confident of overlapping ones)."""
+             setting: tuple[float, float] | None) -> list[tuple[float, float]]:
+    """``(start, end)`` of the acoustic fillers and, for the ensemble, the decoded ones held to
+    ``setting`` (alone threshold, pitch limit), as `clipmill.audio.fillers.detect_fillers` reports
+    them (the most confident of overlapping ones)."""
     events = acoustic.filler_events(found, p, threshold)
     if decoded is not None:
-        events = ensemble.combine(events, [(start, end, "uh") for start, end in decoded], alone)
+        alone, pitch_limit = setting
+        held = [(sound.start, sound.end, "uh") for sound in decoded if sound.held(pitch_limit)]
+        events = ensemble.combine(events, held, alone)
     return [(event.start, event.end) for event in LabelledEvents.exclusive(events)]
 
 
 def evaluate(rows, probabilities: list[np.ndarray], threshold: float, decoded: list | None = None,
-             alone: list[float] | None = None) -> dict:
+             settings: list[tuple[float, float]] | None = None) -> dict:
     """Event precision, recall and F1 on the labelled recordings, reports per minute on the fluent
-    ones; ``decoded`` (speech noise per recording) and ``alone`` (per recording) for the ensemble."""
+    ones; ``decoded`` (`ensemble.decoded_sounds` per recording) and ``settings`` (per recording)
+    for the ensemble."""
     hits = detections = labelled = 0
     fluent_detections, fluent_s = 0, 0.0
     for index, ((name, duration, labels, found, _), p) in enumerate(zip(rows, probabilities)):
         events = reported(found, p, threshold, None if decoded is None else decoded[index],
-                          None if alone is None else alone[index])
+                          None if settings is None else settings[index])
         if labels or name.startswith("mfa_"):
             hits += event_hits(events, labels)
             detections += len(events)
@@ -150,14 +162,14 @@ def held_out_probabilities(rows, x_of, indices: list[int]) -> dict[int, np.ndarr
     return found
 
 
-def best_alone(rows, probabilities: dict[int, np.ndarray], decoded, threshold: float) -> float:
-    """The `ALONE_THRESHOLDS` entry with the best ensemble F1 over the recordings of
-    ``probabilities`` (the higher on a tie)."""
+def best_setting(rows, probabilities: dict[int, np.ndarray], decoded, threshold: float) -> tuple[float, float]:
+    """The `SETTINGS` pair with the best ensemble F1 over the recordings of ``probabilities``; on
+    a tie the stricter (higher alone threshold, then lower pitch limit)."""
     indices = sorted(probabilities)
     subset = [rows[i] for i in indices]
-    return max(ALONE_THRESHOLDS, key=lambda alone: (evaluate(
+    return max(SETTINGS, key=lambda setting: (evaluate(
         subset, [probabilities[i] for i in indices], threshold, [decoded[i] for i in indices],
-        [alone] * len(indices))["f1"], alone))
+        [setting] * len(indices))["f1"], setting[0], -setting[1]))
 
 
 def main() -> None:
@@ -184,8 +196,9 @@ def main() -> None:
         found = acoustic.candidates(samples, sr, speech=speech, profile=profile, config=config)
         y = np.array([float(any(matches(c.start, c.end, label) for label in labels)) for c in found])
         rows.append((name, len(samples) / sr, labels, found, y))
-        decoded.append(phonetic.speech_noise(samples, sr, decoder_settings, speech=speech,
-                                             min_duration_s=config.min_duration_s))
+        power, freqs = shared_spectrogram(samples, sr, None, frame_s=acoustic.FRAME_S, hop_s=acoustic.HOP_S)
+        decoded.append(ensemble.decoded_sounds(samples, sr, decoder_settings, speech=speech,
+                                               levels=band_levels_db(power, freqs, SPEECH_BAND_HZ), config=config))
         hit = event_hits([(c.start, c.end) for c in found], labels)
         print(f"{name} ({len(samples) / sr:.1f} s): {len(found)} candidates, {int(y.sum())} positive, "
               f"{hit} of {len(labels)} labels reachable")
@@ -200,28 +213,28 @@ def main() -> None:
     for threshold in sorted({0.5, 0.6, 0.7, 0.8, 0.9, args.threshold}):
         print(f"threshold {threshold}: in-sample {evaluate(rows, in_sample, threshold)}")
         print(f"threshold {threshold}: leave-one-out {evaluate(rows, held_out, threshold)}")
-    # the ensemble's alone threshold, chosen on the held-out probabilities of all recordings (the
+    # the ensemble's settings, chosen on the held-out probabilities of all recordings (the
     # committed one) and, to score it, inside each fold on the other recordings only (nested)
-    alone = best_alone(rows, by_index, decoded, args.threshold)
-    nested = [best_alone(rows, held_out_probabilities(rows, x_of, [i for i in everyone if i != index]),
-                         decoded, args.threshold) for index in everyone]
-    print(f"ensemble, alone threshold {alone}: in-sample "
-          f"{evaluate(rows, in_sample, args.threshold, decoded, [alone] * len(rows))}")
-    print(f"ensemble, alone threshold chosen per fold: leave-one-out "
+    chosen = best_setting(rows, by_index, decoded, args.threshold)
+    nested = [best_setting(rows, held_out_probabilities(rows, x_of, [i for i in everyone if i != index]),
+                           decoded, args.threshold) for index in everyone]
+    print(f"ensemble, alone threshold and pitch limit {chosen}: in-sample "
+          f"{evaluate(rows, in_sample, args.threshold, decoded, [chosen] * len(rows))}")
+    print(f"ensemble, settings chosen per fold: leave-one-out "
           f"{evaluate(rows, held_out, args.threshold, decoded, nested)}")
     for index in everyone:
         scores = evaluate([rows[index]], [held_out[index]], args.threshold, [decoded[index]], [nested[index]])
-        print(f"  ensemble {rows[index][0]}: alone {nested[index]}, {scores['hits']} of {scores['labelled']} "
+        print(f"  ensemble {rows[index][0]}: settings {nested[index]}, {scores['hits']} of {scores['labelled']} "
               f"found, {scores['detections'] + scores['fluent_detections']} reported")
     for (name, _, labels, found, _), p, spans in zip(rows, held_out, decoded):
         kept = [(round(start, 2), round(end, 2), round(q, 2))
                 for start, end, _, q in acoustic.filler_events(found, p, args.threshold)]
         print(f"  {name}: labels {[(l['start'], l['end']) for l in labels]} held-out kept {kept} "
-              f"decoded {[(round(start, 2), round(end, 2)) for start, end in spans]}")
+              f"decoded {[(round(s.start, 2), round(s.end, 2), round(s.pitch_std_st, 2)) for s in spans]}")
     print(dict(zip(args.features.split(","), np.round(everything["weights"], 2))))
     if args.write:
         everything.update(features=args.features.split(","), threshold=args.threshold,
-                          ensemble_alone_threshold=alone)
+                          ensemble_alone_threshold=chosen[0], ensemble_max_pitch_std_st=chosen[1])
         MODEL_PATH.write_text(json.dumps(everything, indent=1) + "\n")
 
 

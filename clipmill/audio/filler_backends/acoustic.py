@@ -75,6 +75,9 @@ class FillerModel:
     alone_threshold
         The ``ensemble`` backend's: an acoustic filler that no decoded filler confirms is kept at
         or above this probability (chosen leave-one-recording-out by the training script).
+    max_pitch_std_st
+        The ``ensemble`` backend's: a decoded speech-noise span whose voiced pitch spreads wider
+        than this (semitones) is no held vowel (laughter); chosen by the training script.
     """
 
     columns: tuple[int, ...]
@@ -84,6 +87,7 @@ class FillerModel:
     bias: float
     threshold: float
     alone_threshold: float
+    max_pitch_std_st: float
 
     def probability(self, features: np.ndarray) -> float:
         """Filler probability of one candidate's full `FEATURE_NAMES` vector."""
@@ -109,6 +113,7 @@ def _read_model(path: Path) -> FillerModel:
         mean=np.array(data["mean"]), scale=np.array(data["scale"]),
         weights=np.array(data["weights"]), bias=float(data["bias"]),
         threshold=float(data["threshold"]), alone_threshold=float(data["ensemble_alone_threshold"]),
+        max_pitch_std_st=float(data["ensemble_max_pitch_std_st"]),
     )
 
 
@@ -266,7 +271,7 @@ def pyin(segment: np.ndarray, sr: int, *, fmin: float, fmax: float, frame_length
     return f0[states % n_pitch_bins], states < n_pitch_bins
 
 
-def _pitch_stats(segment: np.ndarray, sr: int, config) -> tuple[float, float]:
+def pitch_stats(segment: np.ndarray, sr: int, config) -> tuple[float, float]:
     """(voiced ratio, pitch standard deviation in semitones) of a candidate from pYIN."""
     f0, voiced = pyin(
         segment, sr, fmin=config.fmin_hz, fmax=config.fmax_hz,
@@ -359,7 +364,7 @@ def candidates(
         if worth_pitch is not None and not worth_pitch(features):
             continue
         segment = samples[round(start * sr) : round(end * sr)]
-        voiced_ratio, pitch_std = _pitch_stats(segment, sr, config)
+        voiced_ratio, pitch_std = pitch_stats(segment, sr, config)
         features[1:3] = voiced_ratio, min(pitch_std, MAX_PITCH_STD_ST)
         nasal = is_nasal_after(last, power, freqs, levels, floor)
         found.append(FillerCandidate(float(start), float(end), features, nasal))

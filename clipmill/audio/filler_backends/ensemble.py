@@ -5,8 +5,11 @@ pause, the phone decoder (`phonetic`) hears the quiet and noisy "uh" the VAD and
 miss and says "speech noise" where a word would be a held vowel too. Their union is reported;
 where an acoustic filler overlaps or touches a decoded one they are one sound, and the decoder's
 span stays (its phone boundaries keep fillers said back to back apart). Where the decoder heard
-phones instead, an acoustic filler needs more evidence: the model's ``alone_threshold``. A decoded filler is "um"
-when a nasal murmur follows it, as in `acoustic`.
+phones instead, an acoustic filler needs more evidence: the model's ``alone_threshold``. Not every
+speech-noise span is a filler (`decoded_sounds`): spans are split at the pauses inside them, the
+tails of louder words dropped, and a span whose pitch spreads wider than the model's
+``max_pitch_std_st`` (laughter) is no held vowel. A decoded filler is "um" when a nasal murmur
+follows it, as in `acoustic`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from clipmill.audio.filler_backends import acoustic, phonetic
+from clipmill.audio.filler_backends.decoded_sounds import DecodedSound, continues_louder_sound, split_at_pauses
 from clipmill.audio.profile import SPEECH_BAND_HZ, AudioProfile, band_levels_db, shared_spectrogram
 from clipmill.timeline import Timeline
 
@@ -47,6 +51,28 @@ def combine(heard: list[tuple[float, float, str, float]], decoded: list[tuple[fl
     return sorted(combined)
 
 
+def decoded_sounds(samples: np.ndarray, sr: int, decoder_settings, *, speech: Timeline, levels: np.ndarray,
+                   config) -> list[DecodedSound]:
+    """The decoder's speech-noise spans (`phonetic.speech_noise`) as sounds of their own: split at
+    the pauses inside them, without the tails and onsets of louder words, with their pitch spread.
+
+    ``levels`` are the speech-band levels of ``samples`` on `acoustic.HOP_S` frames.
+    """
+    min_frames = round(config.min_duration_s / acoustic.HOP_S)
+    context_frames = round(config.pause_context_s / acoustic.HOP_S)
+    sounds = []
+    for start, end in phonetic.speech_noise(samples, sr, decoder_settings, speech=speech,
+                                            min_duration_s=config.min_duration_s):
+        first, stop = round(start / acoustic.HOP_S), min(round(end / acoustic.HOP_S), len(levels))
+        for a, b in split_at_pauses(first, stop, levels, min_frames):
+            if b <= a or continues_louder_sound(a, b, levels, context_frames):
+                continue
+            piece = (start if a == first else a * acoustic.HOP_S, end if b == stop else b * acoustic.HOP_S)
+            _, spread = acoustic.pitch_stats(samples[round(piece[0] * sr) : round(piece[1] * sr)], sr, config)
+            sounds.append(DecodedSound(*piece, pitch_std_st=spread))
+    return sounds
+
+
 def detect(
     samples: np.ndarray, sr: int, model, *, speech: Timeline, profile: AudioProfile, config,
     spectrogram: tuple[np.ndarray, np.ndarray] | None = None,
@@ -59,8 +85,8 @@ def detect(
     power, freqs = spectrogram
     levels = band_levels_db(power, freqs, SPEECH_BAND_HZ)
     floor = profile.noise_floor_band_db["speech"]
-    decoded = phonetic.speech_noise(samples, sr, decoder_settings, speech=speech, min_duration_s=config.min_duration_s)
-    labelled = [(start, end, "um" if acoustic.is_nasal_after(
-        min(round(end / acoustic.HOP_S), len(levels)), power, freqs, levels, floor) else "uh")
-        for start, end in decoded]
+    sounds = decoded_sounds(samples, sr, decoder_settings, speech=speech, levels=levels, config=config)
+    labelled = [(sound.start, sound.end, "um" if acoustic.is_nasal_after(
+        min(round(sound.end / acoustic.HOP_S), len(levels)), power, freqs, levels, floor) else "uh")
+        for sound in sounds if sound.held(filler_model.max_pitch_std_st)]
     return combine(heard, labelled, filler_model.alone_threshold)
