@@ -29,6 +29,7 @@ from clipmill.audio.profile import compute_profile
 from clipmill.audio.vad import detect_speech
 
 from audio_media import fillers, read_mono
+from talk import FILLER_WORDS, TUNED, WORD_TOLERANCE_S, build_talk
 
 ONSET_TOLERANCE_S = 0.25
 #: backend -> (F1, precision, recall) floors on the labelled recordings
@@ -121,3 +122,21 @@ def test_fillers_stay_off_fluent_speech(shared_media, backend):
           f"= {per_minute:.2f}/min {reported}")
     assert len(paths) >= 18
     assert per_minute <= MAX_FLUENT_PER_MIN
+
+
+def test_ensemble_fillers_touch_no_word_of_the_tuned_talk(shared_media, tmp_path):
+    """On the 65 s tuned talk of the cut tests (its audio track, as a clip job decodes it), no
+    filler the ensemble reports takes more than `talk.WORD_TOLERANCE_S` of a word that is not a
+    filler. It reported the fading vowel of "pause" (160 ms) before its decoded spans had to be
+    sounds of their own; the acoustic backend alone still reports 290 ms of "intensity" here
+    (README). The published cut is measured in the README."""
+    backend = "ensemble"
+    talk = build_talk(shared_media, TUNED, tmp_path)
+    found, _ = found_fillers(talk.video, backend)
+    touched = [(word.text, round(overlap, 3)) for word in talk.words if word.text not in FILLER_WORDS
+               for overlap in [sum(max(0.0, min(d["end"], word.end) - max(d["start"], word.start)) for d in found)]
+               if overlap > WORD_TOLERANCE_S]
+    fillers_found = score(found, [{"start": w.start, "end": w.end} for w in talk.words if w.text in FILLER_WORDS])
+    print(f"\n[fillers] {backend} on the tuned talk: {len(found)} reported, {fillers_found} on its labelled "
+          f"fillers, words touched {touched}")
+    assert touched == []
