@@ -1,13 +1,19 @@
 """Streaming decoded video frames in fixed-size chunks through an ffmpeg pipe.
 
-Memory is bounded by one chunk (frames × height × width × 3 bytes, × 1.5 for planar YUV, × 1 for grey),
+Memory is bounded by a few chunks (frames × height × width × 3 bytes, × 1.5 for planar YUV, × 1 for grey),
 never by the video's length: frames are read from ffmpeg's stdout as they are decoded, nothing is
-written to disk.
+written to disk. A `FrameReader` reads the next chunk on a thread while its caller works on the last one,
+so ffmpeg decodes beside the caller instead of waiting on a full pipe; a `ReaderShelf` keeps a reader
+between callers, so the next chunk of a range continues its decode instead of seeking (and decoding from
+the key frame before it) again.
 """
 
 from __future__ import annotations
 
+import queue
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +22,8 @@ import numpy as np
 
 from clipmill.errors import InputError, InternalError, ToolError
 from clipmill.media.tool import input_guard, require, stderr_tail
+
+__all__ = ["PIXEL_FORMATS", "FrameChunk", "FrameReader", "ReaderShelf", "frame_args", "iter_frame_chunks"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class FrameChunk:
 
 #: raw pixel formats frames can be read in, and the rows each frame's array has per row of picture
 PIXEL_FORMATS = {"rgb24": 1.0, "gray": 1.0, "yuv420p": 1.5}
+
+_END = object()
 
 
 def frame_args(
@@ -53,6 +63,174 @@ def frame_args(
     ]
 
 
+class FrameReader:
+    """One ffmpeg decode of `path` from `start_s`, read `chunk_frames` at a time on a thread, one chunk ahead.
+
+    `read` hands out the frames in order, stamped ``start_s + i / fps`` (frame ``i`` of the decode) unless
+    `resume_at` restamped them; the last `keep_frames` frames handed out are kept, so a caller whose work
+    overlaps the previous caller's (chunks sharing frames) can step back onto them. `close` stops ffmpeg.
+    """
+
+    def __init__(
+        self, path: Path, *, fps: float, size: tuple[int, int], start_s: float = 0.0, duration_s: float | None = None,
+        ffmpeg: str = "ffmpeg", pix_fmt: str = "rgb24", chunk_frames: int = 64, keep_frames: int = 0,
+    ) -> None:
+        if fps <= 0 or chunk_frames <= 0 or min(size) <= 0:
+            raise InputError(f"frame sampling needs positive fps, size and chunk size (got {fps}, {size}, {chunk_frames})")
+        if pix_fmt not in PIXEL_FORMATS:
+            raise InternalError(f"pix_fmt must be one of {sorted(PIXEL_FORMATS)}, got {pix_fmt!r}")
+        width, height = size
+        if pix_fmt == "yuv420p" and (width % 2 or height % 2):
+            raise InternalError(f"yuv420p frames need an even size, got {width}x{height}")
+        self.key = self.key_of(path, fps=fps, size=size, pix_fmt=pix_fmt, ffmpeg=ffmpeg)
+        self.path, self.fps, self.start_s, self.keep_frames = Path(path), float(fps), float(start_s), keep_frames
+        channels = 3 if pix_fmt == "rgb24" else 1
+        self._shape = (int(height * PIXEL_FORMATS[pix_fmt]), width) + ((channels,) if channels > 1 else ())
+        self._frame_bytes = int(np.prod(self._shape))
+        self._chunk_frames = chunk_frames
+        self.position = 0  # frames of the decode handed out so far
+        self._stamp = (self.start_s, 0)  # (time, decode index) that `read` stamps times from
+        self._pending = np.zeros((0, *self._shape), np.uint8)  # read from ffmpeg (or stepped back onto), not handed out
+        self._recent = self._pending  # the last `keep_frames` frames handed out
+        self._ended = False
+        self._closed = threading.Event()
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        command = frame_args(path, fps=fps, size=size, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg, pix_fmt=pix_fmt)
+        command[0] = require(command[0])
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self._thread = threading.Thread(target=self._pump, name=f"frames:{self.path.name}", daemon=True)
+        self._thread.start()
+        self.parked_at = time.monotonic()
+
+    @staticmethod
+    def key_of(path: Path, *, fps: float, size: tuple[int, int], pix_fmt: str, ffmpeg: str) -> tuple:
+        """What two decodes must share for one to stand in for the other: file, rate, size, format, binary."""
+        return str(path), float(fps), tuple(size), pix_fmt, ffmpeg
+
+    def _pump(self) -> None:
+        """Thread: read ffmpeg's output a chunk at a time into the queue, then its outcome."""
+        try:
+            stdout = self._process.stdout
+            assert stdout is not None
+            while not self._closed.is_set():
+                data = stdout.read(self._frame_bytes * self._chunk_frames)
+                count = len(data) // self._frame_bytes
+                if count:
+                    self._put(np.frombuffer(data[: count * self._frame_bytes], np.uint8).reshape(count, *self._shape))
+                if len(data) < self._frame_bytes * self._chunk_frames:
+                    break
+            stderr = self._process.stderr.read() if self._process.stderr else b""
+            if self._process.wait() != 0 and not self._closed.is_set():
+                self._put(ToolError(f"decoding frames of {self.path.name} failed: {stderr_tail(stderr)}"))
+        except Exception as exc:  # handed to the reader's caller, who raises it
+            self._put(exc)
+        finally:
+            self._put(_END)
+
+    def _put(self, item: object) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, max_frames: int | None = None) -> FrameChunk | None:
+        """The next frames (at most `max_frames`, at most a chunk), or ``None`` after the last one."""
+        if not len(self._pending) and not self._ended:
+            item = self._queue.get()
+            if item is _END:
+                self._ended = True
+            elif isinstance(item, BaseException):
+                self._ended = True
+                raise item
+            else:
+                self._pending = item
+        if not len(self._pending):
+            return None
+        count = len(self._pending) if max_frames is None else min(max_frames, len(self._pending))
+        frames, self._pending = self._pending[:count], self._pending[count:]
+        stamp_s, stamp_index = self._stamp
+        times = stamp_s + (self.position - stamp_index + np.arange(count)) / self.fps
+        self.position += count
+        if self.keep_frames:
+            self._recent = np.concatenate([self._recent, frames])[-self.keep_frames :].copy()
+        return FrameChunk(times_s=times, frames=frames)
+
+    def resume_at(self, start_s: float) -> bool:
+        """Step back onto the kept frames so the next `read` starts at `start_s` (of the file), stamped from it.
+
+        Returns ``False``, changing nothing, when `start_s` is not a frame between the oldest kept frame
+        and the next one to read.
+        """
+        index = (start_s - self.start_s) * self.fps
+        back = self.position - int(round(index))
+        if abs(index - round(index)) > 1e-3 or not 0 <= back <= len(self._recent):
+            return False
+        if back:
+            self._pending = np.concatenate([self._recent[-back:], self._pending])
+            self._recent = self._recent[:-back]
+        self.position -= back
+        self._stamp = (float(start_s), self.position)
+        return True
+
+    def close(self) -> None:
+        """Stop ffmpeg and the reading thread."""
+        self._closed.set()
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._thread.join(timeout=5)
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class ReaderShelf:
+    """Readers parked between callers, at most `capacity`, each for at most `max_idle_s`.
+
+    A caller decoding frames from ``start_s`` takes a parked reader of the same file, rate, size and
+    format that can resume there (`FrameReader.resume_at`), and parks it again when done, so consecutive
+    chunks of one range share one decode. Whatever is parked longest goes first when the shelf is full.
+    """
+
+    def __init__(self, *, capacity: int = 2, max_idle_s: float = 60.0) -> None:
+        self.capacity, self.max_idle_s = capacity, max_idle_s
+        self._parked: list[FrameReader] = []
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple, start_s: float) -> FrameReader | None:
+        """A parked reader with `key` (see `FrameReader.key`) resumed at `start_s`, off the shelf; or ``None``."""
+        with self._lock:
+            self._expire()
+            for reader in self._parked:
+                if reader.key == key and reader.resume_at(start_s):
+                    self._parked.remove(reader)
+                    return reader
+        return None
+
+    def park(self, reader: FrameReader) -> None:
+        """Keep `reader` for the next caller (the oldest parked one is closed when the shelf is full)."""
+        reader.parked_at = time.monotonic()
+        with self._lock:
+            self._parked.append(reader)
+            self._expire()
+            while len(self._parked) > self.capacity:
+                self._parked.pop(0).close()
+
+    def close_all(self) -> None:
+        """Close every parked reader."""
+        with self._lock:
+            while self._parked:
+                self._parked.pop().close()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for reader in [r for r in self._parked if now - r.parked_at > self.max_idle_s]:
+            self._parked.remove(reader)
+            reader.close()
+
+
 def iter_frame_chunks(
     path: Path, *, fps: float, size: tuple[int, int], chunk_frames: int = 64, start_s: float = 0.0,
     duration_s: float | None = None, ffmpeg: str = "ffmpeg", pix_fmt: str = "rgb24",
@@ -62,42 +240,15 @@ def iter_frame_chunks(
     ``pix_fmt`` ``rgb24`` gives ``(N, H, W, 3)`` frames, ``gray`` ``(N, H, W)``, ``yuv420p`` I420
     ``(N, H * 3 // 2, W)`` (even `size` only; ``cv2.cvtColor(frame, cv2.COLOR_YUV2RGB_I420)`` makes one RGB).
 
-    Frame ``i`` is stamped ``start_s + i / fps``, matching ffmpeg's fps filter. Closing the
-    iterator early stops ffmpeg.
+    Frame ``i`` is stamped ``start_s + i / fps``, matching ffmpeg's fps filter. The next chunk is decoded
+    while the caller works on this one. Closing the iterator early stops ffmpeg.
     """
-    if fps <= 0 or chunk_frames <= 0 or min(size) <= 0:
-        raise InputError(f"frame sampling needs positive fps, size and chunk size (got {fps}, {size}, {chunk_frames})")
-    if pix_fmt not in PIXEL_FORMATS:
-        raise InternalError(f"pix_fmt must be one of {sorted(PIXEL_FORMATS)}, got {pix_fmt!r}")
-    width, height = size
-    if pix_fmt == "yuv420p" and (width % 2 or height % 2):
-        raise InternalError(f"yuv420p frames need an even size, got {width}x{height}")
-    channels = 3 if pix_fmt == "rgb24" else 1
-    rows = int(height * PIXEL_FORMATS[pix_fmt])
-    frame_bytes = width * rows * channels
-    command = frame_args(
-        path, fps=fps, size=size, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg, pix_fmt=pix_fmt
+    reader = FrameReader(
+        path, fps=fps, size=size, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg, pix_fmt=pix_fmt,
+        chunk_frames=chunk_frames,
     )
-    command[0] = require(command[0])
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    index = 0
     try:
-        assert process.stdout is not None
-        while True:
-            data = process.stdout.read(frame_bytes * chunk_frames)
-            count = len(data) // frame_bytes
-            if count:
-                shape = (count, rows, width) + ((channels,) if channels > 1 else ())
-                frames = np.frombuffer(data[: count * frame_bytes], dtype=np.uint8).reshape(shape)
-                times = start_s + (index + np.arange(count)) / fps
-                index += count
-                yield FrameChunk(times_s=times, frames=frames)
-            if len(data) < frame_bytes * chunk_frames:
-                break
-        stderr = process.stderr.read() if process.stderr else b""
-        if process.wait() != 0:
-            raise ToolError(f"decoding frames of {path.name} failed: {stderr_tail(stderr)}")
+        while (part := reader.read()) is not None:
+            yield part
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        reader.close()

@@ -72,11 +72,15 @@ class ChunkSpec:
         Time of the chunk's first frame, on the timeline of the file it is decoded from.
     duration_s : float
         Whole frames: ``n_frames / fps``, overlap with the next chunk included.
+    decode_until_s : float, optional
+        End of the range the plan's chunks cover: a chunk's decode runs on towards it, so the next chunk
+        continues that decode instead of seeking again; ``None`` decodes the chunk alone.
     """
 
     index: int
     start_s: float
     duration_s: float
+    decode_until_s: float | None = None
 
     @property
     def end_s(self) -> float:
@@ -164,6 +168,9 @@ def plan_chunks(
         Analysis frame rate.
     start_s : float
         Time of the first frame on the decoded file's timeline (a CLI range inside a whole source).
+
+    Every chunk's ``decode_until_s`` is the range's end, so chunks analysed one after another in a
+    process share one decode (see :class:`~clipmill.media.frames.ReaderShelf`).
     """
     if chunk_s <= 0 or overlap_frames < 0 or min_tail_s < 0:
         raise InputError(
@@ -175,7 +182,8 @@ def plan_chunks(
     if len(starts) > 1 and total - starts[-1] < min_tail_s * fps:
         starts.pop()
     ends = [min(total, s + stride + overlap_frames) for s in starts[:-1]] + [total]
-    return [ChunkSpec(k, start_s + s / fps, (e - s) / fps) for k, (s, e) in enumerate(zip(starts, ends))]
+    until = start_s + total / fps
+    return [ChunkSpec(k, start_s + s / fps, (e - s) / fps, until) for k, (s, e) in enumerate(zip(starts, ends))]
 
 
 def find_cuts(energy: np.ndarray, *, threshold: float | None) -> np.ndarray:

@@ -149,18 +149,26 @@ class Ensemble:
         out = []
         for frame, found in zip(frames, fast.detect(frames)):
             self._since_slow += 1
-            if slow and self._wants_second_opinion(found):
+            asked = bool(slow) and self._wants_second_opinion(found)
+            if asked:
                 found = self._merge([found, *(d.detect(frame[None])[0] for d in slow)])
                 self._since_slow = 0
                 self.second_opinions += 1
-                self._slow_sees_more = bool(np.any((found.source != fast.name) & (found.support < 2)))
-            self._faces_before = len(found)
+            strong = (found.support >= 2) | (found.confidence >= self.unsure_below)
+            if asked:
+                self._slow_sees_more = bool(np.any((found.source != fast.name) & (found.support < 2) & strong))
+            self._faces_before = int(strong.sum())
             out.append(found)
         return out
 
     def _wants_second_opinion(self, found: Detections) -> bool:
         """The others run where the first member found nothing, fewer faces than the frame before, or
-        is unsure, while they keep seeing faces it misses, and at least every ``slow_every``-th frame."""
+        is unsure, while they keep seeing faces it misses, and at least every ``slow_every``-th frame.
+
+        Only faces that are evidence on their own (both members, or a score of at least ``unsure_below``)
+        count as seen: a weak face only the others find (the seal behind a speaker, 0.5-0.73 to YuNet,
+        frame after frame) can never become a track by itself, so it does not keep them running.
+        """
         return (
             self._slow_sees_more or self._since_slow >= self.slow_every or len(found) < max(1, self._faces_before)
             or bool(np.any(found.confidence < self.unsure_below))

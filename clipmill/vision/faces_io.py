@@ -1,7 +1,8 @@
 """Face stage at the edge: detect and track one chunk of a video file, read and write track Parquet.
 
-:func:`detect_chunk` streams the chunk's frames through ffmpeg a batch at a time (memory is one batch,
-not the chunk) in the decoder's own I420 planes (half the bytes of RGB, and only the detected frames
+:func:`detect_chunk` streams the chunk's frames through ffmpeg a batch at a time (memory is a few batches,
+not the chunk; ffmpeg decodes the next batch while this one is detected, and a chunk's decode runs on into
+the next chunk of its plan, which continues it instead of seeking again) in the decoder's own I420 planes (half the bytes of RGB, and only the detected frames
 are converted to RGB: ffmpeg converting every frame cost as much as decoding it), picks the frames to
 detect as they arrive (:func:`~clipmill.vision.chunks.choose_samples`),
 runs the ensemble on them, then tracks shot by shot so every decoded frame inside a track has a box.
@@ -12,6 +13,7 @@ Boxes come back in source pixels whatever size the frames were analysed at.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import json
 import time
@@ -25,6 +27,7 @@ import pyarrow.parquet as pq
 
 from clipmill.errors import InputError, InternalError
 from clipmill.media import iter_frame_chunks, keyframe_times, probe
+from clipmill.media.frames import FrameReader, ReaderShelf
 from clipmill.vision.chunks import (
     TABLE_COLUMNS,
     ChunkFaces,
@@ -63,6 +66,12 @@ log = logging.getLogger(__name__)
 
 #: long side, in pixels, of the largest image a default detector sees (YuNet's 960): frames are decoded at it
 DETECTION_MAX_SIDE = max(c.max_side for c in DEFAULT_DETECTORS)
+
+#: frames a parked decode keeps behind its position: the chunks' default overlap (4), with room to spare
+_KEEP_FRAMES = 8
+#: decodes parked between the chunks of a range (see `_chunk_reader`); closed when the process exits
+_SHELF = ReaderShelf()
+atexit.register(_SHELF.close_all)
 
 _EMBEDDINGS_KEY = "clipmill.embeddings"
 _CUTS_KEY = "clipmill.cut_times_s"
@@ -333,37 +342,60 @@ def _detect_stream(
         found = keyframe_times(path, start_s=spec.start_s, duration_s=spec.duration_s)
         keyframes = np.round((np.asarray(found) - spec.start_s) * fps).astype(np.int64)
     sampler = sampling.adaptive_sampler(fps) if sampling.method == "adaptive" else None
-    for part in iter_frame_chunks(
-        path, fps=fps, size=size, chunk_frames=batch_frames, start_s=spec.start_s, duration_s=spec.duration_s,
-        ffmpeg=ffmpeg, pix_fmt="yuv420p",
-    ):
-        frames = part.frames[: expected - decoded]
-        if not len(frames):
-            break
-        stacked = frames if carry is None else np.concatenate([carry[None], frames])
-        grey = i420_thumbnails(stacked)
-        change = thumbnail_change(grey)
-        energy.append(change if carry is None else change[1:])
-        greys.append(grey if carry is None else grey[1:])
-        times.append(part.times_s[: len(frames)])
-        first = decoded - (carry is not None)
-        decoded += len(frames)
-        so_far = np.concatenate(energy)
-        chosen = choose_samples(so_far, fps=fps, config=sampling, keyframes=keyframes)
-        final = chosen[(chosen >= first) & (chosen < decoded - 1)]
-        if sampler is None:
-            detector.detect(stacked, final, first)
+    reader = _chunk_reader(path, spec, fps=fps, size=size, batch_frames=batch_frames, ffmpeg=ffmpeg)
+    finished = False
+    try:
+        while decoded < expected and (part := reader.read(expected - decoded)) is not None:
+            frames = part.frames
+            stacked = frames if carry is None else np.concatenate([carry[None], frames])
+            grey = i420_thumbnails(stacked)
+            change = thumbnail_change(grey)
+            energy.append(change if carry is None else change[1:])
+            greys.append(grey if carry is None else grey[1:])
+            times.append(part.times_s[: len(frames)])
+            first = decoded - (carry is not None)
+            decoded += len(frames)
+            so_far = np.concatenate(energy)
+            chosen = choose_samples(so_far, fps=fps, config=sampling, keyframes=keyframes)
+            final = chosen[(chosen >= first) & (chosen < decoded - 1)]
+            if sampler is None:
+                detector.detect(stacked, final, first)
+            else:
+                forced = {int(i) for i in final}
+                for i in range(first, decoded - 1):
+                    sampler.step(i, so_far[i], lambda k: detector.detect_one(stacked, k, first), force=i in forced)
+            carry = frames[-1]
+        finished = True
+    finally:
+        if finished and _continues(spec, fps):
+            _SHELF.park(reader)
         else:
-            forced = {int(i) for i in final}
-            for i in range(first, decoded - 1):
-                sampler.step(i, so_far[i], lambda k: detector.detect_one(stacked, k, first), force=i in forced)
-        carry = frames[-1]
-        if decoded >= expected:
-            break
+            reader.close()
     if carry is None:
         raise InputError(f"chunk {spec.index} of {path.name} at {spec.start_s:.3f} s decoded no frames")
     detector.detect(carry[None], [decoded - 1], decoded - 1)
     return np.concatenate(times), np.concatenate(energy), np.concatenate(greys)
+
+
+def _chunk_reader(
+    path: Path, spec: ChunkSpec, *, fps: float, size: tuple[int, int], batch_frames: int, ffmpeg: str
+) -> FrameReader:
+    """The decode of `spec`'s frames: the previous chunk's, continued, when it is parked at them; else a new
+    one from the chunk's start, running on to ``spec.decode_until_s`` (when set) for the chunks after it."""
+    key = FrameReader.key_of(path, fps=fps, size=size, pix_fmt="yuv420p", ffmpeg=ffmpeg)
+    reader = _SHELF.take(key, spec.start_s)
+    if reader is not None:
+        return reader
+    until = spec.end_s if spec.decode_until_s is None else max(spec.decode_until_s, spec.end_s)
+    return FrameReader(
+        path, fps=fps, size=size, start_s=spec.start_s, duration_s=until - spec.start_s, ffmpeg=ffmpeg,
+        pix_fmt="yuv420p", chunk_frames=batch_frames, keep_frames=_KEEP_FRAMES,
+    )
+
+
+def _continues(spec: ChunkSpec, fps: float) -> bool:
+    """Whether a chunk after `spec` may continue its decode (frames remain before ``decode_until_s``)."""
+    return spec.decode_until_s is not None and spec.end_s < spec.decode_until_s - 0.5 / fps
 
 
 def read_mouth_activity(

@@ -138,3 +138,24 @@ def test_closing_the_frame_iterator_early_stops_ffmpeg(sample_video):
     first = next(iterator)
     iterator.close()
     assert len(first) == 4
+
+
+def test_a_resumed_reader_gives_the_frames_a_fresh_seek_gives(sample_video):
+    from clipmill.media.frames import FrameReader, ReaderShelf
+
+    kwargs = {"fps": 25, "size": (96, 72), "pix_fmt": "yuv420p"}
+    reader = FrameReader(sample_video, start_s=2.0, duration_s=4.0, chunk_frames=16, keep_frames=8, **kwargs)
+    first = reader.read(20)
+    assert len(first) == 16 and reader.read(4).frames.shape == (4, 108, 96)
+    shelf = ReaderShelf()
+    shelf.park(reader)
+    key = FrameReader.key_of(sample_video, ffmpeg="ffmpeg", **kwargs)
+    assert shelf.take(key, 2.0 + 25 / 25) is None  # five frames ahead of it: not a frame it kept
+    resumed = shelf.take(key, 2.0 + 16 / 25)  # four frames back: chunks sharing frames
+    assert resumed is reader and shelf.take(key, 2.64) is None
+    again = [resumed.read(), resumed.read()]
+    fresh = next(media.iter_frame_chunks(sample_video, start_s=2.64, duration_s=0.8, chunk_frames=20, **kwargs))
+    np.testing.assert_array_equal(np.concatenate([c.frames for c in again])[:20], fresh.frames)
+    np.testing.assert_allclose(np.concatenate([c.times_s for c in again])[:20], fresh.times_s, atol=1e-9)
+    assert again[0].times_s[0] == 2.64
+    reader.close()

@@ -37,22 +37,22 @@ def face(box) -> Detections:
 def test_plan_chunks_strides_on_the_frame_grid_and_overlaps() -> None:
     specs = plan_chunks(33.0, fps=FPS, chunk_s=10.0, overlap_frames=4)
     assert specs == [
-        ChunkSpec(0, 0.0, 254 / FPS),
-        ChunkSpec(1, 10.0, 254 / FPS),
-        ChunkSpec(2, 20.0, 254 / FPS),
-        ChunkSpec(3, 30.0, 3.0),
+        ChunkSpec(0, 0.0, 254 / FPS, 33.0),
+        ChunkSpec(1, 10.0, 254 / FPS, 33.0),
+        ChunkSpec(2, 20.0, 254 / FPS, 33.0),
+        ChunkSpec(3, 30.0, 3.0, 33.0),
     ]
     assert [s.n_frames(FPS) for s in specs] == [254, 254, 254, 75]
 
 
 def test_plan_chunks_merges_a_short_tail_and_shifts_by_start() -> None:
     specs = plan_chunks(20.48, fps=FPS, chunk_s=10.0, overlap_frames=2, start_s=4.0)
-    assert specs == [ChunkSpec(0, 4.0, 252 / FPS), ChunkSpec(1, 14.0, 262 / FPS)]
+    assert specs == [ChunkSpec(0, 4.0, 252 / FPS, 24.48), ChunkSpec(1, 14.0, 262 / FPS, 24.48)]
     assert specs[-1].end_s == pytest.approx(24.48)
 
 
 def test_plan_chunks_short_segment_is_one_chunk() -> None:
-    assert plan_chunks(2.0, fps=FPS, chunk_s=10.0) == [ChunkSpec(0, 0.0, 2.0)]
+    assert plan_chunks(2.0, fps=FPS, chunk_s=10.0) == [ChunkSpec(0, 0.0, 2.0, 2.0)]
     assert count_frames(2.0, FPS) == 50
 
 

@@ -53,13 +53,24 @@ def test_cascade_asks_the_slow_detector_first_then_where_the_fast_one_is_unsure_
 
 def test_cascade_keeps_the_slow_detector_on_while_it_sees_faces_the_fast_one_misses() -> None:
     # key 2: a small face only the slow detector finds beside the big one both find; 1: the big one alone
-    big, small = ([0, 0, 40, 40], 0.9), ([60, 60, 66, 66], 0.7)
+    big, small = ([0, 0, 40, 40], 0.9), ([60, 60, 66, 66], 0.85)
     fast = Fake("a", {1: [big], 2: [big]})
     slow = Fake("b", {1: [big], 2: [big, small]})
     ensemble = Ensemble([fast, slow], mode="cascade", slow_every=100)
     out = ensemble.detect(batch(2, 2, 2, 1, 1, 1))
     assert [len(d) for d in out] == [2, 2, 2, 1, 1, 1]
     assert len(slow.calls) == 4  # on while the small face shows, once more to see it gone, then off
+
+
+def test_cascade_lets_the_slow_detector_rest_beside_a_weak_box_only_it_finds() -> None:
+    # the seal behind a speaker: YuNet scores it 0.5-0.73 frame after frame, never evidence of a face
+    big, seal = ([0, 0, 40, 40], 0.9), ([60, 60, 70, 72], 0.6)
+    fast = Fake("a", {1: [big]})
+    slow = Fake("b", {1: [big, seal]})
+    ensemble = Ensemble([fast, slow], mode="cascade", slow_every=3)
+    out = ensemble.detect(batch(*[1] * 7))
+    assert [len(d) for d in out] == [2, 1, 1, 2, 1, 1, 2]  # the seal where the slow one ran, on its cadence
+    assert len(slow.calls) == 3
 
 
 def test_parallel_merges_by_nms_across_detectors() -> None:
