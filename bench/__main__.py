@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--stages] | --load [--requests N] | --scaling | --cli``: build the input,
+"""``python -m bench [--quick] [--stages | --suggest] | --load [--requests N] | --scaling | --cli``: build the input,
 measure, print, write JSON."""
 
 from __future__ import annotations
@@ -101,6 +101,9 @@ def main() -> None:
     parser.add_argument("--stages", action="store_true",
                         help="only the per-stage real-time factors (probe, extract, audio analysis per VAD, plan, "
                              "render) on the input (results in results/stages/)")
+    parser.add_argument("--suggest", action="store_true",
+                        help="only the suggestion time per hour of source: the audio-only path per VAD and the "
+                             "video path (results in results/suggest/)")
     parser.add_argument("--cli", action="store_true",
                         help="only the cost of a fresh `clipmill run` beyond its stages, with the local Prefect "
                              "server up (results in results/cli/)")
@@ -120,6 +123,8 @@ def main() -> None:
     mode = "quick" if args.quick else "full"
     if args.stages:
         return stages_main(mode)
+    if args.suggest:
+        return suggest_main(mode)
     long_s, short_s, faces_s = MODES[mode]
     env = child_env()
     os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_SERVER")})
@@ -172,6 +177,16 @@ def stages_main(mode: str) -> None:
         results.add(run_stages(StageState(source=talking_head(long_s), work=work)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print(format_table(results.rows))
+    print(f"results: {results.write()}")
+
+
+def suggest_main(mode: str) -> None:
+    """The suggest group alone, on an hour built from the input; no store or server needed."""
+    long_s = MODES[mode][0]
+    results = Results({"mode": f"suggest-{mode}", "input_s": long_s}, folder=RESULTS / "suggest")
+    results.add(guarded("setup", "input", lambda: _input_row(long_s)))
+    results.add(suggest_rows(talking_head(long_s)))
     print(format_table(results.rows))
     print(f"results: {results.write()}")
 

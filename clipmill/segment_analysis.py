@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.fft
 import scipy.signal
 
 from clipmill.audio.profile import SPEECH_BAND_HZ, band_levels_db, check_samples, compute_profile, power_spectrogram
 from clipmill.audio.silence import detect_silences
 from clipmill.audio.vad import detect_speech
+from clipmill.errors import InputError
 from clipmill.segment import FaceSamples, SourceAnalysis
 from clipmill.timeline import Timeline
 
 __all__ = [
-    "AnalysisSettings", "from_document", "measure_audio", "measure_long_audio", "measure_video", "to_document",
+    "AnalysisSettings", "chunk_length", "from_document", "measure_audio", "measure_chunks", "measure_long_audio",
+    "measure_video", "to_document",
 ]
 
 SPECTROGRAM_HOP_S = 0.010
@@ -89,20 +93,38 @@ def measure_audio(samples: np.ndarray, sr: int, *, settings: AnalysisSettings = 
     )
 
 
+def chunk_length(sr: int, *, settings: AnalysisSettings = AnalysisSettings(), chunk_s: float = CHUNK_S) -> int:
+    """Samples per chunk of `measure_long_audio`: about `chunk_s`, a whole number of level hops."""
+    hop = int(round(settings.hop_s * sr))
+    return max(1, int(round(chunk_s / settings.hop_s))) * hop
+
+
 def measure_long_audio(
     samples: np.ndarray, sr: int, *, settings: AnalysisSettings = AnalysisSettings(), chunk_s: float = CHUNK_S
 ) -> SourceAnalysis:
-    """`measure_audio` over consecutive chunks of about `chunk_s`, joined: memory is bounded by one
-    chunk's spectrogram, and each chunk's thresholds adapt to its own noise floor (a long source's
-    room, microphone or music bed changes). A pause that touches an inner chunk edge is dropped
-    (the chunk saw only part of it); speech is joined across the edges."""
-    hop = int(round(settings.hop_s * sr))
-    step = max(1, int(round(chunk_s / settings.hop_s))) * hop
-    parts = [(first / sr, measure_audio(samples[first:first + step], sr, settings=settings))
-             for first in range(0, len(samples), step)]
+    """`measure_chunks` of `samples` cut into chunks of about `chunk_s` (`chunk_length`)."""
+    step = chunk_length(sr, settings=settings, chunk_s=chunk_s)
+    return measure_chunks((samples[first:first + step] for first in range(0, len(samples), step)), sr, settings=settings)
+
+
+def measure_chunks(chunks: Iterable[np.ndarray], sr: int, *, settings: AnalysisSettings = AnalysisSettings()) -> SourceAnalysis:
+    """`measure_audio` over consecutive chunks of one signal (all but the last of one length, a whole
+    number of level hops: `chunk_length`), joined: memory is bounded by one chunk's spectrogram, a
+    streamed decode can run beside it (`clipmill.media.stream_audio`), and each chunk's thresholds
+    adapt to its own noise floor (a long source's room, microphone or music bed changes). A pause
+    that touches an inner chunk edge is dropped (the chunk saw only part of it); speech is joined
+    across the edges."""
+    parts: list[tuple[float, SourceAnalysis]] = []
+    first_length, total = 0, 0
+    for chunk in chunks:
+        parts.append((total / sr, measure_audio(chunk, sr, settings=settings)))
+        first_length = first_length or len(chunk)
+        total += len(chunk)
+    if not parts:
+        raise InputError("the audio has no samples to measure")
     if len(parts) == 1:
         return parts[0][1]
-    duration = len(samples) / sr
+    duration = total / sr
     kept = []
     for k, (offset, part) in enumerate(parts):
         starts, ends = part.pauses.array.T if len(part.pauses) else (np.zeros(0), np.zeros(0))
@@ -120,7 +142,7 @@ def measure_long_audio(
     speech = Timeline.from_list([span for offset, part in parts for span in part.speech.shift(offset).to_list()])
     pauses = Timeline(np.concatenate([part.pauses.shift(offset).array.reshape(-1, 2)[keep]
                                       for (offset, part), keep in zip(parts, kept)]))
-    hops = step // hop
+    hops = first_length // int(round(settings.hop_s * sr))
     return SourceAnalysis(
         duration_s=duration, speech=speech, pauses=pauses, pause_cut_s=joined("pause_cut_s", shift=True),
         pause_gap_s=_gaps(pauses, speech, duration), pitch_fall_st=joined("pitch_fall_st"),
@@ -297,8 +319,8 @@ def _pitch_track(signal: np.ndarray, frame: int = 320, hop: int = 160) -> np.nda
         return np.zeros(0)
     frames = np.lib.stride_tricks.sliding_window_view(signal, frame)[::hop].astype(np.float64)
     frames = frames - frames.mean(axis=1, keepdims=True)
-    spectrum = np.fft.rfft(frames * np.hanning(frame), n=2 * frame)
-    correlation = np.fft.irfft(np.abs(spectrum) ** 2)[:, :frame]
+    spectrum = scipy.fft.rfft(frames * np.hanning(frame), n=2 * frame)
+    correlation = scipy.fft.irfft(np.abs(spectrum) ** 2)[:, :frame]
     energy = correlation[:, :1]
     low, high = int(PITCH_SR / PITCH_HZ[1]), int(PITCH_SR / PITCH_HZ[0])
     window = correlation[:, low:high] / np.maximum(energy, 1e-12)

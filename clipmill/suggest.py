@@ -25,7 +25,9 @@ from clipmill.artifacts.suggestions import SourceAnalysisDocument, SuggestionDoc
 from clipmill.version import __version__
 from clipmill.errors import InputError
 from clipmill.segment import Candidate, LengthRange, SourceAnalysis, suggest
-from clipmill.segment_analysis import AnalysisSettings, from_document, measure_long_audio, measure_video, to_document
+from clipmill.segment_analysis import (
+    AnalysisSettings, chunk_length, from_document, measure_chunks, measure_video, to_document,
+)
 from clipmill.storage import ObjectStore
 from clipmill.storage.keys import ANALYSES_PREFIX, SUGGESTIONS_PREFIX
 
@@ -67,8 +69,9 @@ def whole_source_analysis(
     info = media.probe_audio(path, ffprobe=ffprobe)
     if not info.has_audio:
         raise InputError(f"{path.name!r} has no audio track: clip edges are found in the pauses of speech")
-    samples = media.decode_audio(path, has_audio=True, ffmpeg=ffmpeg)
-    analysis = measure_long_audio(samples, media.ANALYSIS_SAMPLE_RATE, settings=settings)
+    sr = media.ANALYSIS_SAMPLE_RATE
+    chunks = media.stream_audio(path, has_audio=True, chunk_samples=chunk_length(sr, settings=settings), ffmpeg=ffmpeg)
+    analysis = measure_chunks(chunks, sr, settings=settings)
     if settings.video:
         video = media.probe(path, ffprobe=ffprobe)
         width, height = video.display_size

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
+import scipy.fft
 from scipy.ndimage import median_filter, percentile_filter
 
 from clipmill.audio.profile import (
@@ -212,16 +213,16 @@ def aperiodicity(
     framed = np.lib.stride_tricks.sliding_window_view(padded, n)[::hop][:n_frames].T
     wanted = np.arange(n_frames) if frames is None else np.asarray(frames, dtype=np.intp)
     window = np.hanning(n + 2)[1:-1]
-    n_fft = 1 << (2 * n - 1).bit_length()
     lag_max = min(n - 1, math.ceil(sr / fmin_hz))
+    n_fft = 1 << (n + lag_max).bit_length()  # zero padding enough for the linear autocorrelation up to lag_max
     lag_min = max(1, min(lag_max, math.floor(sr / fmax_hz)))
     window_autocorr = np.fft.irfft(np.abs(np.fft.rfft(window, n_fft)) ** 2, n_fft)
     lags = np.arange(1, lag_max + 1)[:, None]
     result = np.full(n_frames, np.nan)
     for first in range(0, len(wanted), APERIODICITY_BLOCK):  # bounded memory on long inputs
         columns = wanted[first : first + APERIODICITY_BLOCK]
-        spectrum = np.fft.rfft(framed[:, columns] * window[:, None], n_fft, axis=0)
-        autocorr = np.fft.irfft(np.abs(spectrum) ** 2, n_fft, axis=0)[: lag_max + 1]
+        spectrum = scipy.fft.rfft(framed[:, columns] * window[:, None], n_fft, axis=0)
+        autocorr = scipy.fft.irfft(np.abs(spectrum) ** 2, n_fft, axis=0)[: lag_max + 1]
         autocorr /= window_autocorr[: lag_max + 1, None]
         difference = 2.0 * (autocorr[:1] - autocorr[1:])
         normalised = difference * lags / np.maximum(np.cumsum(difference, axis=0), 1e-30)

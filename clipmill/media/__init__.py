@@ -1,6 +1,6 @@
-"""ffmpeg/ffprobe adapter: probe, extract a segment, encode, decode audio, stream frames in chunks."""
+"""ffmpeg/ffprobe adapter: probe, extract a segment, encode, decode audio (whole or streamed), stream frames in chunks."""
 
-from clipmill.media.audio import ANALYSIS_SAMPLE_RATE, decode_audio, from_wav_bytes, to_wav_bytes
+from clipmill.media.audio import ANALYSIS_SAMPLE_RATE, decode_audio, from_wav_bytes, stream_audio, to_wav_bytes
 from clipmill.media.encode import EncoderSettings, extract_reporting, extract_segment
 from clipmill.media.frames import FrameChunk, iter_frame_chunks
 from clipmill.media.probe import AudioInfo, MediaInfo, check_complete, keyframe_times, probe, probe_audio
@@ -23,6 +23,7 @@ __all__ = [
     "keyframe_times",
     "probe",
     "probe_audio",
+    "stream_audio",
     "to_wav_bytes",
     "tool_version",
 ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
 from clipmill.errors import InputError
-from clipmill.media.tool import input_guard, run
+from clipmill.media.tool import input_guard, read_ahead, run
 
 ANALYSIS_SAMPLE_RATE = 16_000
 
@@ -41,8 +42,28 @@ def decode_audio(
     if not has_audio:
         raise InputError(f"{path.name!r} has no audio track")
     args = decode_audio_args(path, sample_rate=sample_rate, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg)
-    result = run(args, what=f"decoding audio of {path.name}")
-    samples = np.frombuffer(result.stdout, dtype="<f4").astype(np.float32, copy=True)
+    return _samples(run(args, what=f"decoding audio of {path.name}").stdout)
+
+
+def stream_audio(
+    path: Path, *, has_audio: bool, chunk_samples: int, sample_rate: int = ANALYSIS_SAMPLE_RATE, ffmpeg: str = "ffmpeg",
+) -> Iterator[np.ndarray]:
+    """`decode_audio` of the whole file in consecutive pieces of `chunk_samples` (the last shorter).
+
+    ffmpeg decodes the next piece while the caller analyses this one: over a long source the
+    decode leaves the critical path, and memory holds two pieces, not the whole source.
+    """
+    if not has_audio:
+        raise InputError(f"{path.name!r} has no audio track")
+    args = decode_audio_args(path, sample_rate=sample_rate, ffmpeg=ffmpeg)
+    for piece in read_ahead(args, what=f"decoding audio of {path.name}", chunk_bytes=4 * chunk_samples):
+        yield _samples(piece)
+
+
+def _samples(raw: bytes) -> np.ndarray:
+    """Float32 samples from ffmpeg's little-endian f32 output, clipped to [-1, 1] (lossy decoders
+    overshoot full scale on clipped sources)."""
+    samples = np.frombuffer(raw, dtype="<f4").astype(np.float32, copy=True)
     return np.clip(samples, -1.0, 1.0, out=samples)
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import queue
 import shutil
 import subprocess
-from collections.abc import Sequence
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipmill.errors import InputError, ToolError
+from clipmill.errors import InputError, InternalError, ToolError
 from clipmill.space import out_of_space
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,67 @@ def run(args: Sequence[str], *, what: str) -> subprocess.CompletedProcess[bytes]
     if result.returncode != 0:
         raise ToolError(f"{what} failed (exit {result.returncode}): {stderr_tail(result.stderr)}")
     return result
+
+
+def read_ahead(args: Sequence[str], *, what: str, chunk_bytes: int) -> Iterator[bytes]:
+    """A tool's stdout in pieces of `chunk_bytes` (the last shorter), read one piece ahead.
+
+    A thread keeps reading while the caller works on the piece it was given, so the tool (a
+    decoder, in its own process) runs beside the caller's computation instead of waiting on a
+    full pipe; memory stays at two pieces. Raises `ToolError` with the tail of its stderr when it
+    fails; closing the iterator early stops the tool.
+    """
+    if chunk_bytes <= 0:
+        raise InternalError(f"chunk_bytes must be positive, got {chunk_bytes}")
+    command = [require(args[0]), *args[1:]]
+    log.debug("running %s", " ".join(command))
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
+        pieces: queue.Queue[bytes | OSError] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def hand_over(piece: bytes | OSError) -> None:
+            while not stop.is_set():
+                try:
+                    pieces.put(piece, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def read() -> None:
+            assert process.stdout is not None
+            while not stop.is_set():
+                try:
+                    piece = process.stdout.read(chunk_bytes)
+                except OSError as exc:
+                    hand_over(exc)
+                    return
+                hand_over(piece)
+                if len(piece) < chunk_bytes:
+                    return
+
+        reader = threading.Thread(target=read, name=f"read-ahead {command[0]}", daemon=True)
+        reader.start()
+        try:
+            while True:
+                piece = pieces.get()
+                if isinstance(piece, OSError):
+                    raise ToolError(f"{what} failed: reading its output: {piece}")
+                if piece:
+                    yield piece
+                if len(piece) < chunk_bytes:
+                    break
+            if process.wait() != 0:
+                stderr.seek(0)
+                raise ToolError(f"{what} failed (exit {process.returncode}): {stderr_tail(stderr.read())}")
+        finally:
+            stop.set()
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            reader.join()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from clipmill import media
-from clipmill.errors import InputError, InternalError
+from clipmill.errors import InputError, InternalError, ToolError
 from tests import media_factory
 
 
@@ -98,6 +98,38 @@ def test_decode_audio_gives_16k_mono_float(sample_video):
     assert samples.dtype == np.float32 and samples.ndim == 1
     assert len(samples) / 16000 == pytest.approx(33.0, abs=0.05)
     assert 0.01 < float(np.abs(samples).max()) <= 1.0
+
+
+def test_streamed_audio_is_the_decoded_audio_in_pieces(sample_video):
+    whole = media.decode_audio(sample_video, has_audio=True)
+    pieces = list(media.stream_audio(sample_video, has_audio=True, chunk_samples=16000 * 10))
+    assert [len(p) for p in pieces[:-1]] == [160_000] * 3 and 0 < len(pieces[-1]) < 160_000
+    np.testing.assert_array_equal(np.concatenate(pieces), whole)
+    with pytest.raises(InputError, match="has no audio track"):
+        next(media.stream_audio(sample_video, has_audio=False, chunk_samples=16000))
+
+
+def test_a_streamed_decode_that_fails_says_so_and_an_early_close_stops_ffmpeg(tmp_path, sample_video):
+    import psutil
+
+    broken = tmp_path / "noise.mp4"
+    broken.write_bytes(np.random.default_rng(0).bytes(200_000))
+    with pytest.raises(ToolError, match="decoding audio of noise.mp4 failed"):
+        list(media.stream_audio(broken, has_audio=True, chunk_samples=16000))
+    iterator = media.stream_audio(sample_video, has_audio=True, chunk_samples=16000)
+    assert len(next(iterator)) == 16000
+    iterator.close()
+    ffmpegs = [p for p in psutil.Process().children(recursive=True) if p.name() == "ffmpeg"]
+    assert not ffmpegs, "closing the iterator stops the decoder"
+
+
+def test_the_suggestion_analysis_of_a_streamed_source_is_that_of_the_decoded_one(sample_video):
+    from clipmill.segment_analysis import AnalysisSettings, chunk_length, measure_chunks, measure_long_audio, to_document
+
+    settings = AnalysisSettings()
+    whole = measure_long_audio(media.decode_audio(sample_video, has_audio=True), 16000, settings=settings, chunk_s=10.0)
+    pieces = media.stream_audio(sample_video, has_audio=True, chunk_samples=chunk_length(16000, settings=settings, chunk_s=10.0))
+    assert to_document(measure_chunks(pieces, 16000, settings=settings)) == to_document(whole)
 
 
 def test_frame_chunks_are_bounded_and_timed(sample_video):
