@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 from bench.buckets import drop_bucket
+from bench.child import REPO
 from bench.job import job_child
 from bench.rows import Row, guarded
 
@@ -74,11 +75,12 @@ def _measure(source: Path, duration_s: float, *, env: dict[str, str], work: Path
     ]
 
 
-def _warm_job(source: Path, duration_s: float, env: dict[str, str], work: Path) -> float:
-    """Wall minus stages of a job in a process that has already run one (`bench.child`, no bare encode)."""
+def _warm_job(source: Path, duration_s: float, env: dict[str, str], work: Path, *, code: Path = REPO) -> float:
+    """Wall minus stages of a job in a process that has already run one (`bench.child` of the code base in
+    `code`, no bare encode)."""
     params = {"source": str(source), "end_s": duration_s, "work": str(work), "options": {"detect_faces": False},
               "warm_up": True, "bare": False}
-    result = job_child(params, env=env)
+    result = job_child(params, env=env, code=code)
     return result["job_wall_s"] - sum(result["timings_s"].values())
 
 

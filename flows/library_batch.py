@@ -37,6 +37,7 @@ from clipmill.segment import LengthRange
 from clipmill.segment_policy import Segmentation
 from flows.clip_job import clip_job
 from tasks.batch import list_library, plan_clips, read_requests, store_summary
+from tasks.runtime import without_heartbeats
 
 TABLE_ROWS = 1000
 PLANNING_THREADS = 2  # whole-source analyses at a time: each decodes and analyses a whole video
@@ -131,7 +132,7 @@ def _run_request(request: ClipRequest, limit_name: str | None) -> RequestOutcome
     """Run one clip job to its end; whatever happens becomes an outcome, never an exception."""
     started = time.perf_counter()
     try:
-        with concurrency(limit_name, occupy=1) if limit_name else nullcontext():
+        with concurrency(limit_name, occupy=1) if limit_name else nullcontext(), without_heartbeats():
             state = clip_job(
                 request.source, request.start_s, request.end_s, request.options or None, selection=request.selection,
                 return_state=True,

@@ -6,13 +6,15 @@ with backoff; bad input never). Scratch folders and the source's snapshot come f
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import PurePosixPath
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TagsContext
+from prefect.settings import temporary_settings
 from prefect.tasks import exponential_backoff
 
 from blocks.object_store import resolve
@@ -42,6 +44,20 @@ def untagged_runs(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+@contextmanager
+def without_heartbeats() -> Iterator[None]:
+    """Run the flows started inside without Prefect's flow-run heartbeats.
+
+    Heartbeats let a server's automation mark a deployment's run as crashed once its worker's process
+    is gone. A run of `clipmill run`, the Python API or a library batch's clip-job subflow needs none:
+    its flow run carries the process tag that `clipmill run` checks to mark a dead process's runs
+    crashed, and a batch's own flow run keeps its heartbeat. Each heartbeat thread costs its flow run
+    up to a second at the end (Prefect joins it after a sleep of one second), 0.46 s a job measured.
+    """
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield
 
 
 def object_store(settings: Settings | None = None) -> ObjectStore:

@@ -65,11 +65,12 @@ def process_clip(
     from blocks.presets import resolve_preset
     from flows.clip_job import clip_job
     from clipmill.cli.storage import object_store
+    from tasks.runtime import without_heartbeats
 
     settings = load_settings()
     check_request(source, start=start, end=end, out_dir=out_dir, options=options, settings=settings)
     effective_options(effective_options(settings.options, resolve_preset(clip_preset)), options)
-    with tags(process_tag()):
+    with tags(process_tag()), without_heartbeats():
         published = clip_job.with_options(on_running=[_announce])(source, start, end, options or None, clip_preset)
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,33 @@
+"""Local clip jobs run without Prefect's flow-run heartbeats (each cost its run up to a second at the end)."""
+
+from __future__ import annotations
+
+from contextvars import copy_context
+from threading import Thread
+
+from prefect.flow_engine import FlowRunEngine
+from prefect.flows import flow
+
+from tasks.runtime import without_heartbeats
+
+
+@flow
+def _nothing() -> None:
+    return None
+
+
+def _engine_heartbeat() -> int | None:
+    return FlowRunEngine(flow=_nothing).heartbeat_seconds
+
+
+def test_a_flow_run_started_inside_sends_no_heartbeats_and_others_still_do():
+    before = _engine_heartbeat()
+    with without_heartbeats():
+        inside = _engine_heartbeat()
+        seen_by_thread: list[int | None] = []
+        worker = Thread(target=copy_context().run, args=(lambda: seen_by_thread.append(_engine_heartbeat()),))
+        worker.start()
+        worker.join()
+    assert before is not None and _engine_heartbeat() == before
+    assert inside is None
+    assert seen_by_thread == [None]  # a library batch's clip jobs run on threads that copy the context
