@@ -40,6 +40,7 @@ PITCH_SR = 8000
 PITCH_SPAN_S = 0.6          # speech measured on each side of a pause
 PITCH_HZ = (70.0, 400.0)
 SYLLABLE_PROMINENCE_DB = 4.0
+QUIET_SPAN_DB = 3.0        # a pause's quiet stretch: frames this close to its quietest
 CUT_DIFFERENCE = 0.15       # mean absolute grey-level change (0..1) between samples that makes a shot cut
 
 
@@ -74,10 +75,11 @@ def measure_audio(samples: np.ndarray, sr: int, *, settings: AnalysisSettings = 
         samples, sr, speech=speech, profile=profile, min_silence_s=settings.min_silence_s,
         padding_s=settings.padding_s, spectrogram=spectrogram,
     )
-    pauses = silences.timeline
     power, freqs = spectrogram
     band = (freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])
     fine_db = band_levels_db(power, freqs, SPEECH_BAND_HZ)
+    pauses = silences.timeline
+    cuts = _quiet_middles(fine_db, pauses)
     per_hop = max(1, round(settings.hop_s / SPECTROGRAM_HOP_S))
     band_power = power[band].sum(axis=0)
     usable = len(band_power) // per_hop * per_hop
@@ -86,7 +88,7 @@ def measure_audio(samples: np.ndarray, sr: int, *, settings: AnalysisSettings = 
     syllables = _syllables(fine_db, speech, per_hop=per_hop, n_hops=len(level_db))
     before, after, fall = _pause_pitch(samples, sr, pauses, speech)
     return SourceAnalysis(
-        duration_s=duration, speech=speech, pauses=pauses, pause_cut_s=_quietest(fine_db, pauses),
+        duration_s=duration, speech=speech, pauses=pauses, pause_cut_s=cuts,
         pause_gap_s=_gaps(pauses, speech, duration),
         pitch_fall_st=fall, pitch_before_hz=before, pitch_after_hz=after, hop_s=per_hop * SPECTROGRAM_HOP_S,
         level_db=level_db, syllables=syllables,
@@ -238,9 +240,12 @@ def from_document(document: dict[str, Any]) -> SourceAnalysis:
     )
 
 
-def _quietest(fine_db: np.ndarray, pauses: Timeline) -> np.ndarray:
-    """Per pause, the centre of its quietest 50 ms (the level smoothed over five 10 ms frames), with
-    up to 3 dB of preference for its middle, farthest from the speech on either side."""
+def _quiet_middles(fine_db: np.ndarray, pauses: Timeline) -> np.ndarray:
+    """Per pause, the middle of its longest quiet stretch: the 10 ms frames whose level (smoothed
+    over five frames) stays within `QUIET_SPAN_DB` of the pause's quietest; the stretch nearest the
+    pause's middle on a tie. A gap between words is a long flat stretch near the floor; a quiet word
+    the VAD missed, let through as part of a pause, dips there only briefly between its syllables,
+    and its dip was where the quietest single frame often lay."""
     smooth = np.convolve(fine_db, np.ones(5) / 5, mode="same")
     cuts = []
     for start, end in pauses.array:
@@ -248,9 +253,15 @@ def _quietest(fine_db: np.ndarray, pauses: Timeline) -> np.ndarray:
         if last <= first:
             cuts.append((start + end) / 2)
             continue
-        offset = np.abs(np.linspace(-1.0, 1.0, last - first))
-        quietest = first + int(np.argmin(smooth[first:last] + 3.0 * offset))
-        cuts.append(min(max((quietest + 0.5) * SPECTROGRAM_HOP_S, start), end))
+        levels = smooth[first:last]
+        quiet = np.concatenate([[False], levels <= levels.min() + QUIET_SPAN_DB, [False]])
+        edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+        run_starts, run_ends = edges[::2], edges[1::2]
+        middle = (last - first) / 2
+        best = max(range(len(run_starts)), key=lambda k: (
+            run_ends[k] - run_starts[k], -abs((run_starts[k] + run_ends[k]) / 2 - middle)))
+        centre = first + (run_starts[best] + run_ends[best]) / 2
+        cuts.append(min(max(centre * SPECTROGRAM_HOP_S, start), end))
     return np.asarray(cuts, float)
 
 
