@@ -18,17 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import librosa
 import numpy as np
-import scipy.stats
-from librosa.core import pitch as librosa_pitch
 
+from clipmill.audio.mfcc import mfcc
 from clipmill.audio.profile import (
     SPEECH_BAND_HZ,
     AudioProfile,
     band_levels_db,
     shared_spectrogram,
 )
+from clipmill.audio.pyin import pyin
 from clipmill.timeline import Timeline
 
 logger = logging.getLogger(__name__)
@@ -124,151 +123,13 @@ def load(config) -> FillerModel:
 
 def spectral_change(power: np.ndarray, sr: int, context: int) -> np.ndarray:
     """Per-frame RMS difference of MFCCs 1..12 between frames ``t - context`` and ``t + context``."""
-    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=N_MELS)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel + 1e-12), n_mfcc=N_MFCC)[1:]
-    n = mfcc.shape[1]
+    cepstra = mfcc(power, sr, n_mels=N_MELS, n_mfcc=N_MFCC)[1:]
+    n = cepstra.shape[1]
     change = np.full(n, np.inf)
     if n > 2 * context:
-        diff = mfcc[:, 2 * context :] - mfcc[:, : n - 2 * context]
+        diff = cepstra[:, 2 * context :] - cepstra[:, : n - 2 * context]
         change[context : n - context] = np.sqrt(np.mean(diff**2, axis=0))
     return change
-
-
-#: pYIN's defaults (librosa 0.11): thresholds, their beta prior, the trough prior, the HMM
-PYIN_THRESHOLDS = np.linspace(0.0, 1.0, 101)
-PYIN_BETA_PROBS = np.diff(scipy.stats.beta.cdf(PYIN_THRESHOLDS, 2, 18))
-#: ``np.sum(PYIN_BETA_PROBS[:n])`` for n = 0..100, summed as librosa sums them
-PYIN_BETA_PREFIX = np.array([np.sum(PYIN_BETA_PROBS[:n]) for n in range(len(PYIN_BETA_PROBS) + 1)])
-PYIN_BOLTZMANN = 2.0
-PYIN_NO_TROUGH_PROB = 0.01
-PYIN_SWITCH_PROB = 0.01
-PYIN_MAX_TRANSITION_RATE = 35.92
-PYIN_BINS_PER_SEMITONE = 10
-
-
-@functools.cache
-def _pyin_hmm(n_pitch_bins: int, transition_width: int) -> tuple[np.ndarray, ...]:
-    """pYIN's pitch/voicing HMM in banded form, built once per shape (`librosa.pyin` rebuilds it).
-
-    Returns ``(predecessors, log_weights, log_outside, log_init)``: for each state ``j`` the
-    states that reach it with non-zero probability (ascending, padded with weight -inf) and the
-    log transition probabilities from them; every other transition has ``log_outside``
-    (the log of librosa's ``tiny`` offset, as in `librosa.sequence.viterbi`).
-    """
-    local = librosa.sequence.transition_local(
-        n_pitch_bins, transition_width, window="triangle", wrap=False
-    )
-    transition = np.kron(librosa.sequence.transition_loop(2, 1 - PYIN_SWITCH_PROB), local)
-    epsilon = librosa.util.tiny(transition)
-    log_trans = np.log(transition + epsilon)
-    inside = transition > 0
-    width = int(inside.sum(axis=0).max())
-    predecessors = np.zeros((len(transition), width), dtype=np.intp)
-    log_weights = np.full((len(transition), width), -np.inf)
-    for j in range(len(transition)):
-        (rows,) = np.nonzero(inside[:, j])
-        predecessors[j, : len(rows)] = rows
-        log_weights[j, : len(rows)] = log_trans[rows, j]
-    log_init = np.log(np.full(len(transition), 1.0 / len(transition)) + epsilon)
-    return predecessors, log_weights, float(np.log(epsilon)), log_init
-
-
-def banded_viterbi(log_obs: np.ndarray, predecessors: np.ndarray, log_weights: np.ndarray,
-                   log_outside: float, log_init: np.ndarray) -> np.ndarray:
-    """Most likely state per frame of ``log_obs`` (frames x states), as `librosa.sequence.viterbi`.
-
-    Only the banded transitions are scored per state; the best of all the others is the overall
-    best previous state plus ``log_outside``, so the decoded path and its tie-breaking (first
-    best predecessor) match the dense computation.
-    """
-    n_frames, n_states = log_obs.shape
-    states = np.arange(n_states)
-    pointers = np.zeros((n_frames, n_states), dtype=np.intp)
-    value = log_obs[0] + log_init
-    for t in range(1, n_frames):
-        scores = value[predecessors] + log_weights
-        best = scores.argmax(axis=1)
-        pointer = predecessors[states, best]
-        score = scores[states, best]
-        overall = int(value.argmax())
-        outside = value[overall] + log_outside
-        jump = (outside > score) | ((outside == score) & (overall < pointer))
-        pointer[jump] = overall
-        score[jump] = outside
-        pointers[t] = pointer
-        value = log_obs[t] + score
-    path = np.empty(n_frames, dtype=np.intp)
-    path[-1] = value.argmax()
-    for t in range(n_frames - 1, 0, -1):
-        path[t - 1] = pointers[t, path[t]]
-    return path
-
-
-def _pyin_observations(yin_frames: np.ndarray, shifts: np.ndarray, sr: int, *, min_period: int,
-                       fmin: float, n_pitch_bins: int) -> np.ndarray:
-    """pYIN's observation probabilities (states x frames), all frames at once.
-
-    The per-frame computation of librosa's pYIN helper (trough priors over the thresholds with
-    a Boltzmann prior on the trough rank, beta-weighted), vectorised over every trough.
-    """
-    is_trough = librosa.util.localmin(yin_frames, axis=0)
-    is_trough[0] = yin_frames[0] < yin_frames[1]
-    frame, period = np.nonzero(is_trough.T)
-    yin_probs = np.zeros_like(yin_frames)
-    if frame.size:
-        heights = yin_frames[period, frame]
-        below = np.less.outer(heights, PYIN_THRESHOLDS[1:])
-        starts = np.flatnonzero(np.diff(frame, prepend=-1))
-        group = np.cumsum(np.diff(frame, prepend=frame[0]) != 0)
-        running = np.cumsum(below, axis=0)
-        before = np.vstack([np.zeros((1, below.shape[1]), dtype=running.dtype), running[starts[1:] - 1]])
-        ends = np.append(starts[1:], len(frame)) - 1
-        positions = running - before[group] - 1
-        counts = (running[ends] - before)[group]
-        decay = -PYIN_BOLTZMANN
-        fact = (1 - np.exp(decay)) / (1 - np.exp(decay * np.maximum(counts, 1)))
-        prior = np.where(below, fact * np.exp(decay * positions), 0.0)
-        probs = prior.dot(PYIN_BETA_PROBS)
-        first_min = np.flatnonzero(heights == np.minimum.reduceat(heights, starts)[group])
-        global_min = first_min[np.flatnonzero(np.diff(group[first_min], prepend=-1))]
-        n_below_min = np.count_nonzero(~below[global_min], axis=1)
-        probs[global_min] += PYIN_NO_TROUGH_PROB * PYIN_BETA_PREFIX[n_below_min]
-        yin_probs[period, frame] = probs
-    yin_period, frame_index = np.nonzero(yin_probs)
-    period_candidates = min_period + yin_period
-    period_candidates = period_candidates + shifts[yin_period, frame_index]
-    bin_index = 12 * PYIN_BINS_PER_SEMITONE * np.log2(sr / period_candidates / fmin)
-    bin_index = np.clip(np.round(bin_index), 0, n_pitch_bins).astype(int)
-    observation = np.zeros((2 * n_pitch_bins, yin_frames.shape[1]))
-    observation[bin_index, frame_index] = yin_probs[yin_period, frame_index]
-    voiced_prob = np.clip(np.sum(observation[:n_pitch_bins, :], axis=0, keepdims=True), 0, 1)
-    observation[n_pitch_bins:, :] = (1 - voiced_prob) / n_pitch_bins
-    return observation
-
-
-def pyin(segment: np.ndarray, sr: int, *, fmin: float, fmax: float, frame_length: int,
-         hop_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(f0, voiced)`` per frame, as `librosa.pyin` with its defaults returns them.
-
-    The same observation model and Viterbi path, with the HMM built once per shape and decoded
-    on its band of non-zero transitions.
-    """
-    padded = np.pad(segment, (frame_length // 2, frame_length // 2))
-    frames = librosa.util.frame(padded, frame_length=frame_length, hop_length=hop_length)
-    min_period = int(np.floor(sr / fmax))
-    max_period = min(int(np.ceil(sr / fmin)), frame_length - 1)
-    yin_frames = librosa_pitch._cumulative_mean_normalized_difference(frames, min_period, max_period)
-    shifts = librosa_pitch._parabolic_interpolation(yin_frames)
-    n_pitch_bins = int(np.floor(12 * PYIN_BINS_PER_SEMITONE * np.log2(fmax / fmin))) + 1
-    observation = _pyin_observations(
-        yin_frames, shifts, sr, min_period=min_period, fmin=fmin, n_pitch_bins=n_pitch_bins
-    )
-    semitones_per_frame = round(PYIN_MAX_TRANSITION_RATE * 12 * hop_length / sr)
-    hmm = _pyin_hmm(n_pitch_bins, semitones_per_frame * PYIN_BINS_PER_SEMITONE + 1)
-    log_obs = np.log(observation + librosa.util.tiny(observation))
-    states = banded_viterbi(log_obs.T, *hmm)
-    f0 = fmin * 2 ** (np.arange(n_pitch_bins) / (12 * PYIN_BINS_PER_SEMITONE))
-    return f0[states % n_pitch_bins], states < n_pitch_bins
 
 
 def pitch_stats(segment: np.ndarray, sr: int, config) -> tuple[float, float]:

@@ -1,16 +1,28 @@
-"""The shared spectrogram, pYIN and silero shortcuts give what the straightforward paths give."""
+"""The shared spectrogram, pYIN, MFCC and silero shortcuts give what the straightforward paths give."""
 
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 
 import librosa
 import numpy as np
 import pytest
 
 from clipmill.audio.analysis import AudioSettings, analyze, silences_for
-from clipmill.audio.filler_backends.acoustic import _pyin_hmm, banded_viterbi, pyin
+from clipmill.audio.pyin import (
+    banded_viterbi,
+    cumulative_mean_normalized_difference,
+    frames_of,
+    local_transition,
+    parabolic_shifts,
+    pyin,
+    pyin_hmm,
+    voicing_transition,
+)
 from clipmill.audio.fillers import detect_fillers
+from clipmill.audio.mfcc import mel_filters, mfcc
 from clipmill.audio.profile import compute_profile, power_spectrogram, shared_spectrogram, spectral_flatness
 from clipmill.audio.vad import detect_speech
 from clipmill.errors import InternalError
@@ -39,8 +51,59 @@ def test_pyin_matches_librosa(seed):
     assert voiced.any() and not voiced.all()
 
 
+def test_yin_steps_match_librosa_to_the_bit():
+    from librosa.core import pitch as librosa_pitch
+
+    padded = np.pad(voice_like(total_s=1.0, seed=5), 512)
+    frames = frames_of(padded, 1024, 160)
+    np.testing.assert_array_equal(frames, librosa.util.frame(padded, frame_length=1024, hop_length=160))
+    yin = cumulative_mean_normalized_difference(frames, 53, 267)
+    np.testing.assert_array_equal(yin, librosa_pitch._cumulative_mean_normalized_difference(frames, 53, 267))
+    noisy = np.random.default_rng(6).random((300, 400)).astype(np.float32)  # float32 frames, as pYIN's
+    for values in (yin, noisy):
+        np.testing.assert_array_equal(parabolic_shifts(values), librosa_pitch._parabolic_interpolation(values))
+
+
+def test_mfcc_matches_librosa():
+    rng = np.random.default_rng(4)
+    power = (rng.random((257, 300)) ** 4).astype(np.float32)
+    power[:, 100:130] = 0.0  # silent frames meet the dB floor
+    power[:, 200] *= 1e6  # one loud frame sets top_db's floor for the others
+    np.testing.assert_array_equal(mel_filters(SR, 512, 40), librosa.filters.mel(sr=SR, n_fft=512, n_mels=40))
+    mel = librosa.feature.melspectrogram(S=power, sr=SR, n_mels=40)
+    expected = librosa.feature.mfcc(S=librosa.power_to_db(mel + 1e-12), n_mfcc=13)
+    np.testing.assert_array_equal(mfcc(power, SR, n_mels=40, n_mfcc=13), expected)
+
+
+@pytest.mark.parametrize("n_states, width", [(279, 41), (40, 8), (5, 3)])
+def test_pyin_transitions_match_librosa(n_states, width):
+    np.testing.assert_array_equal(
+        local_transition(n_states, width),
+        librosa.sequence.transition_local(n_states, width, window="triangle", wrap=False),
+    )
+    np.testing.assert_array_equal(voicing_transition(0.99), librosa.sequence.transition_loop(2, 0.99))
+
+
+def test_the_default_audio_stages_load_no_numba_librosa_core_or_scipy_stats():
+    """Their imports (librosa.core loads numba's compiled functions) were most of a process's first
+    filler call; ``import librosa`` alone is a lazy stub."""
+    script = (
+        "import sys, numpy as np\n"
+        "from clipmill.audio.analysis import analyze\n"
+        "t = np.arange(4 * 16000) / 16000\n"
+        "x = (0.1 * np.sin(2 * np.pi * 140 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)).astype(np.float32)\n"
+        "analyze(x, 16000)\n"
+        "from clipmill.audio.filler_backends.acoustic import pitch_stats\n"
+        "from clipmill.audio.fillers import FillerConfig\n"
+        "pitch_stats(x[:8000], 16000, FillerConfig())\n"
+        "print(sorted(m for m in ('numba', 'librosa.core', 'scipy.stats', 'scipy.signal') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_banded_viterbi_matches_dense_viterbi():
-    predecessors, log_weights, log_outside, log_init = _pyin_hmm(279, 41)
+    predecessors, log_weights, log_outside, log_init = pyin_hmm(279, 41)
     local = librosa.sequence.transition_local(279, 41, window="triangle", wrap=False)
     transition = np.kron(librosa.sequence.transition_loop(2, 0.99), local)
     rng = np.random.default_rng(0)
