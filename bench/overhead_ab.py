@@ -1,6 +1,6 @@
 """The per-job overhead of a clip job (wall minus the stages its manifest timed), this checkout against a baseline.
 
-    python -m bench.overhead_ab --baseline main~1 [--current REV] [--rounds 3] [--seconds 10]
+    python -m bench.overhead_ab --baseline main~1 [--current REV] [--rounds 3] [--seconds 10] [--warm-only]
 
 Each round measures, for each code base in turn (the order alternating from round to round, so the
 shared machine's load falls on both alike), a fresh `clipmill run` (`bench.cli_run`: a new process,
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--current", help="git revision measured as current (default: this working tree)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the clip (the GRID talking head)")
+    parser.add_argument("--warm-only", action="store_true", help="only the warm jobs (a fresh run costs a minute)")
     args = parser.parse_args(argv)
     codes = {"baseline": baseline_tree(args.baseline), "current": baseline_tree(args.current) if args.current else REPO}
     source = talking_head(args.seconds)
@@ -54,13 +55,13 @@ def main(argv: list[str] | None = None) -> None:
         for k in range(args.rounds):
             for code in (list(codes) if k % 2 == 0 else list(reversed(list(codes)))):
                 path = {"PYTHONPATH": str(codes[code])}
-                job = _job(source, args.seconds, {**fresh_env, **path}, work)
+                job = None if args.warm_only else _job(source, args.seconds, {**fresh_env, **path}, work)
                 warm = _warm_job(source, args.seconds, {**env, "PREFECT_API_URL": server.api_url},
                                  work, code=codes[code])
-                figures[code]["fresh"].append(job["wall_s"] - job["stages_s"])
+                if job is not None:
+                    figures[code]["fresh"].append(job["wall_s"] - job["stages_s"])
                 figures[code]["warm"].append(warm)
-                print(json.dumps({"round": k + 1, "code": code, "fresh_overhead_s": job["wall_s"] - job["stages_s"],
-                                  "fresh_wall_s": job["wall_s"], "warm_overhead_s": warm,
+                print(json.dumps({"round": k + 1, "code": code, "fresh": job, "warm_overhead_s": warm,
                                   "load_average": os.getloadavg()}), flush=True)
     finally:
         prefect_server.stop(HOME)
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
             detail=f"median of {args.rounds}: wall - manifest stages, {args.seconds:.0f} s, no faces, server up "
                    f"({', '.join(f'{x:.2f}' for x in figures[code][kind])})",
             data={"runs_s": figures[code][kind]})
-        for kind in ("fresh", "warm") for code in codes
+        for kind in ("fresh", "warm") for code in codes if figures[code][kind]
     ]
     print(format_table(rows))
     print(f"results: {write_results(rows, machine=describe_machine(), run=run, folder=RESULTS)}")
