@@ -10,8 +10,6 @@ the key frame before it) again.
 
 from __future__ import annotations
 
-import queue
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from clipmill.errors import InputError, InternalError, ToolError
-from clipmill.media.tool import input_guard, require, stderr_tail
+from clipmill.errors import InputError, InternalError
+from clipmill.media.tool import input_guard, read_ahead
 
 __all__ = ["PIXEL_FORMATS", "FrameChunk", "FrameReader", "ReaderShelf", "frame_args", "iter_frame_chunks"]
 
@@ -40,8 +38,6 @@ class FrameChunk:
 
 #: raw pixel formats frames can be read in, and the rows each frame's array has per row of picture
 PIXEL_FORMATS = {"rgb24": 1.0, "gray": 1.0, "yuv420p": 1.5}
-
-_END = object()
 
 
 def frame_args(
@@ -92,14 +88,9 @@ class FrameReader:
         self._stamp = (self.start_s, 0)  # (time, decode index) that `read` stamps times from
         self._pending = np.zeros((0, *self._shape), np.uint8)  # read from ffmpeg (or stepped back onto), not handed out
         self._recent = self._pending  # the last `keep_frames` frames handed out
-        self._ended = False
-        self._closed = threading.Event()
-        self._queue: queue.Queue = queue.Queue(maxsize=1)
         command = frame_args(path, fps=fps, size=size, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg, pix_fmt=pix_fmt)
-        command[0] = require(command[0])
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        self._thread = threading.Thread(target=self._pump, name=f"frames:{self.path.name}", daemon=True)
-        self._thread.start()
+        self._decoded = read_ahead(
+            command, what=f"decoding frames of {self.path.name}", chunk_bytes=self._frame_bytes * chunk_frames)
         self.parked_at = time.monotonic()
 
     @staticmethod
@@ -107,45 +98,12 @@ class FrameReader:
         """What two decodes must share for one to stand in for the other: file, rate, size, format, binary."""
         return str(path), float(fps), tuple(size), pix_fmt, ffmpeg
 
-    def _pump(self) -> None:
-        """Thread: read ffmpeg's output a chunk at a time into the queue, then its outcome."""
-        try:
-            stdout = self._process.stdout
-            assert stdout is not None
-            while not self._closed.is_set():
-                data = stdout.read(self._frame_bytes * self._chunk_frames)
-                count = len(data) // self._frame_bytes
-                if count:
-                    self._put(np.frombuffer(data[: count * self._frame_bytes], np.uint8).reshape(count, *self._shape))
-                if len(data) < self._frame_bytes * self._chunk_frames:
-                    break
-            stderr = self._process.stderr.read() if self._process.stderr else b""
-            if self._process.wait() != 0 and not self._closed.is_set():
-                self._put(ToolError(f"decoding frames of {self.path.name} failed: {stderr_tail(stderr)}"))
-        except Exception as exc:  # handed to the reader's caller, who raises it
-            self._put(exc)
-        finally:
-            self._put(_END)
-
-    def _put(self, item: object) -> None:
-        while not self._closed.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
     def read(self, max_frames: int | None = None) -> FrameChunk | None:
         """The next frames (at most `max_frames`, at most a chunk), or ``None`` after the last one."""
-        if not len(self._pending) and not self._ended:
-            item = self._queue.get()
-            if item is _END:
-                self._ended = True
-            elif isinstance(item, BaseException):
-                self._ended = True
-                raise item
-            else:
-                self._pending = item
+        if not len(self._pending):
+            data = next(self._decoded, b"")
+            count = len(data) // self._frame_bytes
+            self._pending = np.frombuffer(data[: count * self._frame_bytes], np.uint8).reshape(count, *self._shape)
         if not len(self._pending):
             return None
         count = len(self._pending) if max_frames is None else min(max_frames, len(self._pending))
@@ -176,14 +134,7 @@ class FrameReader:
 
     def close(self) -> None:
         """Stop ffmpeg and the reading thread."""
-        self._closed.set()
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait()
-        self._thread.join(timeout=5)
-        for stream in (self._process.stdout, self._process.stderr):
-            if stream is not None:
-                stream.close()
+        self._decoded.close()
 
 
 class ReaderShelf:
