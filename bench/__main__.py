@@ -147,6 +147,7 @@ def main() -> None:
         short = talking_head(short_s)
         results.add(memory_rows(short, short_s, long_s, raw, env=env, work=work))
         results.add(faces_job_rows(short, short_s, env=env, work=work))
+        results.add(faces_job_rows(source, long_s, env=env, work=work))
         results.add(cli_rows(short, short_s, env=env, work=work))
         results.add(scaling_rows(env=env))
         results.add(vad_rows())

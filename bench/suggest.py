@@ -2,7 +2,7 @@
 
 Measured in this process on an hour of 720p talking head (the bench input joined to itself with
 ``-c copy``, so an hour costs seconds to build): the audio-only path as `clipmill suggest` runs it (the audio streamed
-from ffmpeg in 10-minute chunks, each measured while the next decodes: `measure_chunks`, then
+from ffmpeg in 10-minute chunks, each measured while the next decodes: `clipmill.suggest.measure_source_audio`, then
 `clipmill.segment.suggest`) with the default energy VAD and with silero, beside the decode alone, and
 the video path (frames at 2 Hz for shot cuts, faces at 1 Hz) on the bench input itself. The store
 round-trip is left out (one small JSON put). Nothing is asserted.
@@ -18,7 +18,8 @@ from pathlib import Path
 from bench.rows import Row, guarded, rtf_row, stopwatch
 from clipmill import media
 from clipmill.segment import LengthRange, suggest
-from clipmill.segment_analysis import AnalysisSettings, chunk_length, measure_chunks, measure_long_audio, measure_video
+from clipmill.segment_analysis import AnalysisSettings, measure_long_audio, measure_video
+from clipmill.suggest import measure_source_audio
 
 GROUP = "suggest"
 
@@ -50,12 +51,10 @@ def an_hour_of(source: Path) -> Path:
 def _audio_only(source: Path, vad: str) -> Row:
     info = media.probe(source)
     settings = AnalysisSettings(vad_backend=vad)
-    sr = media.ANALYSIS_SAMPLE_RATE
     with stopwatch() as decode_alone:
         media.decode_audio(source, has_audio=True)
     with stopwatch() as elapsed:
-        chunks = media.stream_audio(source, has_audio=True, chunk_samples=chunk_length(sr, settings=settings))
-        analysis = measure_chunks(chunks, sr, settings=settings)
+        analysis = measure_source_audio(source, settings)
         measured = elapsed()
         chosen = suggest(analysis, LengthRange(20, 60), 5)
     per_hour = 3600 * elapsed() / info.duration_s

@@ -58,6 +58,13 @@ def check_duration(duration_s: float, length: LengthRange, source: str) -> None:
         )
 
 
+def measure_source_audio(path: Path, settings: AnalysisSettings, *, ffmpeg: str = "ffmpeg") -> SourceAnalysis:
+    """The audio analysis of a whole file, decoded in chunks that are measured while the next one decodes."""
+    sr = media.ANALYSIS_SAMPLE_RATE
+    chunks = media.stream_audio(path, has_audio=True, chunk_samples=chunk_length(sr, settings=settings), ffmpeg=ffmpeg)
+    return measure_chunks(chunks, sr, settings=settings)
+
+
 def whole_source_analysis(
     store: ObjectStore, path: Path, sha256: str, settings: AnalysisSettings, *, ffmpeg: str = "ffmpeg",
     ffprobe: str = "ffprobe",
@@ -69,9 +76,7 @@ def whole_source_analysis(
     info = media.probe_audio(path, ffprobe=ffprobe)
     if not info.has_audio:
         raise InputError(f"{path.name!r} has no audio track: clip edges are found in the pauses of speech")
-    sr = media.ANALYSIS_SAMPLE_RATE
-    chunks = media.stream_audio(path, has_audio=True, chunk_samples=chunk_length(sr, settings=settings), ffmpeg=ffmpeg)
-    analysis = measure_chunks(chunks, sr, settings=settings)
+    analysis = measure_source_audio(path, settings, ffmpeg=ffmpeg)
     if settings.video:
         video = media.probe(path, ffprobe=ffprobe)
         width, height = video.display_size

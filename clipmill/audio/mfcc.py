@@ -56,7 +56,6 @@ def mel_filters(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
 def power_to_db(power: np.ndarray) -> np.ndarray:
     """Power in dB re 1, floored at `AMIN` and at `TOP_DB` below the array's maximum."""
     db = 10.0 * np.log10(np.maximum(AMIN, power))
-    db -= 10.0 * np.log10(np.maximum(AMIN, 1.0))
     return np.maximum(db, db.max() - TOP_DB)
 
 

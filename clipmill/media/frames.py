@@ -83,7 +83,6 @@ class FrameReader:
         channels = 3 if pix_fmt == "rgb24" else 1
         self._shape = (int(height * PIXEL_FORMATS[pix_fmt]), width) + ((channels,) if channels > 1 else ())
         self._frame_bytes = int(np.prod(self._shape))
-        self._chunk_frames = chunk_frames
         self.position = 0  # frames of the decode handed out so far
         self._stamp = (self.start_s, 0)  # (time, decode index) that `read` stamps times from
         self._pending = np.zeros((0, *self._shape), np.uint8)  # read from ffmpeg (or stepped back onto), not handed out
