@@ -8,11 +8,12 @@ on all recordings but one and scored on that one, for each recording in turn; th
 weights (clipmill/audio/filler_backends/filler_model.json) are the fit on everything.
 
 The ``ensemble`` backend is scored beside it: the same held-out probabilities combined with
-the phone decoder's speech noise (`ensemble.decoded_sounds`, nothing of the decoder fitted). Its two
-settings, the probability an acoustic filler needs alone and the widest pitch spread of a decoded
-one, are chosen together on the other recordings of each fold (nested), preferring the stricter
-on a tie (precision first). ``--unseen NAME`` leaves a recording out of everything, to keep it
-unseen while choosing.
+the phone decoder's speech noise (`ensemble.decoded_sounds`, nothing of the decoder fitted). Its three
+settings, the probability an acoustic filler needs alone, the widest pitch spread of a decoded
+one and the level dip that splits a decoded span in two (or no split), are chosen together on the
+other recordings of each fold (nested), preferring the stricter on a tie (precision first): so no
+part of its leave-one-out figure is in-sample. ``--unseen NAME`` leaves a recording out of
+everything, to keep it unseen while choosing.
 
     python scripts/train_filler_model.py [--media ../shared/media] [--threshold 0.85] [--unseen NAME] [--write]
 
@@ -109,28 +110,30 @@ def probability(model: dict, x: np.ndarray) -> np.ndarray:
 ALONE_THRESHOLDS = (0.85, 0.9, 0.95, 0.98, 0.99, 1.01)
 #: the ensemble's widest pitch spread (semitones) of a decoded filler, tried in turn (an octave: no limit)
 PITCH_LIMITS = (1.5, 2.0, 3.0, 12.0)
-#: every ``(alone threshold, pitch limit)`` pair the ensemble is tried with
-SETTINGS = tuple(itertools.product(ALONE_THRESHOLDS, PITCH_LIMITS))
+#: the ensemble's level dips (dB) that split a decoded span in two, tried in turn (inf: no split)
+PAUSE_DEPTHS = (15.0, 20.0, 25.0, 30.0, 35.0, float("inf"))
+#: every ``(alone threshold, pitch limit, pause depth)`` the ensemble is tried with
+SETTINGS = tuple(itertools.product(ALONE_THRESHOLDS, PITCH_LIMITS, PAUSE_DEPTHS))
 
 
-def reported(found, p: np.ndarray, threshold: float, decoded: list | None,
-             setting: tuple[float, float] | None) -> list[tuple[float, float]]:
-    """``(start, end)`` of the acoustic fillers and, for the ensemble, the decoded ones held to
-    ``setting`` (alone threshold, pitch limit), as `clipmill.audio.fillers.detect_fillers` reports
-    them (the most confident of overlapping ones)."""
+def reported(found, p: np.ndarray, threshold: float, decoded: dict | None,
+             setting: tuple[float, float, float] | None) -> list[tuple[float, float]]:
+    """``(start, end)`` of the acoustic fillers and, for the ensemble, the decoded ones (``decoded``:
+    pause depth -> sounds) held to ``setting`` (alone threshold, pitch limit, pause depth), as
+    `clipmill.audio.fillers.detect_fillers` reports them (the most confident of overlapping ones)."""
     events = acoustic.filler_events(found, p, threshold)
     if decoded is not None:
-        alone, pitch_limit = setting
-        held = [(sound.start, sound.end, "uh") for sound in decoded if sound.held(pitch_limit)]
+        alone, pitch_limit, depth = setting
+        held = [(sound.start, sound.end, "uh") for sound in decoded[depth] if sound.held(pitch_limit)]
         events = ensemble.combine(events, held, alone)
     return [(event.start, event.end) for event in LabelledEvents.exclusive(events)]
 
 
 def evaluate(rows, probabilities: list[np.ndarray], threshold: float, decoded: list | None = None,
-             settings: list[tuple[float, float]] | None = None) -> dict:
+             settings: list[tuple[float, float, float]] | None = None) -> dict:
     """Event precision, recall and F1 on the labelled recordings, reports per minute on the fluent
-    ones; ``decoded`` (`ensemble.decoded_sounds` per recording) and ``settings`` (per recording)
-    for the ensemble."""
+    ones; ``decoded`` (per recording, pause depth -> `ensemble.decoded_sounds`) and ``settings``
+    (per recording) for the ensemble."""
     hits = detections = labelled = 0
     fluent_detections, fluent_s = 0, 0.0
     for index, ((name, duration, labels, found, _), p) in enumerate(zip(rows, probabilities)):
@@ -162,14 +165,15 @@ def held_out_probabilities(rows, x_of, indices: list[int]) -> dict[int, np.ndarr
     return found
 
 
-def best_setting(rows, probabilities: dict[int, np.ndarray], decoded, threshold: float) -> tuple[float, float]:
-    """The `SETTINGS` pair with the best ensemble F1 over the recordings of ``probabilities``; on
-    a tie the stricter (higher alone threshold, then lower pitch limit)."""
+def best_setting(rows, probabilities: dict[int, np.ndarray], decoded,
+                 threshold: float) -> tuple[float, float, float]:
+    """The `SETTINGS` with the best ensemble F1 over the recordings of ``probabilities``; on a tie
+    the stricter (higher alone threshold, then lower pitch limit, then a deeper pause: fewer splits)."""
     indices = sorted(probabilities)
     subset = [rows[i] for i in indices]
     return max(SETTINGS, key=lambda setting: (evaluate(
         subset, [probabilities[i] for i in indices], threshold, [decoded[i] for i in indices],
-        [setting] * len(indices))["f1"], setting[0], -setting[1]))
+        [setting] * len(indices))["f1"], setting[0], -setting[1], setting[2]))
 
 
 def main() -> None:
@@ -197,8 +201,11 @@ def main() -> None:
         y = np.array([float(any(matches(c.start, c.end, label) for label in labels)) for c in found])
         rows.append((name, len(samples) / sr, labels, found, y))
         power, freqs = shared_spectrogram(samples, sr, None, frame_s=acoustic.FRAME_S, hop_s=acoustic.HOP_S)
-        decoded.append(ensemble.decoded_sounds(samples, sr, decoder_settings, speech=speech,
-                                               levels=band_levels_db(power, freqs, SPEECH_BAND_HZ), config=config))
+        levels = band_levels_db(power, freqs, SPEECH_BAND_HZ)
+        spans = phonetic.speech_noise(samples, sr, decoder_settings, speech=speech,
+                                      min_duration_s=config.min_duration_s)
+        decoded.append({depth: ensemble.decoded_sounds(samples, sr, spans, levels=levels, config=config,
+                                                       pause_depth_db=depth) for depth in PAUSE_DEPTHS})
         hit = event_hits([(c.start, c.end) for c in found], labels)
         print(f"{name} ({len(samples) / sr:.1f} s): {len(found)} candidates, {int(y.sum())} positive, "
               f"{hit} of {len(labels)} labels reachable")
@@ -218,7 +225,7 @@ def main() -> None:
     chosen = best_setting(rows, by_index, decoded, args.threshold)
     nested = [best_setting(rows, held_out_probabilities(rows, x_of, [i for i in everyone if i != index]),
                            decoded, args.threshold) for index in everyone]
-    print(f"ensemble, alone threshold and pitch limit {chosen}: in-sample "
+    print(f"ensemble, alone threshold, pitch limit and pause depth {chosen}: in-sample "
           f"{evaluate(rows, in_sample, args.threshold, decoded, [chosen] * len(rows))}")
     print(f"ensemble, settings chosen per fold: leave-one-out "
           f"{evaluate(rows, held_out, args.threshold, decoded, nested)}")
@@ -226,15 +233,16 @@ def main() -> None:
         scores = evaluate([rows[index]], [held_out[index]], args.threshold, [decoded[index]], [nested[index]])
         print(f"  ensemble {rows[index][0]}: settings {nested[index]}, {scores['hits']} of {scores['labelled']} "
               f"found, {scores['detections'] + scores['fluent_detections']} reported")
-    for (name, _, labels, found, _), p, spans in zip(rows, held_out, decoded):
+    for (name, _, labels, found, _), p, sounds in zip(rows, held_out, decoded):
         kept = [(round(start, 2), round(end, 2), round(q, 2))
                 for start, end, _, q in acoustic.filler_events(found, p, args.threshold)]
-        print(f"  {name}: labels {[(l['start'], l['end']) for l in labels]} held-out kept {kept} "
-              f"decoded {[(round(s.start, 2), round(s.end, 2), round(s.pitch_std_st, 2)) for s in spans]}")
+        print(f"  {name}: labels {[(l['start'], l['end']) for l in labels]} held-out kept {kept} decoded "
+              f"{[(round(s.start, 2), round(s.end, 2), round(s.pitch_std_st, 2)) for s in sounds[chosen[2]]]}")
     print(dict(zip(args.features.split(","), np.round(everything["weights"], 2))))
     if args.write:
         everything.update(features=args.features.split(","), threshold=args.threshold,
-                          ensemble_alone_threshold=chosen[0], ensemble_max_pitch_std_st=chosen[1])
+                          ensemble_alone_threshold=chosen[0], ensemble_max_pitch_std_st=chosen[1],
+                          ensemble_pause_depth_db=None if np.isinf(chosen[2]) else chosen[2])
         MODEL_PATH.write_text(json.dumps(everything, indent=1) + "\n")
 
 

@@ -77,6 +77,10 @@ class FillerModel:
     max_pitch_std_st
         The ``ensemble`` backend's: a decoded speech-noise span whose voiced pitch spreads wider
         than this (semitones) is no held vowel (laughter); chosen by the training script.
+    pause_depth_db
+        The ``ensemble`` backend's: a level dip this deep inside a decoded span is a pause between
+        two sounds (`decoded_sounds.split_at_pauses`); inf (``null`` in the JSON): no split. Chosen
+        by the training script.
     """
 
     columns: tuple[int, ...]
@@ -87,6 +91,7 @@ class FillerModel:
     threshold: float
     alone_threshold: float
     max_pitch_std_st: float
+    pause_depth_db: float
 
     def probability(self, features: np.ndarray) -> float:
         """Filler probability of one candidate's full `FEATURE_NAMES` vector."""
@@ -113,6 +118,7 @@ def _read_model(path: Path) -> FillerModel:
         weights=np.array(data["weights"]), bias=float(data["bias"]),
         threshold=float(data["threshold"]), alone_threshold=float(data["ensemble_alone_threshold"]),
         max_pitch_std_st=float(data["ensemble_max_pitch_std_st"]),
+        pause_depth_db=float("inf" if data["ensemble_pause_depth_db"] is None else data["ensemble_pause_depth_db"]),
     )
 
 

@@ -4,9 +4,10 @@ pocketsphinx labels ``+SPN+`` on held "uh"/"um" but also on other sounds: a laug
 (breathy, its pitch jumping), the fading vowel of a word ("pause": the tail of the louder
 "au"), and two fillers said with a short pause between them as one span. Pure functions over
 the 10 ms speech-band levels (dB) of `clipmill.audio.profile.band_levels_db`:
-`split_at_pauses` keeps back-to-back fillers apart, `continues_louder_sound` finds the tails
-and onsets of words, and `DecodedSound.held` compares a span's pitch spread with the model's
-``max_pitch_std_st`` (a held vowel keeps its pitch).
+`split_at_pauses` keeps back-to-back fillers apart at dips of the model's ``pause_depth_db``,
+`continues_louder_sound` finds the tails and onsets of words, and `DecodedSound.held` compares a
+span's pitch spread with the model's ``max_pitch_std_st`` (a held vowel keeps its pitch). Both
+settings are chosen by ``scripts/train_filler_model.py``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-#: a dip this deep (dB) under the quieter of the peaks on its two sides is a pause between two
-#: sounds; inside one held "uh" the level wavers by up to ~17 dB (mfa_uhuh), between two by ~35 dB
-PAUSE_DEPTH_DB = 25.0
-
 
 @dataclass(frozen=True)
 class DecodedSound:
@@ -42,11 +38,13 @@ class DecodedSound:
         return self.pitch_std_st <= max_pitch_std_st or np.isinf(self.pitch_std_st)
 
 
-def split_at_pauses(first: int, stop: int, levels: np.ndarray, min_frames: int) -> list[tuple[int, int]]:
-    """Frame ranges ``[a, b)`` of ``[first, stop)`` split at every dip of `PAUSE_DEPTH_DB` or more.
+def split_at_pauses(first: int, stop: int, levels: np.ndarray, min_frames: int,
+                    depth_db: float) -> list[tuple[int, int]]:
+    """Frame ranges ``[a, b)`` of ``[first, stop)`` split at every dip of ``depth_db`` or more
+    under the quieter of the peaks on its two sides (a pause between two sounds; inf: no split).
 
-    The split frame is the one deepest under the quieter of the peaks on its two sides, among
-    those that leave each piece at least ``min_frames``; the pieces are split again in turn.
+    The split frame is the deepest such dip among those that leave each piece at least
+    ``min_frames``; the pieces are split again in turn.
     """
     inside = levels[first:stop]
     if len(inside) < 2 * min_frames:
@@ -54,10 +52,11 @@ def split_at_pauses(first: int, stop: int, levels: np.ndarray, min_frames: int) 
     rising, falling = np.maximum.accumulate(inside), np.maximum.accumulate(inside[::-1])[::-1]
     splits = np.arange(min_frames, len(inside) - min_frames + 1)
     depth = np.minimum(rising[splits - 1], falling[np.minimum(splits + 1, len(inside) - 1)]) - inside[splits]
-    if depth.max() < PAUSE_DEPTH_DB:
+    if depth.max() < depth_db:
         return [(first, stop)]
     split = first + int(splits[depth.argmax()])
-    return split_at_pauses(first, split, levels, min_frames) + split_at_pauses(split, stop, levels, min_frames)
+    return (split_at_pauses(first, split, levels, min_frames, depth_db)
+            + split_at_pauses(split, stop, levels, min_frames, depth_db))
 
 
 def continues_louder_sound(first: int, stop: int, levels: np.ndarray, context_frames: int) -> bool:

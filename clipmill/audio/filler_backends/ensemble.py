@@ -6,9 +6,9 @@ miss and says "speech noise" where a word would be a held vowel too. Their union
 where an acoustic filler overlaps or touches a decoded one they are one sound, and the decoder's
 span stays (its phone boundaries keep fillers said back to back apart). Where the decoder heard
 phones instead, an acoustic filler needs more evidence: the model's ``alone_threshold``. Not every
-speech-noise span is a filler (`decoded_sounds`): spans are split at the pauses inside them, the
-tails of louder words dropped, and a span whose pitch spreads wider than the model's
-``max_pitch_std_st`` (laughter) is no held vowel. A decoded filler is "um" when a nasal murmur
+speech-noise span is a filler (`decoded_sounds`): spans are split at the pauses inside them (dips
+of the model's ``pause_depth_db``), the tails of louder words dropped, and a span whose pitch
+spreads wider than the model's ``max_pitch_std_st`` (laughter) is no held vowel. A decoded filler is "um" when a nasal murmur
 follows it, as in `acoustic`.
 """
 
@@ -51,20 +51,20 @@ def combine(heard: list[tuple[float, float, str, float]], decoded: list[tuple[fl
     return sorted(combined)
 
 
-def decoded_sounds(samples: np.ndarray, sr: int, decoder_settings, *, speech: Timeline, levels: np.ndarray,
-                   config) -> list[DecodedSound]:
-    """The decoder's speech-noise spans (`phonetic.speech_noise`) as sounds of their own: split at
-    the pauses inside them, without the tails and onsets of louder words, with their pitch spread.
+def decoded_sounds(samples: np.ndarray, sr: int, spans: list[tuple[float, float]], *, levels: np.ndarray,
+                   config, pause_depth_db: float) -> list[DecodedSound]:
+    """The decoder's speech-noise ``spans`` (`phonetic.speech_noise`) as sounds of their own: split
+    at the pauses inside them (dips of ``pause_depth_db``), without the tails and onsets of louder
+    words, with their pitch spread.
 
     ``levels`` are the speech-band levels of ``samples`` on `acoustic.HOP_S` frames.
     """
     min_frames = round(config.min_duration_s / acoustic.HOP_S)
     context_frames = round(config.pause_context_s / acoustic.HOP_S)
     sounds = []
-    for start, end in phonetic.speech_noise(samples, sr, decoder_settings, speech=speech,
-                                            min_duration_s=config.min_duration_s):
+    for start, end in spans:
         first, stop = round(start / acoustic.HOP_S), min(round(end / acoustic.HOP_S), len(levels))
-        for a, b in split_at_pauses(first, stop, levels, min_frames):
+        for a, b in split_at_pauses(first, stop, levels, min_frames, pause_depth_db):
             if b <= a or continues_louder_sound(a, b, levels, context_frames):
                 continue
             piece = (start if a == first else a * acoustic.HOP_S, end if b == stop else b * acoustic.HOP_S)
@@ -85,7 +85,9 @@ def detect(
     power, freqs = spectrogram
     levels = band_levels_db(power, freqs, SPEECH_BAND_HZ)
     floor = profile.noise_floor_band_db["speech"]
-    sounds = decoded_sounds(samples, sr, decoder_settings, speech=speech, levels=levels, config=config)
+    spans = phonetic.speech_noise(samples, sr, decoder_settings, speech=speech, min_duration_s=config.min_duration_s)
+    sounds = decoded_sounds(samples, sr, spans, levels=levels, config=config,
+                            pause_depth_db=filler_model.pause_depth_db)
     labelled = [(sound.start, sound.end, "um" if acoustic.is_nasal_after(
         min(round(sound.end / acoustic.HOP_S), len(levels)), power, freqs, levels, floor) else "uh")
         for sound in sounds if sound.held(filler_model.max_pitch_std_st)]

@@ -6,13 +6,8 @@ from __future__ import annotations
 import numpy as np
 import soundfile as sf
 
-from clipmill.audio.filler_backends import acoustic
-from clipmill.audio.filler_backends.decoded_sounds import (
-    PAUSE_DEPTH_DB,
-    DecodedSound,
-    continues_louder_sound,
-    split_at_pauses,
-)
+from clipmill.audio.filler_backends import acoustic, phonetic
+from clipmill.audio.filler_backends.decoded_sounds import DecodedSound, continues_louder_sound, split_at_pauses
 from clipmill.audio.filler_backends.ensemble import decoded_sounds, load
 from clipmill.audio.fillers import FillerConfig
 from clipmill.audio.profile import SPEECH_BAND_HZ, band_levels_db, shared_spectrogram
@@ -20,13 +15,17 @@ from clipmill.timeline import Timeline
 
 
 def test_a_pause_inside_a_span_splits_it_and_a_waver_does_not():
+    depth = 25.0
     levels = np.full(100, -30.0)
-    levels[40:43] = -30.0 - PAUSE_DEPTH_DB - 5  # two sounds with a pause between them
-    levels[70] = -30.0 - PAUSE_DEPTH_DB + 8  # a waver inside one vowel
-    assert split_at_pauses(0, 100, levels, min_frames=15) == [(0, 40), (40, 100)]
-    assert split_at_pauses(50, 100, levels, min_frames=15) == [(50, 100)]
+    levels[40:43] = -30.0 - depth - 5  # two sounds with a pause between them
+    levels[70] = -30.0 - depth + 8  # a waver inside one vowel
+    assert split_at_pauses(0, 100, levels, min_frames=15, depth_db=depth) == [(0, 40), (40, 100)]
+    assert split_at_pauses(50, 100, levels, min_frames=15, depth_db=depth) == [(50, 100)]
     # a piece shorter than min_frames is no filler: no split that leaves one
-    assert split_at_pauses(30, 100, levels, min_frames=15) == [(30, 100)]
+    assert split_at_pauses(30, 100, levels, min_frames=15, depth_db=depth) == [(30, 100)]
+    # no split at all (inf) and a shallower depth that takes the waver for a pause too
+    assert split_at_pauses(0, 100, levels, min_frames=15, depth_db=float("inf")) == [(0, 100)]
+    assert split_at_pauses(0, 100, levels, min_frames=15, depth_db=depth - 10) == [(0, 40), (40, 70), (70, 100)]
 
 
 def test_a_span_beside_louder_sound_on_one_side_is_its_tail():
@@ -47,11 +46,14 @@ def test_held_pitch():
 
 
 def sounds(path):
+    """The decoded sounds of a file with the committed model's pause depth."""
     samples, sr = sf.read(path, dtype="float32")
     power, freqs = shared_spectrogram(samples, sr, None, frame_s=acoustic.FRAME_S, hop_s=acoustic.HOP_S)
-    _, decoder_settings = load(FillerConfig())
-    return decoded_sounds(samples, sr, decoder_settings, speech=Timeline([(0.0, len(samples) / sr)]),
-                          levels=band_levels_db(power, freqs, SPEECH_BAND_HZ), config=FillerConfig())
+    model, decoder_settings = load(FillerConfig())
+    spans = phonetic.speech_noise(samples, sr, decoder_settings, speech=Timeline([(0.0, len(samples) / sr)]),
+                                  min_duration_s=FillerConfig().min_duration_s)
+    return decoded_sounds(samples, sr, spans, levels=band_levels_db(power, freqs, SPEECH_BAND_HZ),
+                          config=FillerConfig(), pause_depth_db=model.pause_depth_db)
 
 
 def test_laughter_pitch_jumps_and_back_to_back_fillers_are_two(shared_media):
