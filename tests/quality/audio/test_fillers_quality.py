@@ -10,8 +10,9 @@ detection is matched at most once. The floors sit at or under what the model rea
 leave-one-recording-out (``scripts/train_filler_model.py``: F1 0.56, precision 7/8 = 0.88,
 recall 7/17 = 0.41, 0 per minute on fluent speech), the in-sample figures being F1 0.69,
 precision 10/12 = 0.83, recall 10/17 = 0.59. The ``ensemble`` backend (acoustic + pocketsphinx's
-speech noise, split at pauses, without word tails and laughter's wide pitch): leave-one-recording-out
-F1 0.81 (precision 13/15 = 0.87, recall 13/17 = 0.76), in-sample F1 0.87 (14/15, 14/17); its floors sit
+speech noise, split at pauses, without word tails and laughter's wide pitch): leave-one-recording-out,
+its three settings chosen inside each fold, F1 0.77 (precision 12/14 = 0.86, recall 12/17 = 0.71: in
+mfa_uhuh's fold the others choose no split), in-sample F1 0.87 (14/15, 14/17); its floors sit
 one event under the in-sample figures, so that switching off the split at pauses (F1 0.84, recall
 13/17) or the pitch check (precision 14/16) fails them."""
 
