@@ -114,7 +114,7 @@ def _fillers(state: StageState) -> Row:
     with stopwatch() as elapsed:
         result = detect_fillers(
             state.need("samples"), ANALYSIS_SAMPLE_RATE, speech=state.need("speech"), profile=state.need("profile"),
-            backend=ClipOptions().filler_backend,
+            backend=ClipOptions().used_filler_backend,
         )
     state.values["fillers"] = result
     return rtf_row(GROUP, "fillers", _media_s(state), elapsed(), f"{len(result)} fillers (acoustic)")

@@ -62,6 +62,15 @@ class ClipOptions(BaseModel):
             )
         return self
 
+    @property
+    def used_filler_backend(self) -> str:
+        """The filler backend a job runs: ``auto`` is the precise ``ensemble`` when fillers are cut
+        (the acoustic detector alone cuts into words, README quality table) and the fast
+        ``acoustic`` when they are only reported; an explicit backend is honoured."""
+        if self.filler_backend != "auto":
+            return self.filler_backend
+        return "ensemble" if self.remove_fillers else "acoustic"
+
     crf: int = Field(20, ge=0, le=51, description="x264 constant rate factor: lower is better quality, bigger file.")
     preset: Literal[X264_PRESETS] = Field("veryfast", description="x264 speed/size trade-off.")
     audio_bitrate_kbps: int = Field(160, ge=32, le=512, description="AAC bitrate of the clip's audio.")
@@ -78,10 +87,11 @@ class ClipOptions(BaseModel):
     adaptive_threshold: bool = Field(
         True, description="Derive the silence level from the measured noise floor instead of threshold_db."
     )
-    filler_backend: Literal["acoustic", "ensemble", "transcription"] = Field(
-        "acoustic",
-        description="Filler detector: acoustic (no model), ensemble (acoustic + pocketsphinx's phone decoder, "
-        "its model ships in the package; slower) or transcription (local Whisper model).",
+    filler_backend: Literal["auto", "acoustic", "ensemble", "transcription"] = Field(
+        "auto",
+        description="Filler detector: auto (acoustic while fillers are only reported, ensemble when remove_fillers "
+        "cuts them), acoustic (no model, fast; cuts into some words), ensemble (acoustic + pocketsphinx's phone "
+        "decoder, its model ships in the package; about 35x the acoustic's CPU) or transcription (local Whisper model).",
     )
     remove_silence: bool = Field(True, description="Cut pauses of at least min_silence_s out of the clip.")
     speed_up_silence: bool = Field(
@@ -146,7 +156,8 @@ class ClipOptions(BaseModel):
 
 
 #: Options that change what the analysis finds; the others only change the edit and the encode,
-#: so a job that differs only in those reuses the stored analysis.
+#: so a job that differs only in those reuses the stored analysis (``filler_backend`` counts as
+#: `ClipOptions.used_filler_backend`, which ``remove_fillers`` moves when it is ``auto``).
 ANALYSIS_OPTIONS = (
     "vad_backend", "min_silence_s", "padding_s", "threshold_db", "adaptive_threshold", "filler_backend",
     "detect_faces", "face_sampling", "face_identity",

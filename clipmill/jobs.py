@@ -100,7 +100,8 @@ def plan_job(
     check_range(start_s, end_s, info)
     every = options.model_dump(mode="json")
     sliced = {"speech_from": speech_from} if speech_from else {}
-    analysis_options = {**{name: every[name] for name in ANALYSIS_OPTIONS}, **sliced}
+    analysis_options = {**{name: every[name] for name in ANALYSIS_OPTIONS},
+                        "filler_backend": options.used_filler_backend, **sliced}
     job_id = _digest(source, start_s, end_s, {**every, **sliced, "transcript_sha256": transcript.sha256 if transcript else None})
     analysis_id = _digest(source, start_s, end_s, analysis_options)
     clip_id = options.clip_name or f"{safe_name(Path(source.name).stem, max_length=48)}-{job_id[:12]}"

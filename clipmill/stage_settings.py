@@ -13,11 +13,11 @@ from clipmill.vision.framing import FramingSettings
 
 
 def audio_settings(options: ClipOptions) -> AudioSettings:
-    """VAD backend, silence thresholds and filler backend from the clip options."""
+    """VAD backend, silence thresholds and the filler backend a job runs (`ClipOptions.used_filler_backend`)."""
     return AudioSettings(
         vad_backend=options.vad_backend, min_silence_s=options.min_silence_s, padding_s=options.padding_s,
         threshold_db=options.threshold_db, adaptive_threshold=options.adaptive_threshold,
-        filler_backend=options.filler_backend,
+        filler_backend=options.used_filler_backend,
     )
 
 

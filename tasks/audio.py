@@ -138,11 +138,13 @@ def find_silences(job: ClipJob, audio_key: str, profile_key: str, speech_key: st
 
 @clip_task(name="detect-fillers")
 def find_fillers(job: ClipJob, audio_key: str, profile_key: str, speech_key: str) -> StageResult:
-    """Filler sounds ("um", "uh", …) with the configured backend: ``fillers.json``."""
+    """Filler sounds ("um", "uh", …) with the backend the options resolve to (``auto``: the
+    ensemble when they are cut), recorded in ``fillers.json``."""
     def make(store: ObjectStore) -> FillersDocument:
         samples, sr, profile, speech = _analysis_inputs(store, audio_key, profile_key, speech_key)
-        result = detect_fillers(samples, sr, speech=speech, profile=profile, backend=job.options.filler_backend)
-        return FillersDocument.of(result, duration_s=len(samples) / sr, backend=job.options.filler_backend)
+        backend = audio_settings(job.options).filler_backend
+        result = detect_fillers(samples, sr, speech=speech, profile=profile, backend=backend)
+        return FillersDocument.of(result, duration_s=len(samples) / sr, backend=backend)
 
     document, result = _cached_stage(job, "fillers.json", FillersDocument, make)
     get_run_logger().info("fillers: %d", document.totals.count)

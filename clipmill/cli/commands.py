@@ -146,7 +146,9 @@ def analyze(
     start: Annotated[Optional[float], typer.Option("--start", "-s", help="Start in seconds (default: 0).")] = None,
     end: Annotated[Optional[float], typer.Option("--end", "-e", help="End in seconds (default: the end).")] = None,
     vad: Annotated[str, typer.Option("--vad", help="silero | webrtc | energy | pyannote")] = "silero",
-    fillers: Annotated[str, typer.Option("--fillers", help="acoustic | ensemble | transcription")] = "acoustic",
+    fillers: Annotated[str, typer.Option(
+        "--fillers", help="auto (what a job would run: acoustic unless remove_fillers is configured) | acoustic | "
+        "ensemble | transcription")] = "auto",
     min_silence_s: Annotated[float, typer.Option("--min-silence", help="Shortest reported pause (s).")] = 0.3,
     padding_s: Annotated[float, typer.Option("--padding", help="Kept around speech (s).")] = 0.1,
     threshold_db: Annotated[Optional[float], typer.Option("--threshold-db", help="Fixed silence level (dBFS); default: adaptive.")] = None,

@@ -80,3 +80,20 @@ def test_clip_id_is_key_safe_and_carries_the_job():
     assert job.clip_id == f"My-Talk-final-{job.job_id[:12]}"
     named = plan_job(SOURCE, INFO, start_s=1, end_s=2, options=ClipOptions(clip_name="intro_v2"))
     assert named.clip_id == "intro_v2"
+
+
+def test_filler_removal_runs_the_precise_backend_and_the_analysis_follows_the_backend_used():
+    """``auto`` (the default) reports fillers with the fast acoustic backend and cuts them with the
+    ensemble (the acoustic alone cuts into words); an explicit backend is honoured. The analysis is
+    stored per backend used: removing fillers re-analyses, an explicit ``acoustic`` shares the default's."""
+    assert ClipOptions().filler_backend == "auto"
+    assert ClipOptions().used_filler_backend == "acoustic"
+    assert ClipOptions(remove_fillers=True).used_filler_backend == "ensemble"
+    assert ClipOptions(remove_fillers=True, filler_backend="acoustic").used_filler_backend == "acoustic"
+    assert ClipOptions(filler_backend="ensemble").used_filler_backend == "ensemble"
+
+    def analysis(**options):
+        return plan_job(SOURCE, INFO, start_s=1, end_s=2, options=ClipOptions(**options)).analysis_id
+
+    assert analysis() == analysis(filler_backend="acoustic") == analysis(remove_fillers=True, filler_backend="acoustic")
+    assert analysis(remove_fillers=True) == analysis(filler_backend="ensemble") != analysis()
