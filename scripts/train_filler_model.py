@@ -17,8 +17,8 @@ everything, to keep it unseen while choosing.
 
     python scripts/train_filler_model.py [--media ../shared/media] [--threshold 0.85] [--unseen NAME] [--write]
 
-The committed model: the defaults (mean spectral change, pause dip, pitch spread, duration;
-threshold 0.85).
+The committed model: the defaults (mean spectral change, pause dip, pitch spread, duration,
+front-vowel share; threshold 0.85).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def main() -> None:
     parser.add_argument("--dip", type=float, default=FillerConfig().pause_dip_db)
     parser.add_argument("--change", type=float, default=FillerConfig().max_change_db)
     parser.add_argument("--margin", type=float, default=FillerConfig().min_level_re_floor_db)
-    parser.add_argument("--features", default="mean_change,dip_db,pitch_std_st,duration_s")
+    parser.add_argument("--features", default="mean_change,dip_db,pitch_std_st,duration_s,upper_band_share")
     parser.add_argument("--unseen", default="", help="a recording left out of everything (kept unseen)")
     parser.add_argument("--write", action="store_true", help="write the fit on all recordings")
     args = parser.parse_args()

@@ -1,8 +1,8 @@
 """Filler detection ("uh", "um", "er", "ah", "hmm"): one interface, three backends.
 
-``acoustic`` (default, a committed 4-weight logistic model, no download) finds hesitation vowels
-by how they sound: a stretch of speech whose spectrum barely changes, voiced with a flat pitch, no
-louder than the speaker's words and bounded by a pause on at least one side. ``ensemble`` adds
+``acoustic`` (a committed 5-weight logistic model, no download) finds hesitation vowels by how
+they sound: a stretch of speech whose spectrum barely changes, voiced with a flat pitch, no louder
+than the speaker's words, bounded by a pause on at least one side and no front vowel. ``ensemble`` adds
 the fillers pocketsphinx's phone decoder (its model ships in the package) hears as "speech noise":
 more of them found, but the decoder reads every second of audio. ``transcription`` runs a local
 Whisper-class model with word timestamps and maps filler words to labels; it needs a model path
@@ -135,7 +135,8 @@ def detect_fillers(
         The segment's `AudioProfile`.
     backend
         ``acoustic`` (default, no model), ``ensemble`` (acoustic + pocketsphinx) or
-        ``transcription`` (local Whisper-class model).
+        ``transcription`` (local Whisper-class model); a clip job's ``auto`` is resolved before
+        (`clipmill.config.ClipOptions.used_filler_backend`).
     config
         Backend settings.
     spectrogram

@@ -3,8 +3,9 @@
 Steps: (1) inside speech, mark 10 ms frames whose MFCCs barely change across +-20 ms (a held
 vowel, not the transitions of a word) and that are loud enough to be voice; (2) runs of such
 frames of filler length, no louder than the speaker's words and next to a level dip, are
-candidates; (3) pYIN on each candidate only (never the whole signal) gives voicing and pitch
-stability; (4) a logistic regression over those features (weights in ``filler_model.json``,
+candidates, with the share of their power where a front vowel's second formant lies (a filler
+is a mid-central vowel: the held /i/ that ends "intensity" is not); (3) pYIN on each candidate
+only (never the whole signal) gives voicing and pitch stability; (4) a logistic regression over those features (weights in ``filler_model.json``,
 trained leave-one-recording-out by ``scripts/train_filler_model.py``) keeps the confident ones.
 A nasal murmur right after the vowel makes it "um", else "uh".
 """
@@ -46,8 +47,13 @@ NASAL_MIN_S = 0.1
 #: the features the filler model scores, in the order of `FillerCandidate.features`
 FEATURE_NAMES = (
     "duration_s", "voiced_ratio", "pitch_std_st", "mean_change", "max_change", "dip_db",
-    "min_side_dip_db", "level_re_active_db",
+    "min_side_dip_db", "level_re_active_db", "upper_band_share",
 )
+#: `upper_band_share`: the share of a candidate's power in VOWEL_BAND_HZ that lies above
+#: FRONT_VOWEL_HZ. Hesitation fillers are mid-central or back vowels ("uh", "um", "er", "ah":
+#: second formant under ~1.6 kHz); front vowels (/i/, /e/: F2 over ~1.8 kHz) put their power there
+VOWEL_BAND_HZ = (300.0, 3500.0)
+FRONT_VOWEL_HZ = 1800.0
 
 
 #: index in `FEATURE_NAMES` -> range of the features that need pYIN (pitch std is capped)
@@ -205,6 +211,7 @@ def candidates(
         .intersect(speech)
     )
     context = round(config.pause_context_s / HOP_S)
+    in_vowel_band = (freqs >= VOWEL_BAND_HZ[0]) & (freqs < VOWEL_BAND_HZ[1])
     found = []
     for start, end in runs.array:
         # frames are centred on the run's edges, so the audio they describe is FRAME_S longer
@@ -222,11 +229,13 @@ def candidates(
         if max(dips) < config.pause_dip_db:
             continue
         inside = change[first:last][np.isfinite(change[first:last])]
+        band = power[in_vowel_band, first:last].sum(axis=1)
+        upper = band[freqs[in_vowel_band] >= FRONT_VOWEL_HZ].sum()
         features = np.array([
             duration, np.nan, np.nan,
             float(np.mean(inside)) if inside.size else config.max_change_db,
             float(np.max(inside)) if inside.size else config.max_change_db,
-            max(dips), min(dips), mean_level - active_level,
+            max(dips), min(dips), mean_level - active_level, float(upper / max(band.sum(), 1e-30)),
         ])
         if worth_pitch is not None and not worth_pitch(features):
             continue

@@ -40,18 +40,19 @@ def test_no_word_cut_and_long_pauses_cut(clip_env, shared_media, tmp_path, names
     assert score.pause_share >= MIN_PAUSE_SHARE
 
 
-#: talk -> the fewest of its labelled fillers `remove_fillers` must cut (one under the 6 of 9 measured
+#: talk -> the fewest of its labelled fillers `remove_fillers` must cut (one under the 7 of 9 measured
 #: on the tuned talk; the held-out talk has none)
-MIN_FILLERS_CUT = {TUNED: 5, HELD_OUT: 0}
+MIN_FILLERS_CUT = {TUNED: 6, HELD_OUT: 0}
 
 
 @pytest.mark.parametrize("names", [TUNED, HELD_OUT], ids=["tuned", "held-out"])
 def test_removing_fillers_cuts_them_and_no_word(clip_env, shared_media, tmp_path, names):
     """`remove_fillers` with the backend it chooses by default (``auto``: the ensemble, which the
     manifest names) cuts into no word of either talk, keeps every long pause cut and, on the tuned
-    talk, cuts most of its labelled fillers. The acoustic backend alone, the default before, cut
-    280 ms of "intensity" there and 2 of its 9 fillers; before fillers' pause dips stopped at the
-    room's floor, a false filler next to the held-out talk's zero-padded end took "the omelet"."""
+    talk, cuts most of its labelled fillers. The acoustic backend alone, the default before, cuts 2
+    of its 9 fillers there (and, before its front-vowel feature, 280 ms of "intensity"); before
+    fillers' pause dips stopped at the room's floor, a false filler next to the held-out talk's
+    zero-padded end took "the omelet"."""
     talk = build_talk(shared_media, names, tmp_path)
     result = _job(talk, tmp_path / "fillers", remove_fillers=True)
     assert result.manifest.stages["fillers"]["backend"] == "ensemble"
