@@ -37,8 +37,8 @@ class AudioAnalysis:
     """Everything the audio stages found in one segment.
 
     ``speech`` is the VAD's timeline (what the silence decision and the filler detector read);
-    ``min_silence_s`` is the shortest pause the editor cuts and ``padding_s`` the audio it keeps
-    next to speech, so `edited_speech` bridges the shorter gaps and carries the padding.
+    ``padding_s`` is the audio the editor keeps next to speech; `edited_speech` is what it keeps
+    between the first word and the last.
     """
 
     profile: AudioProfile
@@ -46,14 +46,18 @@ class AudioAnalysis:
     silences: SilenceResult
     fillers: LabelledEvents
     duration_s: float
-    min_silence_s: float = 0.0
     padding_s: float = 0.0
 
     def edited_speech(self) -> Timeline:
-        """The speech as the editor keeps it: gaps under ``min_silence_s`` bridged (rhythm, never
-        cut), then ``padding_s`` on each side (kept around every word). It never overlaps a silence."""
-        bridged = self.speech.merge_gaps(self.min_silence_s - 1e-9) if self.min_silence_s > 0 else self.speech
-        return bridged.pad(self.padding_s, span=(0.0, self.duration_s))
+        """The speech as the editor keeps it: from the first word to the last (``padding_s`` outside
+        each), everything the editor does not cut. Gaps under the shortest pause it cuts are rhythm and a
+        pause kept for its sound (a breath, a murmur over the threshold) stays in the clip, so both
+        are part of the speech the editor works with; only the `silences` it cuts are not."""
+        padded = self.speech.pad(self.padding_s, span=(0.0, self.duration_s))
+        if not len(padded):
+            return padded
+        span = Timeline([(float(padded.array[0, 0]), float(padded.array[-1, 1]))])
+        return span.subtract(self.silences.timeline)
 
     def to_json(self, *, offset_s: float = 0.0) -> dict[str, object]:
         """``{"profile", "speech", "silences", "fillers"}`` with times shifted by `offset_s`;
@@ -96,8 +100,7 @@ def analyze(samples: np.ndarray, sr: int, *, settings: AudioSettings = AudioSett
         spectrogram=spectrogram,
     )
     return AudioAnalysis(profile=profile, speech=speech, silences=silences, fillers=fillers,
-                         duration_s=len(samples) / sr, min_silence_s=settings.min_silence_s,
-                         padding_s=settings.padding_s)
+                         duration_s=len(samples) / sr, padding_s=settings.padding_s)
 
 
 def timeline_document(kind: str, timeline: Timeline, *, duration_s: float, offset_s: float = 0.0) -> dict[str, object]:
