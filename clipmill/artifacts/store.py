@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import pandas as pd
-
 from clipmill.artifacts.document import Document, parse
 from clipmill.artifacts.stages import CaptionsDocument, EditPlanDocument, TimelinesDocument, TrackRowsDocument
 from clipmill.errors import ContractViolation, StorageError
@@ -49,6 +47,8 @@ def load_track_rows(store: ObjectStore, key: str) -> list[dict[str, Any]]:
     against data_contracts/tracks.schema.json, as plain dicts in stored order."""
     data = store.get_bytes(key)
     if key.endswith(".parquet"):
+        import pandas as pd  # only where track rows are read: a clip job without faces never needs it
+
         document = parse(TrackRowsDocument, {"rows": pd.read_parquet(io.BytesIO(data)).to_dict("records")}, where=key)
     else:
         document = parse(TrackRowsDocument, data, where=key)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from clipmill.errors import InternalError
 from clipmill.vision.detections import Detections, box_iou
@@ -273,6 +272,8 @@ class AdaptiveSampler:
             return False
         if not len(after):
             return True
+        from scipy.optimize import linear_sum_assignment  # 0.3 s to import: only where faces are sampled
+
         iou = box_iou(before.xyxy, after.xyxy)
         rows, cols = linear_sum_assignment(-iou)
         if np.any(iou[rows, cols] < 0.3):

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from clipmill.errors import InputError, InternalError
 from clipmill.vision.detections import Detections, box_iou
@@ -267,6 +266,8 @@ def _assign(cost: np.ndarray, *, max_cost: float) -> list[tuple[int, int]]:
     """Minimum-cost matching of rows to columns, dropping pairs whose cost exceeds ``max_cost``."""
     if cost.size == 0:
         return []
+    from scipy.optimize import linear_sum_assignment  # 0.3 s to import: only where faces are tracked
+
     gated = np.where(cost <= max_cost, cost, _INFEASIBLE)
     rows, cols = linear_sum_assignment(gated)
     return [(int(r), int(c)) for r, c in zip(rows, cols) if gated[r, c] < _INFEASIBLE]

@@ -17,8 +17,10 @@ from clipmill.artifacts.document import CONTRACTS_DIR
 from clipmill.artifacts.stages import TimelinesDocument
 from clipmill.contracts import checked_in_schema, generated_schema, schema_files
 from clipmill.errors import ContractViolation
-from clipmill.quality import manifests_to_frame, timelines_to_frame, tracks_to_frame, validate_frame
-from clipmill.quality.frames import MANIFEST_COLUMNS, edit_plans_to_frame
+from clipmill.quality.frames import (
+    MANIFEST_COLUMNS, edit_plans_to_frame, manifests_to_frame, timelines_to_frame, tracks_to_frame,
+)
+from clipmill.quality.validate import validate_frame
 from clipmill.quality.suites import SUITES_DIR, TABLE_COLUMNS, read_suite
 from tests.unit.test_manifest_contract import _manifest
 

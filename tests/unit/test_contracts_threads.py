@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 
 from clipmill.artifacts.stages import TimelinesDocument
-from clipmill.quality import QualityReport, manifests_to_frame, timelines_to_frame, tracks_to_frame, validate_frames
+from clipmill.quality.frames import manifests_to_frame, timelines_to_frame, tracks_to_frame
+from clipmill.quality.validate import QualityReport, validate_frames
 from tests.unit.test_contracts import _document
 
 ITERATIONS = 2
