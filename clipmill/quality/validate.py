@@ -107,6 +107,8 @@ class AuditFailed(ContractViolation):
 #: a broken one passed, or lost rows. Registering a suite on first use (``add_dataframe_asset``,
 #: ``suites.add``) is not safe either. A library batch runs its clip jobs as threads of one process;
 #: one suite on one clip's rows takes well under a second, so taking turns costs little.
+#: Building the suites (`all_suites`) happens under it too: the background warm-up
+#: (`clipmill.quality.warm_up`) imports GE holding it, and a suite built from a half-imported GE fails.
 GE_LOCK = threading.Lock()
 
 
@@ -194,12 +196,12 @@ def validate_frame(frame: pd.DataFrame, suite: str) -> SuiteResult:
     report: no failing rows to collect); only a failing one is validated again with ``COMPLETE``
     results, for the failing rows. An empty table passes without calling GE: there is nothing to check.
     """
-    spec = all_suites()[suite]
     if frame.empty:
         return SuiteResult(suite=suite, rows=0, evaluated=0, failures=(), seconds=0.0)
-    index = [c for c in spec.index_columns if c in frame.columns]
     clip_ids = sorted({str(c) for c in frame["clip_id"].dropna()}) if "clip_id" in frame else []
     with GE_LOCK:
+        spec = all_suites()[suite]
+        index = [c for c in spec.index_columns if c in frame.columns]
         batch_definition, expectation_suite = _registered(suite)
         started = time.perf_counter()
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.reset_index(drop=True)})

@@ -13,22 +13,33 @@ import threading
 
 log = logging.getLogger(__name__)
 
-_started = threading.Event()
+_thread: threading.Thread | None = None
 _starting = threading.Lock()
 
 
 def warm_up_in_background() -> None:
     """Start `clipmill.quality.validate.warm_up` on a daemon thread, the first time only.
 
-    The validation takes the same lock as the warm-up, so it waits for a warm-up in progress
-    instead of doing the work twice; a warm-up that fails changes nothing (the validation imports
-    GE itself and reports what is wrong).
+    A warm-up that fails changes nothing: the validation imports GE itself and reports what is wrong.
+    """
+    global _thread
+    with _starting:
+        if _thread is None:
+            _thread = threading.Thread(target=_warm_up, name="clipmill-contracts-warm-up", daemon=True)
+            _thread.start()
+
+
+def finish_warm_up() -> None:
+    """Wait for a warm-up in progress; call it before anything imports GE or builds a suite.
+
+    Another thread must not import GE while the warm-up does: a submodule the warm-up finished
+    importing is returned at once while the package's ``__init__`` is still registering the
+    expectations, so a suite built then fails with "expect_column_to_exist not found".
     """
     with _starting:
-        if _started.is_set():
-            return
-        _started.set()
-    threading.Thread(target=_warm_up, name="clipmill-contracts-warm-up", daemon=True).start()
+        thread = _thread
+    if thread is not None:
+        thread.join()
 
 
 def _warm_up() -> None:
