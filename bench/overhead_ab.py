@@ -17,6 +17,7 @@ import os
 import shutil
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from bench.__main__ import HOME, _drop_and_stop, child_env, start_store
@@ -76,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
         for kind in ("fresh", "warm") for code in codes if figures[code][kind]
     ]
     print(format_table(rows))
-    print(f"results: {write_results(rows, machine=describe_machine(), run=run, folder=RESULTS)}")
+    written = write_results(rows, machine=describe_machine(), run=run, folder=RESULTS,
+                            suffix=time.strftime("-%H%M"))  # one file per run: an A/B a day is common
+    print(f"results: {written}")
 
 
 if __name__ == "__main__":
