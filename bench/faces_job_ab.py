@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     if real is None and not args.no_real:
         rows.append(Row(group, "real 29.97 fps footage", detail=f"n/a: {REAL_FOOTAGE} is absent"))
-    else:
+    elif real is not None:
         inputs[f"real footage 720p 29.97 fps ({REAL_FOOTAGE.name} looped)"] = real
     env = child_env()
     os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_SERVER")})
