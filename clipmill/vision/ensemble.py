@@ -3,8 +3,10 @@
 The default ensemble is a cascade of MediaPipe BlazeFace (fast, good on talking heads) and YuNet at 960 px
 (finds the 60-90 px faces of a wide 1080p shot that BlazeFace's 128x128 input cannot, ten times slower):
 BlazeFace sees every sample; YuNet joins it, merged as in ``parallel``, where BlazeFace is unsure (no face,
-fewer faces than the sample before, or one below ``unsure_below``), while YuNet keeps finding faces
-BlazeFace misses (small and far faces), and on every ``slow_every``-th sample otherwise. A confident BlazeFace face is evidence of a face on its
+fewer faces than the sample before, one below ``unsure_below``, or one where it saw none a sample before: a
+cut, or someone coming in), while YuNet keeps finding faces BlazeFace misses (small and far faces), and on
+every ``slow_every``-th sample otherwise (once every 2 s at 5 Hz: what a face that appears beside one
+BlazeFace already sees may wait). A confident BlazeFace face is evidence of a face on its
 own, so the tracker's evidence (two members agree, or a strong score) means what it means in ``parallel``.
 """
 
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clipmill.errors import InputError
-from clipmill.vision.detections import Detections, weighted_box_fusion
+from clipmill.vision.detections import Detections, box_iou, weighted_box_fusion
 from clipmill.vision.detectors import Detector, DetectorConfig, check_frames, load_detector
 
 __all__ = ["DEFAULT_DETECTORS", "MODES", "Ensemble", "EnsembleConfig", "load_ensemble", "merge"]
@@ -40,7 +42,8 @@ class EnsembleConfig:
     ----------
     mode : str
         ``cascade``: the first detector on every frame, the others beside it (merged as in ``parallel``)
-        where it is unsure, while they see faces it does not, and every ``slow_every``-th frame;
+        where it is unsure or sees a face where it saw none the frame before, while they see faces it does
+        not, and every ``slow_every``-th frame;
         ``parallel``: run all, merge by NMS; ``weighted``: run all, weighted box fusion.
     detectors : tuple of DetectorConfig
         In cascade order.
@@ -55,7 +58,8 @@ class EnsembleConfig:
         ``cascade``: a first-detector face below this confidence calls the others (the tracker's
         ``strong_confidence``: below it a box is no evidence of a face on its own).
     slow_every : int
-        ``cascade``: the others also run on every ``slow_every``-th frame (5: once a second at 5 Hz sampling).
+        ``cascade``: the others also run on every ``slow_every``-th frame (10: once every 2 s at 5 Hz
+        sampling; a cut or a face coming into view calls them at once).
     """
 
     mode: str = "cascade"
@@ -64,7 +68,7 @@ class EnsembleConfig:
     iou_threshold: float = 0.4
     containment_threshold: float = 0.8
     unsure_below: float = 0.8
-    slow_every: int = 5
+    slow_every: int = 10
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -109,7 +113,7 @@ class Ensemble:
         containment_threshold: float | None = 0.8,
         weights: Mapping[str, float] | None = None,
         unsure_below: float = 0.8,
-        slow_every: int = 5,
+        slow_every: int = 10,
     ) -> None:
         if mode not in MODES:
             raise InputError(f"unknown ensemble mode {mode!r}; valid modes: {', '.join(MODES)}")
@@ -130,6 +134,7 @@ class Ensemble:
         self._since_slow = 0
         self._slow_sees_more = True
         self._faces_before = 0
+        self._fast_boxes_before = np.zeros((0, 4))
 
     def detect(self, frames: np.ndarray) -> list[Detections]:
         """Detect faces in a uint8 (B, H, W, 3) RGB batch with the members the mode runs, merged per frame.
@@ -150,6 +155,7 @@ class Ensemble:
         for frame, found in zip(frames, fast.detect(frames)):
             self._since_slow += 1
             asked = bool(slow) and self._wants_second_opinion(found)
+            self._fast_boxes_before = found.xyxy
             if asked:
                 found = self._merge([found, *(d.detect(frame[None])[0] for d in slow)])
                 self._since_slow = 0
@@ -162,8 +168,9 @@ class Ensemble:
         return out
 
     def _wants_second_opinion(self, found: Detections) -> bool:
-        """The others run where the first member found nothing, fewer faces than the frame before, or
-        is unsure, while they keep seeing faces it misses, and at least every ``slow_every``-th frame.
+        """The others run where the first member found nothing, fewer faces than the frame before, a
+        face where it saw none the frame before (a cut, someone coming in), or is unsure, while they
+        keep seeing faces it misses, and at least every ``slow_every``-th frame.
 
         Only faces that are evidence on their own (both members, or a score of at least ``unsure_below``)
         count as seen: a weak face only the others find (the seal behind a speaker, 0.5-0.73 to YuNet,
@@ -171,8 +178,16 @@ class Ensemble:
         """
         return (
             self._slow_sees_more or self._since_slow >= self.slow_every or len(found) < max(1, self._faces_before)
-            or bool(np.any(found.confidence < self.unsure_below))
+            or bool(np.any(found.confidence < self.unsure_below)) or self._in_a_new_place(found)
         )
+
+    def _in_a_new_place(self, found: Detections) -> bool:
+        """Whether the first member sees a face overlapping none of those it saw the frame before."""
+        if not len(found):
+            return False
+        if not len(self._fast_boxes_before):
+            return True
+        return bool(np.any(box_iou(found.xyxy, self._fast_boxes_before).max(axis=1) < self.iou_threshold))
 
     def _merge(self, results: list[Detections]) -> Detections:
         return merge(

@@ -44,10 +44,11 @@ def test_cascade_asks_the_slow_detector_first_then_where_the_fast_one_is_unsure_
     slow = Fake("b", {1: [([1, 0, 11, 10], 0.95)], 4: [([1, 0, 11, 10], 0.9)]})
     ensemble = Ensemble([fast, slow], mode="cascade", slow_every=3)
     out = ensemble.detect(batch(1, 1, 1, 1, 4, 3, 1))
-    # frame 0: first frame; 3: third frame since; 4: unsure; 5: nothing found; frames 1, 2, 6 fast only
-    assert slow.calls == [1] * 4
-    assert [d.source.tolist() for d in out] == [["b"], ["a"], ["a"], ["b"], ["b"], [], ["a"]]
-    assert [d.support.tolist() for d in out] == [[2], [1], [1], [2], [2], [], [1]]
+    # frame 0: first frame; 3: third frame since; 4: unsure; 5: nothing found; 6: a face where frame 5
+    # had none; frames 1, 2 fast only
+    assert slow.calls == [1] * 5
+    assert [d.source.tolist() for d in out] == [["b"], ["a"], ["a"], ["b"], ["b"], [], ["b"]]
+    assert [d.support.tolist() for d in out] == [[2], [1], [1], [2], [2], [], [2]]
     assert fast.calls == [7]
 
 
@@ -109,3 +110,12 @@ def test_cascade_asks_the_slow_detector_when_the_fast_one_loses_a_face() -> None
     out = Ensemble([fast, slow], mode="cascade", slow_every=100).detect(batch(5, 5, 6, 6))
     assert [len(d) for d in out] == [2, 2, 2, 2]
     assert len(slow.calls) == 3  # the first frame, then each frame where the fast detector sees one of two
+
+
+def test_cascade_asks_the_slow_detector_where_the_fast_one_sees_a_face_in_a_new_place() -> None:
+    # key 1: a close-up; 2: a hard cut to another shot, the face elsewhere; 3: it moved a little
+    fast = Fake("a", {1: [([0, 0, 40, 40], 0.9)], 2: [([60, 10, 80, 30], 0.9)], 3: [([62, 10, 82, 30], 0.9)]})
+    slow = Fake("b", {})
+    ensemble = Ensemble([fast, slow], mode="cascade", slow_every=100)
+    ensemble.detect(batch(1, 1, 1, 2, 3, 3))
+    assert ensemble.second_opinions == 2  # the first frame, and the cut; not the small move after it
