@@ -68,10 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     inputs = {"talking head 720p 25 fps": talking_head(args.seconds)}
     real = None if args.no_real else real_footage(args.seconds)
     rows: list[Row] = []
-    if real is None and not args.no_real:
-        rows.append(Row(group, "real 29.97 fps footage", detail=f"n/a: {REAL_FOOTAGE} is absent"))
-    elif real is not None:
+    if real is not None:
         inputs[f"real footage 720p 29.97 fps ({REAL_FOOTAGE.name} looped)"] = real
+    elif not args.no_real:
+        rows.append(Row(group, "real 29.97 fps footage", detail=f"n/a: {REAL_FOOTAGE} is absent"))
     env = child_env()
     os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_SERVER")})
     work = Path(tempfile.mkdtemp(prefix="clipmill-bench-faces-"))
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         _drop_and_stop(env)
     run["loadavg_end"] = os.getloadavg()
     print(format_table(rows))
-    path = write_results(rows, machine=describe_machine(), run=run, folder=RESULTS, suffix=("-rss" if args.rss_only else "") + ("-no-faces" if args.no_faces else "")
-                         + time.strftime("-%H%M"))
+    suffix = ("-rss" if args.rss_only else "") + ("-no-faces" if args.no_faces else "") + time.strftime("-%H%M")
+    path = write_results(rows, machine=describe_machine(), run=run, folder=RESULTS, suffix=suffix)
     print(f"results: {path}")
 
 

@@ -1,6 +1,7 @@
 """The clip job: one clip from one source range, as a DAG of retryable tasks.
 
-    stage source (and transcript) → probe + validate → (already published? done; else import the data contracts in the background) → transcript fits the source?
+    stage source (and transcript) → probe + validate → (already published? done) → transcript fits the source?
+      (the data contracts' library starts loading in the background here)
       → beside each other: extract segment (only for sources whose frames cannot be cut in place),
         faces: chunks on Dask → tracks (subflow, decoding the source's range in place; when detect_faces or reframing),
         and the audio: decode → profile → speech (cut from the whole-source analysis the range was chosen from,

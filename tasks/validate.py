@@ -15,14 +15,13 @@ from prefect import get_run_logger
 from clipmill.artifacts.store import read_linked
 from clipmill.errors import ContractViolation
 from clipmill.manifest import Manifest
-from clipmill.quality.warm_up import finish_warm_up
 from tasks.runtime import clip_task, object_store
 
 
 @clip_task(name="validate-contracts")
 def validate_contracts(manifest: Manifest) -> dict[str, int]:
     """Run the manifest, timeline, caption, track and edit plan suites on this clip; raise listing every failure."""
-    finish_warm_up()  # pandas and GE: imported by the flow's warm-up while the media stages ran, or here
+    # pandas and GE: already imported by the flow's warm-up (`warm_up_in_background`), or imported here
     from clipmill.quality.frames import contract_frames
     from clipmill.quality.validate import validate_frames
 

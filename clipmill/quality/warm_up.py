@@ -13,33 +13,23 @@ import threading
 
 log = logging.getLogger(__name__)
 
-_thread: threading.Thread | None = None
+_started = False
 _starting = threading.Lock()
 
 
 def warm_up_in_background() -> None:
     """Start `clipmill.quality.validate.warm_up` on a daemon thread, the first time only.
 
-    A warm-up that fails changes nothing: the validation imports GE itself and reports what is wrong.
+    It holds `clipmill.quality.validate.GE_LOCK` while it imports GE, so a validation started
+    meanwhile, in any thread, waits for it: a suite built from a half-imported GE fails ("expect_column_to_exist
+    not found"). A warm-up that fails changes nothing: the validation imports GE itself and reports what is wrong.
     """
-    global _thread
+    global _started
     with _starting:
-        if _thread is None:
-            _thread = threading.Thread(target=_warm_up, name="clipmill-contracts-warm-up", daemon=True)
-            _thread.start()
-
-
-def finish_warm_up() -> None:
-    """Wait for a warm-up in progress; call it before anything imports GE or builds a suite.
-
-    Another thread must not import GE while the warm-up does: a submodule the warm-up finished
-    importing is returned at once while the package's ``__init__`` is still registering the
-    expectations, so a suite built then fails with "expect_column_to_exist not found".
-    """
-    with _starting:
-        thread = _thread
-    if thread is not None:
-        thread.join()
+        if _started:
+            return
+        _started = True
+    threading.Thread(target=_warm_up, name="clipmill-contracts-warm-up", daemon=True).start()
 
 
 def _warm_up() -> None:
