@@ -1,7 +1,7 @@
 """The clip job: one clip from one source range, as a DAG of retryable tasks.
 
     stage source (and transcript) → probe + validate → (already published? done) → transcript fits the source?
-      (the data contracts' library starts loading in the background here)
+      (the data contracts' process starts here: it imports GE on another core)
       → beside each other: extract segment (only for sources whose frames cannot be cut in place),
         faces: chunks on Dask → tracks (subflow, decoding the source's range in place; when detect_faces or reframing),
         and the audio: decode → profile → speech (cut from the whole-source analysis the range was chosen from,
@@ -31,7 +31,7 @@ from blocks.presets import resolve_preset
 from clipmill.artifacts.results import AudioStages, JobStages
 from clipmill.config import ClipOptions, effective_options, load_settings
 from clipmill.jobs import ClipJob, check_open_times
-from clipmill.quality.warm_up import warm_up_in_background
+from clipmill.quality.contracts_process import start_contracts_process
 from clipmill.errors import InputError
 from clipmill.sources import printable
 from tasks.captions import load_transcript, make_captions, stage_transcript, transcribe_speech
@@ -90,7 +90,7 @@ def clip_job(
         info, job = probe_source(source_ref, start, end, chosen, transcript_ref, (selection or {}).get("analysis_key"))
     if (already := find_published(job)) is not None:
         return asdict(already)
-    warm_up_in_background()
+    start_contracts_process()
     transcript = load_transcript(job, info) if transcript_ref is not None else None
     if chosen.transcription != "none":
         if not info.has_audio:

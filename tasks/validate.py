@@ -15,25 +15,19 @@ from prefect import get_run_logger
 from clipmill.artifacts.store import read_linked
 from clipmill.errors import ContractViolation
 from clipmill.manifest import Manifest
+from clipmill.quality.contracts_process import check_contracts
 from tasks.runtime import clip_task, object_store
 
 
 @clip_task(name="validate-contracts")
 def validate_contracts(manifest: Manifest) -> dict[str, int]:
     """Run the manifest, timeline, caption, track and edit plan suites on this clip; raise listing every failure."""
-    # pandas and GE: already imported by the flow's warm-up (`warm_up_in_background`), or imported here
-    from clipmill.quality.frames import contract_frames
-    from clipmill.quality.validate import validate_frames
-
     document = json.loads(manifest.to_json())
     linked = read_linked(object_store(), [document])
     if linked.problems:
         broken = "; ".join(linked.problems[manifest.clip_id])
         raise ContractViolation(f"clip {manifest.clip_id} links documents that break their contracts: {broken}")
-    tables = contract_frames(
-        [document], timelines=linked.timelines, tracks=linked.tracks, edit_plans=linked.edit, captions=linked.captions
-    )
-    report = validate_frames(tables)
+    report = check_contracts([document], linked)
     if not report.success:
         broken = "; ".join(
             f"{f.suite}.{f.check} ({', '.join(f.columns)}: {f.unexpected_count} rows)" for f in report.failures

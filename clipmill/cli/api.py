@@ -20,6 +20,7 @@ from clipmill.config import ClipOptions, Settings, effective_options, load_setti
 from clipmill.errors import InputError
 from clipmill.jobs import check_open_times
 from clipmill.manifest import Manifest
+from clipmill.quality.contracts_process import start_contracts_process
 from clipmill.run_tags import process_tag, tagged_process
 from clipmill.sources import check_under_roots, classify, local_path, parse_object_uri
 
@@ -60,6 +61,10 @@ def process_clip(
     before the flow runs. The flow runs on the Prefect server the settings name (``PREFECT_API_URL``;
     `clipmill run` starts a local one), on the embedded store without a configured endpoint.
     """
+    settings = load_settings()
+    check_request(source, start=start, end=end, out_dir=out_dir, options=options, settings=settings)
+    start_contracts_process()  # GE imports on another core while Prefect and the flow import here
+
     from prefect import tags
 
     from blocks.presets import resolve_preset
@@ -67,8 +72,6 @@ def process_clip(
     from clipmill.cli.storage import object_store
     from tasks.runtime import without_heartbeats
 
-    settings = load_settings()
-    check_request(source, start=start, end=end, out_dir=out_dir, options=options, settings=settings)
     effective_options(effective_options(settings.options, resolve_preset(clip_preset)), options)
     with tags(process_tag()), without_heartbeats():
         published = clip_job.with_options(on_running=[_announce])(source, start, end, options or None, clip_preset)

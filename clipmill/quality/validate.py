@@ -107,8 +107,8 @@ class AuditFailed(ContractViolation):
 #: a broken one passed, or lost rows. Registering a suite on first use (``add_dataframe_asset``,
 #: ``suites.add``) is not safe either. A library batch runs its clip jobs as threads of one process;
 #: one suite on one clip's rows takes well under a second, so taking turns costs little.
-#: Building the suites (`all_suites`) happens under it too: the background warm-up
-#: (`clipmill.quality.warm_up`) imports GE holding it, and a suite built from a half-imported GE fails.
+#: Building the suites (`all_suites`) happens under it too: `warm_up` imports GE holding it, and a
+#: suite built from a half-imported GE fails.
 GE_LOCK = threading.Lock()
 
 
