@@ -76,17 +76,30 @@ def _start_prefect() -> float:
 
 
 def _peak_rss_mb() -> dict[str, float]:
-    """Peak resident memory of this process and of its largest waited-for child (ffmpeg), in MiB."""
+    """Peak resident memory of this process plus its live contracts process, and of its largest waited-for
+    child (ffmpeg), in MiB. The contracts process (`clipmill.quality.contracts_process`: pandas and GE)
+    is counted by its resident size now, which is its peak: it only ever holds one clip's tables."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    contracts = sum(p.memory_info().rss for p in _contracts_processes()) / 2**20
     return {
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": own + contracts, "own_peak_rss_mb": own, "contracts_rss_mb": contracts,
         "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
 def _cpu_s() -> float:
-    """CPU seconds (user + system) used so far by this process and by the children it waited for (ffmpeg)."""
+    """CPU seconds (user + system) used so far by this process, the children it waited for (ffmpeg) and
+    its live contracts process."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    contracts = sum(sum(p.cpu_times()[:2]) for p in _contracts_processes())
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + contracts
+
+
+def _contracts_processes() -> list[Any]:
+    """This process's live spawned children (not the resource tracker): the contracts process a clip job starts."""
+    import psutil
+
+    return [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
 
 
 def clip_job(params: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psutil
 
@@ -102,6 +103,8 @@ def stop_on_signals(on_stop: Callable[[int], None], *, grace_s: float = 4.0) -> 
     previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
     threading.Thread(target=watch, args=(read_fd,), name="clipmill-signals", daemon=True).start()
     previous = {signum: signal.signal(signum, handle) for signum in _SIGNALS}
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_about_the_stop(previous_hook)
     try:
         yield
     except BaseException:
@@ -109,7 +112,20 @@ def stop_on_signals(on_stop: Callable[[int], None], *, grace_s: float = 4.0) -> 
             finish(_stop_signal)
         raise
     finally:
+        sys.unraisablehook = previous_hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         signal.set_wakeup_fd(previous_fd)
         os.close(write_fd)
+
+
+def _quiet_about_the_stop(hook: Callable[[Any], None]) -> Callable[[Any], None]:
+    """`hook`, except for the stop's own `KeyboardInterrupt` where nothing can raise it (a native
+    library's callback, e.g. soundfile reading a pipe): Python would print it as a traceback. The stop
+    goes on regardless: the children are already stopped and the watchdog ends the process."""
+
+    def unraisable(info: Any) -> None:
+        if not (isinstance(info.exc_value, KeyboardInterrupt) and _stop_signal is not None):
+            hook(info)
+
+    return unraisable

@@ -19,7 +19,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from clipmill.quality.frames import contract_frames, recheck_frame
 from clipmill.quality.report import ReportContext, render_html
-from clipmill.quality.validate import AuditFailed, QualityReport
+from clipmill.quality.results import AuditFailed, QualityReport
 from tasks.audit import (
     choose_sample, export_manifests, load_linked, load_manifests, parse_since, publish_report, recheck_outputs,
     validate_tables,

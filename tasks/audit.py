@@ -21,7 +21,8 @@ from clipmill.artifacts.store import LinkedArtifacts, read_linked
 from clipmill.config import load_settings
 from clipmill.errors import InputError
 from clipmill.media import probe
-from clipmill.quality.validate import QualityReport, validate_frames
+from clipmill.quality.results import QualityReport
+from clipmill.quality.validate import validate_frames
 from clipmill.quality.frames import frame_seconds
 from clipmill.scratch import scratch_dir
 from clipmill.sources import parse_object_uri, sha256_file

@@ -20,7 +20,7 @@ from clipmill.errors import ClipmillError
 
 def _run_flow(prefix: str, since: datetime | None, sample: int, export: Path | None) -> dict:
     """The audit flow's summary, whether it passed or failed with `AuditFailed`."""
-    from clipmill.quality.validate import AuditFailed
+    from clipmill.quality.results import AuditFailed
     from flows.audit import audit as audit_flow
 
     state = audit_flow(

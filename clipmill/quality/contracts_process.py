@@ -2,54 +2,70 @@
 
 Importing Great Expectations and building its suites costs 4–5 s of CPU, nearly all of it Python
 that holds the GIL. Done on a thread of the job's process, it slowed the job's own Python
-(Prefect's engine, the plan, the publish) about as much as it overlapped it. A spawned process
-does it on another core while the job's media stages run. Every later clip job of the process,
-e.g. each job of a library batch, validates in the same process, one clip at a time, which
-`clipmill.quality.validate.GE_LOCK` requires anyway.
+(Prefect's engine, the plan, the publish) about as much as it overlapped it. A child process
+(`clipmill.quality.contracts_worker`) does it on another core while the job's media stages run.
+Every later clip job of the process, e.g. each job of a library batch, validates in the same child,
+one clip at a time, which `clipmill.quality.validate.GE_LOCK` requires anyway.
 
-The validation runs in the caller's process instead where no child process can be started
-(inside a daemonic process such as a multiprocessing pool worker) or the child has died. The
-verdict is the same; only the time differs.
+The child is a plain ``python -m`` process on pipes, not a `multiprocessing` one: spawning that
+way re-runs the caller's ``__main__`` script in the child, and a Python API script without a
+``__main__`` guard would then make its clips twice. Where the child cannot start or has died, the
+validation runs in the caller's process instead. The verdict is the same; only the time differs.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, Mapping, Sequence
 
 if TYPE_CHECKING:
     from clipmill.artifacts.store import LinkedArtifacts
-    from clipmill.quality.validate import QualityReport
+    from clipmill.quality.results import QualityReport
 
 log = logging.getLogger(__name__)
 
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
+_worker: subprocess.Popen[bytes] | None = None
+#: Held from a request's write to its reply's read: one validation at a time, and the child's start.
+_worker_lock = threading.Lock()
 
 
 def start_contracts_process() -> None:
-    """Start the contracts process, which imports GE and builds the suites at once, unless it runs already."""
-    _running_pool()
+    """Start the contracts process, which imports GE and builds the suites at once, unless it runs already
+    (or another job is using it: then it runs)."""
+    if _worker_lock.acquire(blocking=False):
+        try:
+            _running_worker()
+        finally:
+            _worker_lock.release()
 
 
 def check_contracts(documents: Sequence[Mapping[str, Any]], linked: LinkedArtifacts) -> QualityReport:
     """Every suite on the tables of manifest `documents` and the documents they link to, in the contracts process."""
-    pool = _running_pool()
-    if pool is None:
-        return _check(documents, linked)
-    try:
-        return pool.submit(_check, documents, linked).result()
-    except BrokenProcessPool:
-        log.warning("the data-contracts process died; validating in this process")
-        _forget(pool)
-        return _check(documents, linked)
+    global _worker
+    with _worker_lock:
+        worker = _running_worker()
+        if worker is not None:
+            try:
+                write_frame(worker.stdin, (list(documents), linked))
+                outcome, value = read_frame(worker.stdout)
+            except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                log.warning("the data-contracts process ended (%s); validating in this process", exc)
+                worker.kill()
+                _worker = None
+            else:
+                if outcome == "error":
+                    raise value
+                return value
+    return check_here(documents, linked)
 
 
-def _check(documents: Sequence[Mapping[str, Any]], linked: LinkedArtifacts) -> QualityReport:
+def check_here(documents: Sequence[Mapping[str, Any]], linked: LinkedArtifacts) -> QualityReport:
+    """`check_contracts` in this process (what the contracts process runs)."""
     from clipmill.quality.frames import contract_frames
     from clipmill.quality.validate import validate_frames
 
@@ -59,37 +75,37 @@ def _check(documents: Sequence[Mapping[str, Any]], linked: LinkedArtifacts) -> Q
     ))
 
 
-def _warm_up() -> None:
-    from clipmill.quality.validate import warm_up
-
-    warm_up()
-
-
-def _started() -> bool:
-    """Nothing: a first task for the pool, which starts its process on the first submission."""
-    return True
+def write_frame(stream: IO[bytes] | None, value: Any) -> None:
+    """One pickled value, its length first."""
+    assert stream is not None
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "big") + data)
+    stream.flush()
 
 
-def _running_pool() -> ProcessPoolExecutor | None:
-    """The process's contracts pool, started on first use; None where no child process can start."""
-    global _pool
-    with _pool_lock:
-        if _pool is None and not multiprocessing.current_process().daemon:
-            try:
-                pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
-                )
-                pool.submit(_started)
-            except (OSError, RuntimeError) as exc:
-                log.warning("no data-contracts process (%s); validating in this process", exc)
-                return None
-            _pool = pool
-        return _pool
+def read_frame(stream: IO[bytes] | None) -> Any:
+    """The value `write_frame` wrote; EOFError at the end of the stream."""
+    assert stream is not None
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError("the stream ended")
+    data = stream.read(int.from_bytes(header, "big"))
+    return pickle.loads(data)
 
 
-def _forget(pool: ProcessPoolExecutor) -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
+def _running_worker() -> subprocess.Popen[bytes] | None:
+    """The contracts process, started now if it is not running; None where it cannot start. Hold `_worker_lock`."""
+    global _worker
+    if _worker is not None and _worker.poll() is None:
+        return _worker
+    path = [entry for entry in sys.path if entry]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}  # as the caller imports clipmill, whatever set its path
+    try:
+        _worker = subprocess.Popen(
+            [sys.executable, "-m", "clipmill.quality.contracts_worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, env=env,
+        )
+    except OSError as exc:
+        log.warning("no data-contracts process (%s); validating in this process", exc)
+        _worker = None
+    return _worker

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from clipmill.quality.validate import Failure, QualityReport
+from clipmill.quality.results import Failure, QualityReport
 
 MAX_ROWS_SHOWN = 20
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from clipmill import process_clip
 from clipmill.cli.audit import audit as audit_command
-from clipmill.quality.validate import AuditFailed
+from clipmill.quality.results import AuditFailed
 from flows.audit import audit
 
 CLEAN, BROKEN = "audit-clean/", "audit-broken/"

@@ -2,7 +2,8 @@
 
 Real GE, real suites, real documents, in a fresh interpreter as a `clipmill run` is: the job's
 process must not import Great Expectations (its import is the contracts process's work, on
-another core), and a contracts process that dies must not cost a verdict.
+another core), and a contracts process that dies must not cost a verdict: that one is validated
+in the job's process and the next in a new contracts process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
-import json, os, signal, sys
+import json, sys
 from clipmill.artifacts.stages import TimelinesDocument
 from clipmill.artifacts.store import LinkedArtifacts
 from clipmill.quality import contracts_process
@@ -40,11 +41,19 @@ clean, broken = clip("talk-clean", False), clip("talk-broken", True)
 found = {"clean": verdict(contracts_process.check_contracts(*clean)),
          "broken": verdict(contracts_process.check_contracts(*broken))}
 found["ge_here"] = "great_expectations" in sys.modules
-for process in list(contracts_process._pool._processes.values()):
-    os.kill(process.pid, signal.SIGKILL)
-    process.join()
+first = contracts_process._worker
+first.kill()
+first.wait()
 found["broken_after_kill"] = verdict(contracts_process.check_contracts(*broken))
 found["clean_after_kill"] = verdict(contracts_process.check_contracts(*clean))
+found["restarted"] = contracts_process._worker is not None and contracts_process._worker.pid != first.pid
+
+class OnlyHere(LinkedArtifacts):  # the contracts process cannot unpickle it: it dies mid-request
+    pass
+
+documents, linked = broken
+found["broken_when_it_dies"] = verdict(contracts_process.check_contracts(documents, OnlyHere(**vars(linked))))
+found["dead_forgotten"] = contracts_process._worker is None
 print(json.dumps(found))
 """
 
@@ -62,3 +71,7 @@ def test_the_contracts_process_gives_the_verdicts_and_a_dead_one_costs_none() ->
     assert not found["ge_here"], "the job's process imported GE, the contracts process's work"
     assert found["broken_after_kill"] == found["broken"]
     assert found["clean_after_kill"] == []
+    assert found["restarted"], "a dead contracts process was not replaced"
+    assert found["broken_when_it_dies"] == found["broken"]
+    assert found["dead_forgotten"]
+    assert "the data-contracts process ended" in done.stderr

@@ -12,7 +12,8 @@ import threading
 
 from clipmill.artifacts.stages import TimelinesDocument
 from clipmill.quality.frames import manifests_to_frame, timelines_to_frame, tracks_to_frame
-from clipmill.quality.validate import QualityReport, validate_frames
+from clipmill.quality.results import QualityReport
+from clipmill.quality.validate import validate_frames
 from tests.unit.test_contracts import _document
 
 ITERATIONS = 2

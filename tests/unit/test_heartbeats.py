@@ -7,6 +7,7 @@ from threading import Thread
 
 from prefect.flow_engine import FlowRunEngine
 from prefect.flows import flow
+from prefect.settings import get_current_settings, temporary_settings
 
 from tasks.runtime import without_heartbeats
 
@@ -31,3 +32,16 @@ def test_a_flow_run_started_inside_sends_no_heartbeats_and_others_still_do():
     assert before is not None and _engine_heartbeat() == before
     assert inside is None
     assert seen_by_thread == [None]  # a library batch's clip jobs run on threads that copy the context
+
+
+def test_the_settings_without_heartbeats_are_derived_once_from_the_settings_in_force():
+    with without_heartbeats():
+        first = get_current_settings()
+    with without_heartbeats():
+        assert get_current_settings() is first
+    with temporary_settings(updates={"flows.default_retries": 3}):
+        with without_heartbeats():
+            assert get_current_settings().flows.default_retries == 3
+            assert _engine_heartbeat() is None
+    with without_heartbeats():
+        assert get_current_settings().flows.default_retries == first.flows.default_retries
