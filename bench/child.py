@@ -76,9 +76,9 @@ def _start_prefect() -> float:
 
 
 def _peak_rss_mb() -> dict[str, float]:
-    """Peak resident memory of this process plus its live contracts process, and of its largest waited-for
-    child (ffmpeg), in MiB. The contracts process (`clipmill.quality.contracts_process`: pandas and GE)
-    is counted by its resident size now, which is its peak: it only ever holds one clip's tables."""
+    """Peak resident memory of this process plus its contracts process, and of its largest waited-for
+    child (ffmpeg), in MiB. The contracts process (`clipmill.quality.contracts_worker`: pandas and GE)
+    is counted by its resident size now, about its peak: it holds one clip's tables at a time."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     contracts = sum(p.memory_info().rss for p in _contracts_processes()) / 2**20
     return {
@@ -96,10 +96,10 @@ def _cpu_s() -> float:
 
 
 def _contracts_processes() -> list[Any]:
-    """This process's live spawned children (not the resource tracker): the contracts process a clip job starts."""
+    """The contracts process a clip job of this process started, while it lives."""
     import psutil
 
-    return [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
+    return [p for p in psutil.Process().children() if "clipmill.quality.contracts_worker" in p.cmdline()]
 
 
 def clip_job(params: dict[str, Any]) -> dict[str, Any]:
