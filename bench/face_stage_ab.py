@@ -54,6 +54,15 @@ def baseline_tree(revision: str) -> Path:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", sha], check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
         partial.rename(tree)
+    return compiled(tree)
+
+
+def compiled(tree: Path) -> Path:
+    """`tree` with its modules' bytecode written, as `scripts/setup.sh` writes the checkout's: a code base
+    compiled on every start (where bytecode is not written) would be measured slower than it runs."""
+    folders = [str(tree / name) for name in ("clipmill", "flows", "tasks", "blocks", "deployments", "data_contracts")
+               if (tree / name).is_dir()]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", *folders], check=True, capture_output=True)
     return tree
 
 

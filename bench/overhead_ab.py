@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.__main__ import HOME, _drop_and_stop, child_env, start_store
 from bench.cli_run import _job, _warm_job
-from bench.face_stage_ab import baseline_tree
+from bench.face_stage_ab import baseline_tree, compiled
 from bench.machine import describe_machine
 from bench.media import REPO, talking_head
 from bench.report import format_table, write_results
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the clip (the GRID talking head)")
     parser.add_argument("--warm-only", action="store_true", help="only the warm jobs (a fresh run costs a minute)")
     args = parser.parse_args(argv)
-    codes = {"baseline": baseline_tree(args.baseline), "current": baseline_tree(args.current) if args.current else REPO}
+    codes = {"baseline": baseline_tree(args.baseline), "current": baseline_tree(args.current) if args.current else compiled(REPO)}
     source = talking_head(args.seconds)
     env = child_env()
     os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_SERVER")})

@@ -28,6 +28,7 @@ import psutil
 from clipmill.errors import ToolError
 from clipmill.ports import free_loopback_ports
 from clipmill.processes import exclusive_lock, stop_process
+from clipmill.quality import contracts_service
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,12 @@ def running(home: Path) -> LocalServer | None:
 
 
 def stop(home: Path, *, timeout_s: float = 30.0) -> bool:
-    """Stop the local server under `home` (its database stays); True when one was running."""
+    """Stop the local server under `home` (its database stays) and its contracts process; True when the server
+    was running."""
     folder = server_dir(home)
     if not folder.is_dir():
         return False
+    contracts_service.stop(home)
     with exclusive_lock(folder / "server.lock"):
         state = _read_state(folder)
         if state is None or not _is_our_server(state):

@@ -41,6 +41,9 @@ PY
 # the tests' OCR (burned-in captions): without its opencv-python requirement, which would overwrite the
 # opencv-contrib-python that mediapipe brings (the same cv2/ package); its other requirements are in [dev]
 case ",${EXTRAS}," in *,dev,*) .venv/bin/python -m pip install --quiet --no-deps "rapidocr-onnxruntime==1.4.4" ;; esac
+# the checkout's own modules, compiled as pip compiles an installed package's: an editable install would
+# otherwise compile them on every start where bytecode is not written (PYTHONDONTWRITEBYTECODE, read-only trees)
+.venv/bin/python -m compileall -q -j 0 clipmill flows tasks blocks deployments data_contracts >/dev/null
 # librosa compiles its numba functions on first use into a cache beside it; doing that once here, on the
 # sample, means clip jobs started side by side later only read it (two first uses at once can leave a
 # half-written entry that crashes every later reader)

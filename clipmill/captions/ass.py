@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-
-import pysubs2
+from typing import TYPE_CHECKING
 
 from clipmill.captions.cues import CaptionCue, CaptionLayout
 from clipmill.errors import ModelUnavailable
+
+if TYPE_CHECKING:
+    import pysubs2  # imported where used: a job without captions does not pay for it
 
 FONT_NAME = "DejaVu Sans"
 FONT_FILE = "DejaVuSans-Bold.ttf"
 #: Average advance of DejaVu Sans Bold, in font sizes (em), over ordinary text.
 CHAR_WIDTH_EM = 0.62
-HIGHLIGHT = pysubs2.Color(255, 221, 0)
+#: The spoken word's colour, (255, 221, 0) RGB, in ASS's ``&HBBGGRR&`` notation.
+HIGHLIGHT = "&H00DDFF&"
 
 
 def font_dir() -> Path:
@@ -50,6 +53,8 @@ def font_size(width: int, height: int, layout: CaptionLayout) -> int:
 def burn_document(cues: tuple[CaptionCue, ...], *, width: int, height: int, layout: CaptionLayout,
                   highlight: bool = False) -> str:
     """The ASS text for an output frame of `width` x `height` pixels."""
+    import pysubs2
+
     left, right, bottom = margins(width, height)
     size = font_size(width, height, layout)
     document = pysubs2.SSAFile()
@@ -70,6 +75,8 @@ def burn_document(cues: tuple[CaptionCue, ...], *, width: int, height: int, layo
 
 
 def _event(start: float, end: float, text: str) -> pysubs2.SSAEvent:
+    import pysubs2
+
     return pysubs2.SSAEvent(start=round(start * 1000), end=round(end * 1000), text=text)
 
 
@@ -82,12 +89,11 @@ def _word_spans(cue: CaptionCue) -> list[tuple[int, float, float]]:
 def _marked(cue: CaptionCue, index: int) -> str:
     """The cue's lines with word `index` in the highlight colour (lines hold the words in order)."""
     out, position = [], 0
-    colour = f"&H{HIGHLIGHT.b:02X}{HIGHLIGHT.g:02X}{HIGHLIGHT.r:02X}&"
     for line in cue.lines:
         words = []
         for word in line.split(" "):
             text = _escaped(word)
-            words.append(rf"{{\c{colour}}}{text}{{\r}}" if position == index else text)
+            words.append(rf"{{\c{HIGHLIGHT}}}{text}{{\r}}" if position == index else text)
             position += 1
         out.append(" ".join(words))
     return r"\N".join(out)

@@ -16,6 +16,8 @@ from pathlib import Path
 import typer
 
 from clipmill import prefect_server
+from clipmill.quality import contracts_service
+from clipmill.quality.contracts_process import SERVICE_ENV
 
 server_app = typer.Typer(no_args_is_help=True, help="The local Prefect server (API and UI) used without PREFECT_API_URL.")
 
@@ -24,8 +26,9 @@ server_app = typer.Typer(no_args_is_help=True, help="The local Prefect server (A
 def prefect_api(home: Path | None = None) -> Iterator[str]:
     """Point Prefect at the configured server, or at the local one under `home` (started on demand).
 
-    The local server's URL also goes into the environment, for child processes (Dask workers).
-    Yields the API URL.
+    The local server's URL also goes into the environment, for child processes (Dask workers), and so
+    does the socket of its contracts process (`clipmill.quality.contracts_service`), where the jobs
+    validate their clips. Yields the API URL.
     """
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
@@ -33,13 +36,18 @@ def prefect_api(home: Path | None = None) -> Iterator[str]:
     if configured:
         yield str(configured)
         return
-    server = prefect_server.ensure_running(home or _home())
+    home = home or _home()
+    server = prefect_server.ensure_running(home)
+    contracts = contracts_service.ensure_running(home)
     os.environ["PREFECT_API_URL"] = server.api_url
+    if contracts is not None:
+        os.environ[SERVICE_ENV] = str(contracts)
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield server.api_url
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+        os.environ.pop(SERVICE_ENV, None)
 
 
 def _home() -> Path:
@@ -61,12 +69,14 @@ def server_status() -> None:
     if state is None:
         typer.echo(json.dumps({"running": False}))
         raise typer.Exit(code=1)
+    contracts = contracts_service.running(_home())
     typer.echo(json.dumps({
         "running": True, "pid": state.pid, "ui_url": state.ui_url, "api_url": state.api_url, "data_dir": state.data_dir,
+        "contracts_pid": contracts.pid if contracts else None,
     }))
 
 
 @server_app.command("stop")
 def server_stop() -> None:
-    """Stop the local server (its database stays for the next run)."""
+    """Stop the local server and its contracts process (its database stays for the next run)."""
     typer.echo("stopped" if prefect_server.stop(_home()) else "not running")

@@ -11,6 +11,10 @@ The child is a plain ``python -m`` process on pipes, not a `multiprocessing` one
 way re-runs the caller's ``__main__`` script in the child, and a Python API script without a
 ``__main__`` guard would then make its clips twice. Where the child cannot start or has died, the
 validation runs in the caller's process instead. The verdict is the same; only the time differs.
+
+Jobs of the local Prefect server need no child: `clipmill.cli.server.prefect_api` names its
+long-lived contracts process in ``CLIPMILL_CONTRACTS_SOCKET`` (`clipmill.quality.contracts_service`),
+and they validate there, falling back to a child of their own when it does not answer.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pickle
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Mapping, Sequence
 
 if TYPE_CHECKING:
@@ -29,6 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The socket of the local server's contracts process, set by `clipmill.cli.server.prefect_api`.
+SERVICE_ENV = "CLIPMILL_CONTRACTS_SOCKET"
+
 _worker: subprocess.Popen[bytes] | None = None
 #: Held from a request's write to its reply's read: one validation at a time, and the child's start.
 _worker_lock = threading.Lock()
@@ -36,7 +44,9 @@ _worker_lock = threading.Lock()
 
 def start_contracts_process() -> None:
     """Start the contracts process, which imports GE and builds the suites at once, unless it runs already
-    (or another job is using it: then it runs)."""
+    (or another job is using it: then it runs). Not where the local server's contracts process serves."""
+    if os.environ.get(SERVICE_ENV):
+        return
     if _worker_lock.acquire(blocking=False):
         try:
             _running_worker()
@@ -47,6 +57,15 @@ def start_contracts_process() -> None:
 def check_contracts(documents: Sequence[Mapping[str, Any]], linked: LinkedArtifacts) -> QualityReport:
     """Every suite on the tables of manifest `documents` and the documents they link to, in the contracts process."""
     global _worker
+    shared = os.environ.get(SERVICE_ENV)
+    if shared:
+        from clipmill.quality.contracts_service import ServiceUnavailable, request
+
+        try:
+            return request(Path(shared), documents, linked)
+        except ServiceUnavailable as exc:
+            log.warning("the local server's data-contracts process did not answer (%s); validating in a process "
+                        "of this job", exc)
     with _worker_lock:
         worker = _running_worker()
         if worker is not None:

@@ -14,16 +14,15 @@ Boxes come back in source pixels whatever size the frames were analysed at.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from clipmill.errors import InputError, InternalError
 from clipmill.media import iter_frame_chunks, keyframe_times, probe
@@ -50,6 +49,9 @@ from clipmill.vision.identity import IDENTITY_BACKENDS, Embedder, load_embedder
 from clipmill.vision.sampling import i420_thumbnails, thumbnail_change
 from clipmill.vision.tracking import Track, TrackerConfig
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = [
     "FaceOptions",
     "analyse_chunk",
@@ -75,7 +77,15 @@ atexit.register(_SHELF.close_all)
 
 _EMBEDDINGS_KEY = "clipmill.embeddings"
 _CUTS_KEY = "clipmill.cut_times_s"
-_SCHEMA = pa.schema([(name, pa.from_numpy_dtype(np.dtype(dtype))) for name, dtype in TABLE_COLUMNS.items()])
+
+
+# cv2 and pyarrow are imported where they are used: a clip job without faces imports this module for
+# its options and readers, and should not pay for them.
+@functools.cache
+def _schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([(name, pa.from_numpy_dtype(np.dtype(dtype))) for name, dtype in TABLE_COLUMNS.items()])
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,10 @@ def write_tracks(tracks: list[Track], path: Path, *, cut_times_s: np.ndarray | N
     shot cuts found while decoding (times of the frames that start a new shot) under
     ``clipmill.cut_times_s``: shots are detected once, in the face stage, and framing reads them here.
     """
-    table = pa.Table.from_pydict(tracks_to_table(tracks), schema=_SCHEMA)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pydict(tracks_to_table(tracks), schema=_schema())
     metadata = {}
     embeddings = {str(tr.id): np.asarray(tr.embedding, np.float32).tolist() for tr in tracks if tr.embedding is not None}
     if embeddings:
@@ -167,6 +180,8 @@ def write_tracks(tracks: list[Track], path: Path, *, cut_times_s: np.ndarray | N
 
 def read_tracks(path: Path) -> list[Track]:
     """Read tracks written by :func:`write_tracks`, embeddings included."""
+    import pyarrow.parquet as pq
+
     table = pq.read_table(path)
     tracks = table_to_tracks({name: table.column(name).to_numpy() for name in table.column_names})
     stored = json.loads((table.schema.metadata or {}).get(_EMBEDDINGS_KEY.encode(), b"{}"))
@@ -178,6 +193,8 @@ def read_tracks(path: Path) -> list[Track]:
 
 def read_cut_times(path: Path) -> np.ndarray:
     """The shot cuts stored with the tracks by :func:`write_tracks` (empty when none were stored)."""
+    import pyarrow.parquet as pq
+
     metadata = pq.read_schema(path).metadata or {}
     return np.asarray(json.loads(metadata.get(_CUTS_KEY.encode(), b"[]")), np.float64)
 
@@ -299,6 +316,8 @@ class _FrameDetector:
 
     def detect(self, frames: np.ndarray, indices: np.ndarray | list[int], first: int) -> None:
         """Detect ``frames[indices - first]`` unless already done."""
+        import cv2
+
         indices = [int(i) for i in indices if int(i) not in self.sampled]
         if not indices:
             return
@@ -425,6 +444,8 @@ def reference_embeddings(
 
     Raises `InputError` when a photo cannot be read or shows no face.
     """
+    import cv2
+
     references = {}
     ensemble = load_ensemble(ensemble_config)
     try:

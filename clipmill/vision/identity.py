@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 
 from clipmill.errors import InputError, InternalError, ModelUnavailable
@@ -115,6 +114,8 @@ class DlibEmbedder:
 
 def align_face(frame_rgb: np.ndarray, landmarks: np.ndarray, *, size: int = 112) -> np.ndarray:
     """A ``size`` x ``size`` crop with the five landmarks moved onto `ARCFACE_TEMPLATE` (similarity)."""
+    import cv2
+
     template = ARCFACE_TEMPLATE * (size / 112.0)
     matrix, _ = cv2.estimateAffinePartial2D(np.asarray(landmarks, np.float32), template, method=cv2.LMEDS)
     if matrix is None:
@@ -135,10 +136,14 @@ class ArcFaceEmbedder:
     threshold = 0.6
 
     def __init__(self, model_path: Path) -> None:
+        import cv2
+
         self._net = cv2.dnn.readNetFromONNX(str(model_path))
 
     def embed(self, frame_rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
         """Embeddings of ``boxes`` aligned on ``landmarks`` (or on template points placed in the box)."""
+        import cv2
+
         frame, boxes, landmarks = _check_inputs(frame_rgb, boxes, landmarks)
         out = []
         for k, box in enumerate(boxes):
@@ -183,6 +188,8 @@ def load_embedder(name: str, *, arcface_model: Path | None = None) -> Embedder:
             "identity backend 'arcface'", arcface_model or os.environ.get(ARCFACE_MODEL_ENV),
             setting=ARCFACE_MODEL_ENV, model="ArcFace ONNX model", file_only=True,
         )
+        import cv2
+
         try:
             return ArcFaceEmbedder(path)
         except cv2.error as exc:
