@@ -8,11 +8,12 @@ parameters always win over the installation's defaults, which is what `effective
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,6 +29,8 @@ DEFAULT_CONFIG_FILE = "clipmill.toml"
 #: Widest (and, inverted, narrowest) aspect ratio a reframe may ask for: 4:1 holds 32:9 panoramas
 #: and 1:4 any portrait format; beyond that a crop of ordinary video is a sliver a few pixels high.
 MAX_REFRAME_ASPECT = 4
+#: S3's bucket naming rules (the common subset of AWS, MinIO and SeaweedFS).
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -176,6 +179,15 @@ class StorageSettings(BaseModel):
     block: str | None = Field(None, description="Name of a saved `clipmill-object-store` Prefect block to use instead.")
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(60.0, gt=0)
+
+    @field_validator("bucket")
+    @classmethod
+    def _s3_bucket_name(cls, value: str) -> str:
+        """Refused here, not by the store after a job's retries (S3's naming rules)."""
+        if not BUCKET_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not an S3 bucket name: 3-63 lowercase letters, digits, dots and "
+                             "hyphens, beginning and ending with a letter or digit")
+        return value
 
 
 class Settings(BaseSettings):

@@ -26,7 +26,9 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from clipmill.quality.wire import read_frame, write_frame
 
 if TYPE_CHECKING:
     from clipmill.artifacts.store import LinkedArtifacts
@@ -92,24 +94,6 @@ def check_here(documents: Sequence[Mapping[str, Any]], linked: LinkedArtifacts) 
         documents, timelines=linked.timelines, tracks=linked.tracks, edit_plans=linked.edit,
         captions=linked.captions, problems=linked.problems,
     ))
-
-
-def write_frame(stream: IO[bytes] | None, value: Any) -> None:
-    """One pickled value, its length first."""
-    assert stream is not None
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(len(data).to_bytes(8, "big") + data)
-    stream.flush()
-
-
-def read_frame(stream: IO[bytes] | None) -> Any:
-    """The value `write_frame` wrote; EOFError at the end of the stream."""
-    assert stream is not None
-    header = stream.read(8)
-    if len(header) < 8:
-        raise EOFError("the stream ended")
-    data = stream.read(int.from_bytes(header, "big"))
-    return pickle.loads(data)
 
 
 def _running_worker() -> subprocess.Popen[bytes] | None:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import psutil
 
 from clipmill.processes import exclusive_lock, stop_process
+from clipmill.quality.wire import read_frame, write_frame
 
 if TYPE_CHECKING:
     from clipmill.artifacts.store import LinkedArtifacts
@@ -131,8 +132,6 @@ def stop(home: Path) -> bool:
 def request(address: Path, documents: Sequence[Mapping[str, Any]], linked: LinkedArtifacts) -> QualityReport:
     """The contracts process's verdict on `documents` and what they link to; raises what validation raised, or
     `ServiceUnavailable` when no process answered."""
-    from clipmill.quality.contracts_process import read_frame, write_frame
-
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.settimeout(CONNECT_TIMEOUT_S)

@@ -19,7 +19,8 @@ import sys
 import threading
 from typing import IO
 
-from clipmill.quality.contracts_process import check_here, read_frame, write_frame
+from clipmill.quality.contracts_process import check_here
+from clipmill.quality.wire import read_frame, write_frame
 
 
 def main() -> None:

@@ -76,3 +76,15 @@ def test_bad_setting_in_environment_is_an_input_error(clean_env):
     clean_env.setenv("CLIPMILL_TASK_RETRIES", "many")
     with pytest.raises(InputError, match="task_retries"):
         load_settings()
+
+
+@pytest.mark.parametrize("bucket", ["b6", "My_Bucket", "-clips", "clips-", "x" * 64])
+def test_a_bucket_name_s3_refuses_is_refused_with_the_rules_before_any_job(clean_env, bucket):
+    clean_env.setenv("CLIPMILL_STORAGE__BUCKET", bucket)
+    with pytest.raises(InputError, match="storage.bucket.*not an S3 bucket name: 3-63 lowercase letters"):
+        load_settings()
+
+
+def test_a_bucket_name_s3_takes_is_kept(clean_env):
+    clean_env.setenv("CLIPMILL_STORAGE__BUCKET", "clips.team-2")
+    assert load_settings().storage.bucket == "clips.team-2"
