@@ -20,14 +20,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
 from clipmill.errors import ToolError
 from clipmill.ports import free_loopback_ports
-from clipmill.processes import exclusive_lock, stop_process
+from clipmill.processes import exclusive_lock, read_state, stop_process, write_state
 from clipmill.quality import contracts_service
 
 log = logging.getLogger(__name__)
@@ -156,14 +156,8 @@ def _is_our_server(server: LocalServer) -> bool:
 
 
 def _read_state(folder: Path) -> LocalServer | None:
-    try:
-        return LocalServer(**json.loads((folder / STATE_FILE).read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
+    return read_state(folder / STATE_FILE, LocalServer)
 
 
 def _write_state(folder: Path, server: LocalServer) -> None:
-    """Replace the state file in one rename, so a reader never sees half of it."""
-    partial = folder / f".{STATE_FILE}.{os.getpid()}"
-    partial.write_text(json.dumps(asdict(server), indent=2))
-    os.replace(partial, folder / STATE_FILE)
+    write_state(folder / STATE_FILE, server)

@@ -1,19 +1,25 @@
-"""For the detached servers clipmill starts (embedded store, local Prefect server): one starter at a
-time (`exclusive_lock`) and stopping them by pid (`stop_process`)."""
+"""For the detached servers clipmill starts (embedded store, local Prefect server, its contracts process): one
+starter at a time (`exclusive_lock`), their state files (`write_state`, `read_state`) and stopping them by pid
+(`stop_process`)."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psutil
 
-__all__ = ["exclusive_lock", "stop_process"]
+__all__ = ["exclusive_lock", "read_state", "stop_process", "write_state"]
+
+S = TypeVar("S")
 
 
 @contextmanager
@@ -26,6 +32,26 @@ def exclusive_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_state(path: Path, state: Any) -> None:
+    """Replace `path` with the dataclass `state` as JSON (mode 600: it may hold keys), written to a temporary
+    file, synced and renamed over it: a reader sees the old state or the new one, never half of one."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(json.dumps(asdict(state), indent=2))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def read_state(path: Path, kind: type[S]) -> S | None:
+    """The `kind` dataclass `write_state` saved at `path`; None when it is missing or not one."""
+    try:
+        return kind(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def stop_process(pid: int, *, group: bool = False, timeout_s: float = 30.0) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 import os
 import pickle
@@ -29,13 +28,13 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import psutil
 
-from clipmill.processes import exclusive_lock, stop_process
+from clipmill.processes import exclusive_lock, read_state, stop_process, write_state
 from clipmill.quality.wire import read_frame, write_frame
 
 if TYPE_CHECKING:
@@ -179,13 +178,8 @@ def _is_ours(state: ServiceState) -> bool:
 
 
 def _read_state(folder: Path) -> ServiceState | None:
-    try:
-        return ServiceState(**json.loads((folder / STATE_FILE).read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
+    return read_state(folder / STATE_FILE, ServiceState)
 
 
 def _write_state(folder: Path, state: ServiceState) -> None:
-    partial = folder / f".{STATE_FILE}.{os.getpid()}"
-    partial.write_text(json.dumps(asdict(state)))
-    os.replace(partial, folder / STATE_FILE)
+    write_state(folder / STATE_FILE, state)

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import urllib3
@@ -24,7 +24,7 @@ from minio import Minio
 
 from clipmill.errors import StorageError
 from clipmill.ports import free_loopback_ports
-from clipmill.processes import exclusive_lock, stop_process
+from clipmill.processes import exclusive_lock, read_state, stop_process, write_state
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +111,7 @@ def _server_pids(store_dir: Path, state: EmbeddedServer | None) -> list[int]:
 
 
 def _write_state(store_dir: Path, server: EmbeddedServer) -> None:
-    """Write ``server.json`` atomically (a temporary file renamed over it, mode 600): a reader sees
-    the old state or the new one, never half of one."""
-    target = store_dir / "server.json"
-    partial = store_dir / f".server.json.{os.getpid()}"
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(json.dumps(asdict(server), indent=2))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, target)
+    write_state(store_dir / "server.json", server)
 
 
 def start_server(data_dir: Path, *, startup_timeout_s: float = 60.0) -> tuple[EmbeddedServer, subprocess.Popen]:
@@ -201,13 +192,7 @@ def _serving(server: EmbeddedServer) -> bool:
 
 
 def _read_state(store_dir: Path) -> EmbeddedServer | None:
-    path = store_dir / "server.json"
-    if not path.exists():
-        return None
-    try:
-        return EmbeddedServer(**json.loads(path.read_text()))
-    except (ValueError, TypeError):
-        return None
+    return read_state(store_dir / "server.json", EmbeddedServer)
 
 
 def _alive(pid: int) -> bool:
