@@ -23,12 +23,13 @@ server_app = typer.Typer(no_args_is_help=True, help="The local Prefect server (A
 
 
 @contextmanager
-def prefect_api(home: Path | None = None) -> Iterator[str]:
+def prefect_api(home: Path | None = None, *, contracts: bool = True) -> Iterator[str]:
     """Point Prefect at the configured server, or at the local one under `home` (started on demand).
 
     The local server's URL also goes into the environment, for child processes (Dask workers), and so
     does the socket of its contracts process (`clipmill.quality.contracts_service`), where the jobs
-    validate their clips. Yields the API URL.
+    validate their clips; a command that runs no clip job passes ``contracts=False`` and starts none.
+    Yields the API URL.
     """
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
@@ -38,10 +39,10 @@ def prefect_api(home: Path | None = None) -> Iterator[str]:
         return
     home = home or _home()
     server = prefect_server.ensure_running(home)
-    contracts = contracts_service.ensure_running(home)
+    socket = contracts_service.ensure_running(home) if contracts else None
     os.environ["PREFECT_API_URL"] = server.api_url
-    if contracts is not None:
-        os.environ[SERVICE_ENV] = str(contracts)
+    if socket is not None:
+        os.environ[SERVICE_ENV] = str(socket)
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield server.api_url
