@@ -94,7 +94,10 @@ def _refused_run_s(source: Path, env: dict[str, str], work: Path) -> float:
     return elapsed
 
 
-def _job(source: Path, duration_s: float, env: dict[str, str], work: Path) -> dict[str, float]:
+def _job(source: Path, duration_s: float, env: dict[str, str], work: Path, *,
+         store_home: Path | None = None) -> dict[str, float]:
+    """One fresh `clipmill run` on a bucket of its own, dropped after from the embedded store under
+    `store_home` (default: the run's own ``CLIPMILL_HOME``)."""
     bucket = f"bench-cli-{uuid.uuid4().hex[:12]}"
     out = work / bucket
     try:
@@ -109,4 +112,4 @@ def _job(source: Path, duration_s: float, env: dict[str, str], work: Path) -> di
         manifest = json.loads(Path(work, done.stdout.strip().splitlines()[-1]).read_text())
         return {"wall_s": wall_s, "stages_s": sum(manifest["timings_s"].values()), "timings_s": manifest["timings_s"]}
     finally:
-        drop_bucket(env["CLIPMILL_HOME"], bucket)
+        drop_bucket(store_home or env["CLIPMILL_HOME"], bucket)

@@ -5,8 +5,11 @@
 Each round measures, for each code base in turn (the order alternating from round to round, so the
 shared machine's load falls on both alike), a fresh `clipmill run` (`bench.cli_run`: a new process,
 imports included, on a bucket of its own) and a warm job (`bench.child`: the second job of a process,
-as in a library batch), both with the local Prefect server up and no faces. Reports the medians and
-the load average they were measured at; writes ``bench/results/overhead/``; asserts nothing.
+as in a library batch), both with the local Prefect server up and no faces. Each code base has a local
+server and contracts process of its own (one clipmill home each, one shared object store), started
+and warmed by an unmeasured job first: on a shared one, every switch of code base would replace the
+contracts process (`clipmill.quality.contracts_service`) inside the measured job. Reports the medians
+and the load average they were measured at; writes ``bench/results/overhead/``; asserts nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "overhead"
 
 def main(argv: list[str] | None = None) -> None:
     from clipmill import prefect_server
+    from clipmill.storage import embedded
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", required=True, help="git revision to compare with")
@@ -49,15 +53,25 @@ def main(argv: list[str] | None = None) -> None:
     run = {"baseline": args.baseline, "current": args.current or "working tree", "seconds": args.seconds,
            "loadavg_start": os.getloadavg()}
     figures: dict[str, dict[str, list[float]]] = {code: {"fresh": [], "warm": []} for code in codes}
+    homes = {code: work / f"home-{code}" for code in codes}
     try:
         start_store()
-        server = prefect_server.ensure_running(HOME)
-        fresh_env = {k: v for k, v in {**os.environ, **env}.items() if k != "PREFECT_API_URL"}
+        store = embedded.running(HOME)
+        servers = {code: prefect_server.ensure_running(home) for code, home in homes.items()}
+        fresh_envs = {
+            code: {k: v for k, v in {**os.environ, **env}.items() if k != "PREFECT_API_URL"}
+            | {"CLIPMILL_HOME": str(homes[code]), "PYTHONPATH": str(codes[code]),
+               "CLIPMILL_STORAGE__ENDPOINT": store.endpoint, "CLIPMILL_STORAGE__ACCESS_KEY": store.access_key,
+               "CLIPMILL_STORAGE__SECRET_KEY": store.secret_key}
+            for code in codes
+        }
+        if not args.warm_only:
+            for code in codes:  # starts the code base's contracts process, and warms the OS caches
+                _job(source, args.seconds, fresh_envs[code], work, store_home=HOME)
         for k in range(args.rounds):
             for code in (list(codes) if k % 2 == 0 else list(reversed(list(codes)))):
-                path = {"PYTHONPATH": str(codes[code])}
-                job = None if args.warm_only else _job(source, args.seconds, {**fresh_env, **path}, work)
-                warm = _warm_job(source, args.seconds, {**env, "PREFECT_API_URL": server.api_url},
+                job = None if args.warm_only else _job(source, args.seconds, fresh_envs[code], work, store_home=HOME)
+                warm = _warm_job(source, args.seconds, {**env, "PREFECT_API_URL": servers[code].api_url},
                                  work, code=codes[code])
                 if job is not None:
                     figures[code]["fresh"].append(job["wall_s"] - job["stages_s"])
@@ -65,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(json.dumps({"round": k + 1, "code": code, "fresh": job, "warm_overhead_s": warm,
                                   "load_average": os.getloadavg()}), flush=True)
     finally:
-        prefect_server.stop(HOME)
+        for home in homes.values():
+            prefect_server.stop(home)
         shutil.rmtree(work, ignore_errors=True)
         _drop_and_stop(env)
     run["loadavg_end"] = os.getloadavg()

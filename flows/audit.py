@@ -14,12 +14,13 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from clipmill.quality.frames import contract_frames, recheck_frame
 from clipmill.quality.report import ReportContext, render_html
 from clipmill.quality.results import AuditFailed, QualityReport
+from flows.base import clip_flow
 from tasks.audit import (
     choose_sample, export_manifests, load_linked, load_manifests, parse_since, publish_report, recheck_outputs,
     validate_tables,
@@ -50,7 +51,7 @@ def _artifacts(report: QualityReport, summary: dict[str, Any]) -> None:
     )
 
 
-@flow(name="audit", flow_run_name="audit {prefix}", validate_parameters=False)
+@clip_flow(name="audit", flow_run_name="audit {prefix}", validate_parameters=False)
 def audit(prefix: str = "clips/", since: str | None = None, sample: int = 5, export: str | None = None) -> dict[str, Any]:
     """Audit the manifests under `prefix` and a sample of their outputs; fail when any clip fails.
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, Iterator
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.transactions import transaction
@@ -34,6 +34,7 @@ from clipmill.jobs import ClipJob, check_open_times
 from clipmill.quality.contracts_process import start_contracts_process
 from clipmill.errors import InputError
 from clipmill.sources import printable
+from flows.base import clip_flow
 from tasks.captions import load_transcript, make_captions, stage_transcript, transcribe_speech
 from tasks.audio import collect_timelines, decode_audio, find_fillers, find_silences, find_speech, profile_audio
 from tasks.publish import PublishedClip, find_published, make_manifest, publish_clip, verify_published
@@ -60,7 +61,7 @@ def _run_name() -> str:
     return f"clip {printable(str(parameters.get('source')))} [{parameters.get('start')}-{parameters.get('end')}]"
 
 
-@flow(name="clip-job", flow_run_name=_run_name, validate_parameters=False)
+@clip_flow(name="clip-job", flow_run_name=_run_name, validate_parameters=False)
 @untagged_runs
 def clip_job(
     source: str, start: float = 0.0, end: float | None = None, options: ClipOptions | dict[str, Any] | None = None,

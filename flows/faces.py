@@ -26,7 +26,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from prefect import Flow, flow, get_run_logger, task, unmapped
+from prefect import Flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -37,6 +37,7 @@ from clipmill.sources import SourceRef
 from clipmill.storage import job_key
 from clipmill.vision.chunks import count_frames, fps_value, plan_chunks
 from clipmill.vision.faces_io import FaceOptions
+from flows.base import clip_flow
 from tasks.faces import detect_faces_chunk, stitch_face_tracks
 
 __all__ = [
@@ -83,7 +84,7 @@ class EnvDaskTaskRunner(ThreadPoolTaskRunner):
         return DaskTaskRunner(**dask_runner_options(os.environ))
 
 
-@flow(
+@clip_flow(
     name="face-tracks", flow_run_name="face-tracks[{width}x{height}, {duration_s:g} s, {sampling}]",
     task_runner=EnvDaskTaskRunner(), validate_parameters=False,
 )

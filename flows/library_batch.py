@@ -26,7 +26,7 @@ from contextlib import nullcontext
 from contextvars import copy_context
 from typing import Any, Literal
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
@@ -35,6 +35,7 @@ from clipmill.batch import ClipRequest, ParsedRequests, RequestOutcome, batch_id
 from clipmill.errors import InputError
 from clipmill.segment import LengthRange
 from clipmill.segment_policy import Segmentation
+from flows.base import clip_flow
 from flows.clip_job import clip_job
 from tasks.batch import list_library, plan_clips, read_requests, store_summary
 from tasks.runtime import without_heartbeats
@@ -48,7 +49,7 @@ def _run_name() -> str:
     return f"library batch {parameters.get('prefix') or parameters.get('requests_key')}"
 
 
-@flow(name="library-batch", flow_run_name=_run_name, validate_parameters=False)
+@clip_flow(name="library-batch", flow_run_name=_run_name, validate_parameters=False)
 def library_batch(
     prefix: str | None = None,
     requests_key: str | None = None,

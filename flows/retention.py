@@ -12,14 +12,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from clipmill.errors import InputError
+from flows.base import clip_flow
 from tasks.retention import delete_intermediates, find_expired
 
 
-@flow(name="cleanup-intermediates")
+@clip_flow(name="cleanup-intermediates")
 def cleanup_intermediates(
     older_than_days: float = 7.0, dry_run: bool = False, now: datetime | None = None
 ) -> dict[str, Any]:

@@ -42,11 +42,12 @@ def test_analyze_imports_no_prefect(tmp_path: Path) -> None:
 
 
 def test_the_clip_job_module_leaves_validation_and_tracking_libraries_unloaded() -> None:
-    """pandas and Great Expectations load on the job's warm-up thread and scipy.optimize where faces
-    are tracked, not when the flow is imported: each cost 0.3-4 s of a fresh `clipmill run`."""
+    """pandas and Great Expectations load in the contracts process, scipy.optimize where faces are
+    tracked and FastAPI nowhere (`flows.base`), not when the flow is imported: each cost 0.1-4 s of a
+    fresh `clipmill run`."""
     probe = (
         "import json, sys\nimport flows.clip_job\n"
-        "print(json.dumps(sorted(m for m in ('pandas', 'great_expectations', 'scipy.optimize') if m in sys.modules)))"
+        "print(json.dumps(sorted(m for m in ('pandas', 'great_expectations', 'scipy.optimize', 'fastapi') if m in sys.modules)))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
