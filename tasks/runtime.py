@@ -59,6 +59,9 @@ def without_heartbeats() -> Iterator[None]:
     """
     global _settings_without_heartbeats
     context = get_settings_context()
+    if context.settings.flows.heartbeat_frequency is None:  # off already (`clipmill.cli.server.prefect_api`)
+        yield
+        return
     base, derived = _settings_without_heartbeats
     if base is not context.settings:
         derived = context.settings.copy_with_update(updates={"flows.heartbeat_frequency": None})

@@ -10,6 +10,7 @@ import json
 import logging
 import socket
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ def crash_unfinished_runs(api_url: str, *, own: bool, message: str, timeout_s: f
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
     from prefect.client.schemas.objects import StateType
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
     from prefect.states import Crashed
 
     unfinished = [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED, StateType.PAUSED, StateType.CANCELLING]
@@ -159,9 +160,9 @@ def crash_unfinished_runs(api_url: str, *, own: bool, message: str, timeout_s: f
         unfinished += [StateType.FAILED]
     marked = 0
     try:
-        with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(
-            sync_client=True, httpx_settings={"timeout": timeout_s}
-        ) as client:
+        pointed = nullcontext() if str(get_current_settings().api.url) == api_url else temporary_settings(
+            updates={PREFECT_API_URL: api_url})
+        with pointed, get_client(sync_client=True, httpx_settings={"timeout": timeout_s}) as client:
             flow_runs = client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
                     state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[*unfinished, StateType.FAILED])),

@@ -134,7 +134,7 @@ def _run_job(
         remove_own(settings.temp_dir)
         typer.secho(f"error: stopped by {name}: the job did not finish and published nothing", fg=typer.colors.RED, err=True)
 
-    with stop_on_signals(stopped), prefect_api(settings.home) as url:
+    with stop_on_signals(stopped), prefect_api(settings.home, heartbeats=False) as url:
         api_url.append(url)
         crash_unfinished_runs(url, own=False, message="the clipmill process running it is gone")
         return process_clip(source, start=start, end=end, out_dir=out, clip_preset=clip_preset, **options)

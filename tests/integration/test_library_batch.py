@@ -154,6 +154,10 @@ def test_a_batch_without_a_server_url_runs_on_the_local_server_and_leaves_it_for
             assert httpx.get(f"{url}/health", timeout=10).json() is True
             with prefect_api(home):
                 assert str(get_current_settings().api.url) == url
+                assert get_current_settings().flows.heartbeat_frequency is not None  # a batch keeps its own
+            with prefect_api(home, heartbeats=False):  # as `clipmill run` points its job there
+                assert str(get_current_settings().api.url) == url
+                assert get_current_settings().flows.heartbeat_frequency is None
     finally:
         assert prefect_server.stop(home)
     with pytest.raises(httpx.ConnectError):

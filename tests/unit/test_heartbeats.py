@@ -45,3 +45,13 @@ def test_the_settings_without_heartbeats_are_derived_once_from_the_settings_in_f
             assert _engine_heartbeat() is None
     with without_heartbeats():
         assert get_current_settings().flows.default_retries == first.flows.default_retries
+
+
+def test_settings_with_heartbeats_off_already_are_kept_as_they_are():
+    """`clipmill run` turns them off where it points Prefect at the local server (`prefect_api`), so the
+    job's `without_heartbeats` derives no second copy of the settings."""
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        off = get_current_settings()
+        with without_heartbeats():
+            assert get_current_settings() is off
+            assert _engine_heartbeat() is None
