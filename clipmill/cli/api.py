@@ -145,40 +145,119 @@ def check_out_dir(out_dir: Path) -> None:
 
 def crash_unfinished_runs(api_url: str, *, own: bool, message: str, timeout_s: float = 2.0) -> int:
     """Mark unfinished flow and task runs on the server at `api_url` Crashed: this process's (``own``,
-    failed ones too: on the way out of a stop), else those of dead processes on this host. Only flow runs carry
-    the process tag: their subflow and task runs are found from them, failed ones included (a flow that failed
-    may leave its face subflow running). Returns how many tagged flow runs were marked; a server that does not
-    answer is let be."""
+    failed ones too: on the way out of a stop), else those of dead processes on this host. Only a job's root
+    flow run carries the process tag; its subflow and task runs are told by their root, a failed one included
+    (a flow that failed may leave its face subflow running). Returns how many tagged flow runs were marked; a
+    server that does not answer is let be."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
-    from prefect.client.schemas.objects import StateType
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-    from prefect.states import Crashed
 
-    unfinished = [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED, StateType.PAUSED, StateType.CANCELLING]
-    if own:  # the stop made this process's runs fail on their way out: say why they ended
-        unfinished += [StateType.FAILED]
-    marked = 0
     try:
         pointed = nullcontext() if str(get_current_settings().api.url) == api_url else temporary_settings(
             updates={PREFECT_API_URL: api_url})
         with pointed, get_client(sync_client=True, httpx_settings={"timeout": timeout_s}) as client:
-            flow_runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[*unfinished, StateType.FAILED])),
-                    tags=FlowRunFilterTags(all_=[process_tag()]) if own else None,
-                ),
-                limit=200,
-            )
-            abandoned = [run for run in flow_runs if any(_abandoned(tag, own=own) for tag in run.tags)]
-            for run in abandoned:
-                if run.state_type in unfinished:
-                    client.set_flow_run_state(run.id, Crashed(message=message), force=True)
-                    marked += 1
-            _crash_descendants(client, [run.id for run in abandoned], unfinished, message)
+            return _crash_own_runs(client, message) if own else _crash_dead_processes_runs(client, message)
     except Exception as exc:  # bookkeeping on the way out must never hide the real outcome
         log.debug("could not mark unfinished runs: %s", exc)
+        return 0
+
+
+def _unfinished_states() -> list[Any]:
+    from prefect.client.schemas.objects import StateType
+
+    return [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED, StateType.PAUSED, StateType.CANCELLING]
+
+
+def _crash_own_runs(client: Any, message: str) -> int:
+    """This process's tagged flow runs, unfinished or failed (a stop fails them on their way out: say why
+    they ended), and their unfinished descendants."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    ended_by_the_stop = [*_unfinished_states(), StateType.FAILED]
+    flow_runs = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=ended_by_the_stop)),
+                                      tags=FlowRunFilterTags(all_=[process_tag()])),
+        limit=200,
+    )
+    for run in flow_runs:
+        client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+    _crash_descendants(client, [run.id for run in flow_runs], ended_by_the_stop, message)
+    return len(flow_runs)
+
+
+def _crash_dead_processes_runs(client: Any, message: str) -> int:
+    """The unfinished flow runs, and the unfinished task runs of unfinished or failed flow runs, whose root
+    flow run carries the tag of a dead process on this host.
+
+    Only unfinished runs are read, and the roots of those: the server's history of failed runs costs
+    nothing (reading its 200 latest failed runs to look under each took a `clipmill run` 0.1-0.4 s).
+    """
+    from prefect.client.schemas.filters import (
+        FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, TaskRunFilter, TaskRunFilterState,
+        TaskRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    unfinished = _unfinished_states()
+    flow_runs = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=unfinished))),
+        limit=200,
+    )
+    task_runs = client.read_task_runs(
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[*unfinished, StateType.FAILED]))),
+        task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=unfinished))),
+        limit=200,
+    )
+    roots = _RootRuns(client, flow_runs)
+    marked = 0
+    for run in flow_runs:
+        if roots.of_dead_process(run.id):
+            client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+            marked += run.parent_task_run_id is None
+    for task_run in task_runs:
+        if task_run.flow_run_id is not None and roots.of_dead_process(task_run.flow_run_id):
+            client.set_task_run_state(task_run.id, Crashed(message=message), force=True)
     return marked
+
+
+class _RootRuns:
+    """Whether a flow run's root (up through its subflows' parent task runs) is a dead process's, each run
+    read from the server at most once."""
+
+    #: Subflows nest this deep at most (a batch's clip job's face stage's tracks); a deeper chain is a cycle
+    MAX_DEPTH = 8
+
+    def __init__(self, client: Any, known: list[Any]) -> None:
+        self._client = client
+        self._flow_runs = {run.id: run for run in known}
+        self._dead: dict[Any, bool] = {}
+
+    def of_dead_process(self, flow_run_id: Any) -> bool:
+        """False where the chain cannot be read to its root (a run deleted meanwhile): such a run is let be."""
+        from prefect.exceptions import ObjectNotFound
+
+        if flow_run_id not in self._dead:
+            try:
+                run = self._flow_run(flow_run_id)
+                for _ in range(self.MAX_DEPTH):
+                    if run.parent_task_run_id is None:
+                        break
+                    run = self._flow_run(self._client.read_task_run(run.parent_task_run_id).flow_run_id)
+            except ObjectNotFound:
+                self._dead[flow_run_id] = False
+            else:
+                self._dead[flow_run_id] = run.parent_task_run_id is None and any(
+                    _dead_process_tag(tag) for tag in run.tags)
+        return self._dead[flow_run_id]
+
+    def _flow_run(self, flow_run_id: Any) -> Any:
+        if flow_run_id not in self._flow_runs:
+            self._flow_runs[flow_run_id] = self._client.read_flow_run(flow_run_id)
+        return self._flow_runs[flow_run_id]
 
 
 def _crash_descendants(client: Any, flow_run_ids: list[Any], unfinished: list[Any], message: str) -> None:
@@ -212,10 +291,8 @@ def _crash_descendants(client: Any, flow_run_ids: list[Any], unfinished: list[An
             client.set_flow_run_state(run_id, Crashed(message=message), force=True)
 
 
-def _abandoned(tag: str, *, own: bool) -> bool:
-    """Whether `tag` marks a run to crash: this process's (``own``), else a dead process's on this host."""
-    if own:
-        return tag == process_tag()
+def _dead_process_tag(tag: str) -> bool:
+    """Whether `tag` is the process tag of a process on this host that is gone."""
     tagged = tagged_process(tag)
     return tagged is not None and tagged[0] == socket.gethostname() and not psutil.pid_exists(tagged[1])
 
